@@ -1,0 +1,8 @@
+"""Errors raised by the library for bad input."""
+
+
+class InputError(ValueError):
+    """Bad user input: a file, column, field or parameter that cannot be used.
+
+    The message names the thing at fault, so the CLI can print it on one line.
+    """

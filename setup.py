@@ -1,0 +1,69 @@
+"""Packaging for kfp-mlops.
+
+The repository's top-level folders ``components/`` and ``pipelines/`` install
+as ``kfp_mlops.components`` and ``kfp_mlops.pipelines`` so that the import
+names never collide with a user's own ``components`` folder.
+"""
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+ROOT = Path(__file__).parent
+
+
+def _packages(folder: str) -> list[str]:
+    """Lists ``folder`` and its sub-packages under the ``kfp_mlops`` namespace."""
+    return [f"kfp_mlops.{folder}"] + [
+        f"kfp_mlops.{folder}.{name}" for name in find_packages(where=str(ROOT / folder))
+    ]
+
+
+CORE = [
+    # kfp 2.17.3 fails to install here (certifi pin); 2.17.0 is measured.
+    "kfp==2.17.0",
+    "kfp-kubernetes==2.17.0",
+    # TFX's schema/statistics/anomalies protos; protobuf 6 is fine.
+    "tensorflow-metadata==1.21.0",
+    "scikit-learn>=1.5",
+    "scipy>=1.11",
+    "numpy>=1.26",
+    # kserve 0.21 needs pandas<3; keep one pandas across all extras.
+    "pandas>=2.1,<3",
+    "pyarrow>=15",
+    "palmerpenguins==0.1.6",
+    "filelock>=3.12",
+    "pyyaml>=6",
+    "joblib>=1.3",
+]
+EXTRAS = {
+    "tf": ["tensorflow-cpu==2.21.0"],
+    "gpu": ["tensorflow[and-cuda]==2.21.0"],
+    "gcp": ["google-cloud-aiplatform==2.7.0"],
+    "serve": ["kserve==0.21.0"],
+}
+EXTRAS["dev"] = EXTRAS["tf"] + EXTRAS["gcp"] + EXTRAS["serve"] + [
+    "pytest>=8",
+    "pytest-timeout>=2.3",
+    "nbclient>=0.10",
+    "nbformat>=5.10",
+    "ipykernel>=6.29",
+    "psutil>=5.9",
+]
+
+setup(
+    name="kfp-mlops",
+    version="0.1.0",
+    description="Reusable Kubeflow Pipelines v2 components for MLOps level 2",
+    long_description=(ROOT / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.11,<3.12",
+    package_dir={
+        "kfp_mlops.components": "components",
+        "kfp_mlops.pipelines": "pipelines",
+    },
+    packages=_packages("components") + _packages("pipelines"),
+    package_data={"kfp_mlops.components": ["*/*.yaml"]},
+    install_requires=CORE,
+    extras_require=EXTRAS,
+    entry_points={"console_scripts": ["kfp-mlops=kfp_mlops.pipelines.cli.main:main"]},
+)
