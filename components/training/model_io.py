@@ -1,0 +1,139 @@
+"""The model directory contract shared by training, evaluation, registry and serving.
+
+A model artifact is a directory holding:
+
+- ``feature_contract.json``: features (name, dtype, kind), label, task, classes
+  and the framework;
+- ``model.joblib`` for scikit-learn (a fitted ``sklearn.pipeline.Pipeline`` with
+  preprocessing inside, so it scores raw rows), or ``model.keras`` for Keras.
+
+:func:`load_model` returns a :class:`Predictor` that scores raw pandas rows the
+same way whatever the framework.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from kfp_mlops.components.errors import InputError
+
+CONTRACT_FILE = "feature_contract.json"
+SKLEARN_FILE = "model.joblib"
+KERAS_FILE = "model.keras"
+
+
+@dataclass
+class Feature:
+    """One input column of a model."""
+
+    name: str
+    dtype: str  # "float" | "int" | "string"
+    kind: str  # "numeric" | "categorical"
+
+
+@dataclass
+class FeatureContract:
+    """What a model takes and returns."""
+
+    features: list[Feature]
+    label: str
+    task: str  # "classification" | "regression"
+    framework: str  # "sklearn" | "keras"
+    classes: list[Any] = field(default_factory=list)
+
+    @property
+    def feature_names(self) -> list[str]:
+        """Names of the input columns, in order."""
+        return [f.name for f in self.features]
+
+    def to_json(self) -> str:
+        """Serializes the contract."""
+        return json.dumps(asdict(self), indent=2, default=str)
+
+    @classmethod
+    def from_json(cls, text: str) -> "FeatureContract":
+        """Parses a contract written by :meth:`to_json`."""
+        data = json.loads(text)
+        data["features"] = [Feature(**f) for f in data["features"]]
+        return cls(**data)
+
+    def check_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Returns the model's input columns of ``frame``, in order.
+
+        Raises:
+            InputError: naming the missing columns.
+        """
+        missing = [name for name in self.feature_names if name not in frame.columns]
+        if missing:
+            raise InputError(f"input is missing feature column(s): {', '.join(missing)}")
+        return frame[self.feature_names]
+
+
+def save_contract(model_dir: str | Path, contract: FeatureContract) -> None:
+    """Writes ``feature_contract.json`` into ``model_dir``."""
+    path = Path(model_dir)
+    path.mkdir(parents=True, exist_ok=True)
+    (path / CONTRACT_FILE).write_text(contract.to_json())
+
+
+def load_contract(model_dir: str | Path) -> FeatureContract:
+    """Reads the feature contract of a model directory.
+
+    Raises:
+        InputError: If the directory holds no contract.
+    """
+    path = Path(model_dir) / CONTRACT_FILE
+    if not path.is_file():
+        raise InputError(f"{model_dir} is not a kfp-mlops model directory: no {CONTRACT_FILE}")
+    return FeatureContract.from_json(path.read_text())
+
+
+class Predictor:
+    """Scores raw rows with a loaded model, whatever its framework."""
+
+    def __init__(self, model: Any, contract: FeatureContract):
+        self.model = model
+        self.contract = contract
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray | None:
+        """Class probabilities, shape (rows, classes), or None for regression."""
+        if self.contract.task != "classification":
+            return None
+        inputs = self.contract.check_frame(frame)
+        if self.contract.framework == "keras":
+            from kfp_mlops.components.training import keras_io
+
+            return keras_io.predict_proba(self.model, inputs, self.contract)
+        return np.asarray(self.model.predict_proba(inputs))
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        """Predicted labels (classification) or values (regression)."""
+        inputs = self.contract.check_frame(frame)
+        if self.contract.framework == "keras":
+            from kfp_mlops.components.training import keras_io
+
+            return keras_io.predict(self.model, inputs, self.contract)
+        return np.asarray(self.model.predict(inputs))
+
+
+def load_model(model_dir: str | Path) -> Predictor:
+    """Loads a model directory written by one of our trainers.
+
+    Raises:
+        InputError: If the directory is not a model directory.
+    """
+    contract = load_contract(model_dir)
+    if contract.framework == "sklearn":
+        import joblib
+
+        return Predictor(joblib.load(Path(model_dir) / SKLEARN_FILE), contract)
+    if contract.framework == "keras":
+        from kfp_mlops.components.training import keras_io
+
+        return Predictor(keras_io.load(Path(model_dir) / KERAS_FILE), contract)
+    raise InputError(f"{model_dir}: unknown framework {contract.framework!r} in {CONTRACT_FILE}")
