@@ -1,0 +1,42 @@
+"""``kfp-mlops compile``: compile pipelines for Vertex AI or open-source Kubeflow."""
+from __future__ import annotations
+
+import argparse
+
+from kfp_mlops.components.images import DEFAULT_REGISTRY, DEFAULT_TAG
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Adds the ``compile`` subcommand."""
+    parser = subparsers.add_parser(
+        "compile",
+        help="compile pipelines to YAML for a target",
+        description="Compile one pipeline (or all) for Vertex AI or open-source Kubeflow.",
+    )
+    parser.add_argument("pipeline", nargs="?", help="pipeline name (default: every pipeline)")
+    parser.add_argument("--target", required=True, choices=("vertex", "kfp"))
+    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--image-tag", default=DEFAULT_TAG, help="tag of the component images (e.g. a commit SHA)")
+    parser.add_argument("--image-registry", default=DEFAULT_REGISTRY, help="registry prefix of the component images")
+    parser.add_argument("--trainer", choices=("sklearn", "keras"), default="sklearn")
+    parser.add_argument("--import-schema", action="store_true",
+                        help="take a curated schema.pbtxt (schema_path parameter) instead of inferring one")
+    parser.add_argument("--accelerator", help="accelerator for the Keras trainer, e.g. NVIDIA_L4 (vertex) or nvidia-l4 (kfp)")
+    parser.add_argument("--accelerator-count", type=int, default=1)
+    parser.set_defaults(func=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    """Compiles and prints each written file."""
+    from kfp_mlops.pipelines.compiler import compile_pipeline, pipeline_factories
+
+    names = [args.pipeline] if args.pipeline else sorted(pipeline_factories())
+    for name in names:
+        options = {}
+        if name == "training":
+            options = {"trainer": args.trainer, "import_schema": args.import_schema,
+                       "accelerator": args.accelerator, "accelerator_count": args.accelerator_count}
+        path = compile_pipeline(name, args.target, args.out, image_tag=args.image_tag,
+                                image_registry=args.image_registry, **options)
+        print(f"compiled {name} for {args.target}: {path}")
+    return 0

@@ -1,0 +1,126 @@
+"""``kfp-mlops run``: run a pipeline locally, with no cloud and no Docker."""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Adds the ``run`` subcommand."""
+    parser = subparsers.add_parser(
+        "run",
+        help="run a pipeline locally (kfp.local, installed environment, cached)",
+        description="Run the training pipeline locally and print a summary. "
+        "Exit 0 when a model was registered, 1 when a gate stopped it, 2 on bad input.",
+    )
+    parser.add_argument("pipeline", choices=("training",))
+    parser.add_argument("--data", default="", help="CSV with a header row (default: bundled palmerpenguins)")
+    parser.add_argument("--label", default="", help="label column (default: species for the bundled data)")
+    parser.add_argument("--schema", default="", help="curated TFX schema.pbtxt to validate against")
+    parser.add_argument("--model-name", default="", help="registry name (default: the data file's stem)")
+    parser.add_argument("--trainer", choices=("sklearn", "keras"), default="sklearn")
+    parser.add_argument("--estimator", default="hist_gradient_boosting",
+                        help="sklearn estimator: linear, random_forest, hist_gradient_boosting")
+    parser.add_argument("--epochs", type=int, default=20, help="Keras epochs")
+    parser.add_argument("--threshold", action="append", default=[], metavar="METRIC=VALUE",
+                        help="absolute gate, e.g. accuracy=0.9 (repeatable; default accuracy=0.8)")
+    parser.add_argument("--slice-feature", default="", help="feature to compute per-slice metrics on")
+    parser.add_argument("--slice-floor", action="append", default=[], metavar="METRIC=VALUE",
+                        help="per-slice floor, e.g. accuracy=0.7 (repeatable)")
+    parser.add_argument("--registry", default="", help="local registry folder (default: .kfp-mlops/registry)")
+    parser.add_argument("--no-cache", action="store_true", help="disable kfp.local caching")
+    parser.add_argument("--verbose", action="store_true", help="show every task's logs on the console")
+    parser.set_defaults(func=handle)
+
+
+def parse_pairs(pairs: list[str], flag: str) -> dict[str, float]:
+    """Parses ``NAME=NUMBER`` flags into a dict.
+
+    Raises:
+        ValueError: naming the flag and the bad value.
+    """
+    parsed = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        try:
+            parsed[name.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep or not name.strip():
+            raise ValueError(f"{flag} expects METRIC=NUMBER, got {pair!r}")
+    return parsed
+
+
+def _path(artifact: Any) -> str:
+    return str(getattr(artifact, "path", None) or getattr(artifact, "uri", ""))
+
+
+def handle(args: argparse.Namespace) -> int:
+    """Checks the input, runs the pipeline and prints the summary."""
+    from kfp_mlops.components.data.ingest import load_labelled
+    from kfp_mlops.pipelines import local_runner
+    from kfp_mlops.pipelines.training import DEFAULT_THRESHOLDS, build_training_pipeline
+
+    thresholds = parse_pairs(args.threshold, "--threshold") or DEFAULT_THRESHOLDS
+    slice_floors = parse_pairs(args.slice_floor, "--slice-floor")
+    if args.schema and not Path(args.schema).is_file():
+        raise ValueError(f"schema file not found: {args.schema}")
+    # Fail fast, before any task starts, on a bad file or label; the ingest
+    # component repeats these checks when the pipeline runs remotely.
+    frame, source, label, _ = load_labelled(args.data, args.label)
+    model_name = args.model_name or Path(source).stem.replace("_", "-").lower()
+    registry = Path(args.registry).absolute() if args.registry else local_runner.default_registry()
+    pipeline = build_training_pipeline(target="local", trainer=args.trainer, import_schema=bool(args.schema))
+    arguments = {
+        "data_path": str(Path(source).absolute()), "label": label, "schema_path": str(Path(args.schema).absolute()) if args.schema else "",
+        "registry_uri": str(registry), "model_name": model_name, "estimator": args.estimator,
+        "epochs": args.epochs, "thresholds": thresholds, "slice_feature": args.slice_feature,
+        "slice_floors": slice_floors,
+    }
+    logs = local_runner.home_dir() / "logs" / f"training-{time.strftime('%Y%m%d-%H%M%S')}.log"
+    print(f"Running pipeline 'training' locally on {source} ({len(frame)} rows, label {label!r})")
+    print(f"  pipeline root: {local_runner.pipeline_root()}")
+    run = local_runner.run_pipeline(
+        pipeline, arguments, enable_caching=not args.no_cache, log_path=None if args.verbose else logs
+    )
+    return print_training_summary(run, model_name, registry)
+
+
+def print_training_summary(run: Any, model_name: str, registry: Path) -> int:
+    """Prints what the run did and returns the exit code."""
+    print(f"Finished in {run.seconds:.1f} s" + (f"; task logs: {run.log_path}" if run.log_path else ""))
+    if not run.succeeded:
+        print(f"FAILED: {run.error}")
+        return 2 if "InputError" in run.error else 1
+    validate = run.tasks.get("validate-data", {})
+    if validate:
+        print(f"Data validation: {'passed' if validate.get('Output') else 'FAILED'}"
+              f" (report: {_path(validate.get('report'))})")
+    if validate and not validate.get("Output"):
+        from kfp_mlops.components.validation.anomalies import describe_anomalies
+
+        for line in describe_anomalies(_path(validate["anomalies"])):
+            print(f"  - {line}")
+        print("Stopped before training: nothing was trained or registered.")
+        return 1
+    evaluate = run.tasks.get("evaluate-model", {})
+    if evaluate:
+        metrics = evaluate["metrics"].metadata
+        print("Model metrics: " + ", ".join(
+            f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in sorted(metrics.items())))
+        print(f"Blessed: {'yes' if evaluate.get('Output') else 'no'} (report: {_path(evaluate.get('report'))})")
+    train = next((run.tasks[n] for n in ("train-sklearn", "train-keras") if n in run.tasks), {})
+    if train:
+        print(f"Model artifact: {_path(train.get('model'))}")
+    version = run.tasks.get("register-model", {}).get("Output")
+    if not version:
+        print("Not registered: the model did not pass the gate (see the report).")
+        return 1
+    promoted = "promote-model" in run.tasks
+    print(f"Registered: {model_name} {version}" + (" (champion)" if promoted else " (challenger)")
+          + f" in {registry}")
+    print(json.dumps({"model_name": model_name, "version": version, "blessed": True}))
+    return 0

@@ -1,0 +1,93 @@
+"""Compiles one pipeline definition for a target: ``vertex`` or ``kfp``.
+
+Target-specific settings are applied here and in :mod:`pipelines.resources`,
+nowhere else:
+
+- image references: every executor image of ours gets the chosen registry and
+  tag; an executor that carries an accelerator runs in the ``gpu`` family;
+- accelerators, machine sizes, node selectors and tolerations, through the
+  pipeline factory's ``target`` argument.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+
+from kfp_mlops.components.images import DEFAULT_REGISTRY, DEFAULT_TAG, family_of, image_name
+
+TARGETS = ("vertex", "kfp")
+
+
+def pipeline_factories() -> dict[str, Callable[..., Callable]]:
+    """Returns the factories of every pipeline, by name."""
+    from kfp_mlops.pipelines import training
+
+    return {"training": training.build_training_pipeline}
+
+
+def retag_images(docs: list[dict], registry: str, tag: str) -> list[dict]:
+    """Points every executor image of ours at ``registry`` and ``tag``.
+
+    An executor that requests an accelerator and runs in the ``tf`` family
+    moves to the ``gpu`` family. Foreign images are left alone.
+    """
+    executors = docs[0].get("deploymentSpec", {}).get("executors", {})
+    for executor in executors.values():
+        container = executor.get("container")
+        if not container:
+            continue
+        family = family_of(container.get("image", ""))
+        if family is None:
+            continue
+        if family == "tf" and container.get("resources", {}).get("accelerator"):
+            family = "gpu"
+        container["image"] = image_name(family, registry, tag)
+    return docs
+
+
+def compile_pipeline(
+    name: str,
+    target: str,
+    out_dir: str | os.PathLike,
+    image_tag: str = DEFAULT_TAG,
+    image_registry: str = DEFAULT_REGISTRY,
+    **options: Any,
+) -> Path:
+    """Compiles pipeline ``name`` for ``target`` into ``<out_dir>/<name>.yaml``.
+
+    Args:
+        name: A pipeline name from :func:`pipeline_factories`.
+        target: ``vertex`` or ``kfp``. A kfp file may hold a second YAML
+            document, the Kubernetes platform spec; ``aiplatform.PipelineJob``
+            cannot load that, hence one file per target.
+        out_dir: Output folder, created if needed.
+        image_tag: Tag of our component images, e.g. a commit SHA.
+        image_registry: Registry prefix of our images.
+        **options: Passed to the pipeline factory (``trainer``, ``accelerator``,
+            ``accelerator_count``, ...).
+
+    Returns:
+        The compiled file's path.
+
+    Raises:
+        ValueError: For an unknown pipeline or target, or invalid options.
+    """
+    from kfp import compiler
+
+    factories = pipeline_factories()
+    if name not in factories:
+        raise ValueError(f"unknown pipeline {name!r}; available: {', '.join(sorted(factories))}")
+    if target not in TARGETS:
+        raise ValueError(f"unknown target {target!r}; expected one of: {', '.join(TARGETS)}")
+    pipeline = factories[name](target=target, **options)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{name}.yaml"
+    compiler.Compiler().compile(pipeline, str(path))
+    docs = [doc for doc in yaml.safe_load_all(path.read_text()) if doc is not None]
+    retag_images(docs, image_registry, image_tag)
+    path.write_text(yaml.safe_dump_all(docs, sort_keys=True))
+    return path

@@ -1,0 +1,133 @@
+"""The ``training`` pipeline: validate, train, evaluate, and register only when blessed.
+
+One definition serves every target. :func:`build_training_pipeline` is the
+factory (TFX style: flags pick the optional parts); the target-specific
+resources are applied through :mod:`kfp_mlops.pipelines.resources`.
+
+Flow::
+
+    ingest -> statistics -> schema (inferred or imported) -> validate
+      -> [passed]  train -> evaluate
+        -> [blessed] register (challenger) -> infra-validate
+          -> [serves] promote (champion) -> deploy
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from kfp import dsl
+
+PIPELINE_NAME = "training"
+TRAINERS = ("sklearn", "keras")
+DEFAULT_THRESHOLDS = {"accuracy": 0.8}
+
+
+def build_training_pipeline(
+    target: str = "local",
+    trainer: str = "sklearn",
+    import_schema: bool = False,
+    accelerator: str | None = None,
+    accelerator_count: int = 1,
+) -> Callable:
+    """Builds the training pipeline for one target.
+
+    Args:
+        target: ``local``, ``vertex`` or ``kfp``; picks the deploy step and the
+            resources.
+        trainer: ``sklearn`` or ``keras``.
+        import_schema: Take a curated schema.pbtxt (the ``schema_path``
+            parameter) instead of inferring one from the training split.
+        accelerator: Accelerator for the Keras trainer (e.g. ``NVIDIA_L4``);
+            ``None`` trains on CPU.
+        accelerator_count: How many accelerators.
+
+    Returns:
+        A ``@dsl.pipeline`` function.
+
+    Raises:
+        ValueError: For an unknown trainer, or an accelerator the target rejects.
+    """
+    from kfp_mlops.components.data.component import ingest_data
+    from kfp_mlops.components.evaluation.component import evaluate_model
+    from kfp_mlops.components.registry.component import promote_model, register_model
+    from kfp_mlops.components.training.component import train_keras, train_sklearn
+    from kfp_mlops.components.validation import component as validation
+    from kfp_mlops.pipelines import resources
+
+    if trainer not in TRAINERS:
+        raise ValueError(f"unknown trainer {trainer!r}; expected one of: {', '.join(TRAINERS)}")
+    if accelerator and trainer != "keras":
+        raise ValueError("--accelerator needs --trainer keras: the sklearn trainer runs on CPU")
+
+    @dsl.pipeline(
+        name=PIPELINE_NAME,
+        description="Validate data, train, evaluate against thresholds and the champion, register and deploy.",
+    )
+    def training(
+        data_path: str = "",
+        label: str = "",
+        schema_path: str = "",
+        registry_uri: str = "",
+        model_name: str = "model",
+        estimator: str = "hist_gradient_boosting",
+        hyperparameters: dict = {},
+        epochs: int = 20,
+        thresholds: dict = DEFAULT_THRESHOLDS,
+        regression_margin: float = 0.01,
+        slice_feature: str = "",
+        slice_floors: dict = {},
+        eval_fraction: float = 0.15,
+        test_fraction: float = 0.15,
+        seed: int = 42,
+    ):
+        ingest = ingest_data(
+            data_path=data_path, label=label, eval_fraction=eval_fraction, test_fraction=test_fraction
+        ).set_display_name("Ingest data")
+        label_column = ingest.outputs["Output"]
+        statistics = generate = validation.generate_statistics(dataset=ingest.outputs["train"])
+        generate.set_display_name("Generate statistics")
+        if import_schema:
+            schema_task = validation.import_schema(schema_path=schema_path).set_display_name("Import schema")
+        else:
+            schema_task = validation.infer_schema(
+                statistics=statistics.outputs["statistics"], label=label_column
+            ).set_display_name("Infer schema")
+        schema = schema_task.outputs["schema"]
+        validate = validation.validate_data(
+            statistics=statistics.outputs["statistics"], schema=schema
+        ).set_display_name("Validate data")
+
+        with dsl.If(validate.outputs["Output"] == True, name="data-valid"):  # noqa: E712
+            if trainer == "keras":
+                train = train_keras(
+                    train=ingest.outputs["train"], eval=ingest.outputs["eval"], schema=schema,
+                    label=label_column, epochs=epochs, seed=seed,
+                ).set_display_name("Train Keras model")
+                resources.apply_accelerator(train, target, accelerator, accelerator_count)
+            else:
+                train = train_sklearn(
+                    train=ingest.outputs["train"], schema=schema, label=label_column,
+                    estimator=estimator, hyperparameters=hyperparameters, seed=seed,
+                ).set_display_name("Train scikit-learn model")
+            model = train.outputs["model"]
+            evaluate = evaluate_model(
+                model=model, test=ingest.outputs["test"], label=label_column, thresholds=thresholds,
+                registry_uri=registry_uri, model_name=model_name, regression_margin=regression_margin,
+                slice_feature=slice_feature, slice_floors=slice_floors,
+            ).set_display_name("Evaluate model")
+            # The verdict depends on the registry's current champion: never cached.
+            evaluate.set_caching_options(False)
+
+            with dsl.If(evaluate.outputs["Output"] == True, name="model-blessed"):  # noqa: E712
+                register = register_model(
+                    model=model, metrics=evaluate.outputs["metrics"], registry_uri=registry_uri,
+                    model_name=model_name, dataset=ingest.outputs["train"], schema=schema,
+                    pipeline_run_id=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
+                ).set_display_name("Register model")
+                register.set_caching_options(False)
+                promote = promote_model(
+                    registry_uri=registry_uri, model_name=model_name, version=register.outputs["Output"]
+                ).set_display_name("Promote to champion")
+                promote.set_caching_options(False)
+
+    return training
