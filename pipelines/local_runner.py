@@ -124,12 +124,15 @@ def _output_to(log_path: Path | None) -> Iterator[Callable[[str], None]]:
     sys.stdout.flush()
     sys.stderr.flush()
     saved_out, saved_err = os.dup(1), os.dup(2)
-    with open(log_path, "w") as log:
+    saved_streams = sys.stdout, sys.stderr
+    with open(log_path, "w", buffering=1) as log:
         os.dup2(log.fileno(), 1)
         os.dup2(log.fileno(), 2)
+        sys.stdout = sys.stderr = log  # kfp.local prints task output through sys.stdout
         try:
             yield lambda line: os.write(saved_out, (line + "\n").encode())
         finally:
+            sys.stdout, sys.stderr = saved_streams
             sys.stdout.flush()
             sys.stderr.flush()
             os.dup2(saved_out, 1)
@@ -190,8 +193,10 @@ def run_pipeline(
     error = ""
     with _output_to(log_file) as write, _recorded_task_outputs() as recorded:
         handler_filter = _ProgressFilter(lambda line: write(_strip_ansi(line))) if progress else None
+        level = root_logger.level
         if handler_filter:
             root_logger.addFilter(handler_filter)
+            root_logger.setLevel(logging.INFO)  # cache hits are logged at INFO outside kfp's own logger context
         try:
             pipeline(**arguments)
         except Exception as exc:  # kfp.local raises RuntimeError on a failed task
@@ -199,6 +204,7 @@ def run_pipeline(
         finally:
             if handler_filter:
                 root_logger.removeFilter(handler_filter)
+                root_logger.setLevel(level)
     if error:
         error = _failure_cause(log_file, error)
     return LocalRun(
