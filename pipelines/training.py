@@ -131,3 +131,64 @@ def build_training_pipeline(
                 promote.set_caching_options(False)
 
     return training
+
+
+def run_training(
+    data_path: str = "",
+    label: str = "",
+    schema_path: str = "",
+    model_name: str = "",
+    registry: str = "",
+    trainer: str = "sklearn",
+    enable_caching: bool = True,
+    log_path: str | None = None,
+    **parameters,
+):
+    """Runs the training pipeline locally (kfp.local) and returns the run.
+
+    Checks the data file and the label before any task starts, so a bad input
+    fails in a second with a message that names it.
+
+    Args:
+        data_path: CSV with a header row; empty means the bundled palmerpenguins data.
+        label: Label column; empty means ``species`` for the bundled data.
+        schema_path: A curated TFX schema.pbtxt; empty infers the schema.
+        model_name: Registry name; empty derives it from the data file's name.
+        registry: Local registry folder; empty means ``<KFP_MLOPS_HOME>/registry``.
+        trainer: ``sklearn`` or ``keras``.
+        enable_caching: Use kfp.local's cache.
+        log_path: Where task logs go; ``None`` prints them.
+        **parameters: Other pipeline parameters (``thresholds``, ``estimator``, ...).
+
+    Returns:
+        A :class:`kfp_mlops.pipelines.local_runner.LocalRun`, with
+        ``model_name`` and ``registry`` attributes added.
+
+    Raises:
+        InputError: For a bad data file, label or schema path.
+    """
+    from pathlib import Path
+
+    from kfp_mlops.components.data.ingest import load_labelled
+    from kfp_mlops.components.errors import InputError
+    from kfp_mlops.pipelines import local_runner
+
+    if schema_path and not Path(schema_path).is_file():
+        raise InputError(f"schema file not found: {schema_path}")
+    frame, source, label, _ = load_labelled(data_path, label)
+    model_name = model_name or Path(source).stem.replace("_", "-").lower()
+    registry_path = Path(registry).absolute() if registry else local_runner.default_registry()
+    print(f"Running pipeline 'training' locally on {source} ({len(frame)} rows, label {label!r})", flush=True)
+    print(f"  pipeline root: {local_runner.pipeline_root()}", flush=True)
+    pipeline = build_training_pipeline(target="local", trainer=trainer, import_schema=bool(schema_path))
+    arguments = {
+        "data_path": str(Path(source).absolute()),
+        "label": label,
+        "schema_path": str(Path(schema_path).absolute()) if schema_path else "",
+        "registry_uri": str(registry_path),
+        "model_name": model_name,
+        **parameters,
+    }
+    run = local_runner.run_pipeline(pipeline, arguments, enable_caching=enable_caching, log_path=log_path)
+    run.model_name, run.registry = model_name, registry_path
+    return run

@@ -59,34 +59,19 @@ def _path(artifact: Any) -> str:
 
 
 def handle(args: argparse.Namespace) -> int:
-    """Checks the input, runs the pipeline and prints the summary."""
-    from kfp_mlops.components.data.ingest import load_labelled
+    """Runs the training pipeline locally and prints the summary."""
     from kfp_mlops.pipelines import local_runner
-    from kfp_mlops.pipelines.training import DEFAULT_THRESHOLDS, build_training_pipeline
+    from kfp_mlops.pipelines.training import DEFAULT_THRESHOLDS, run_training
 
-    thresholds = parse_pairs(args.threshold, "--threshold") or DEFAULT_THRESHOLDS
-    slice_floors = parse_pairs(args.slice_floor, "--slice-floor")
-    if args.schema and not Path(args.schema).is_file():
-        raise ValueError(f"schema file not found: {args.schema}")
-    # Fail fast, before any task starts, on a bad file or label; the ingest
-    # component repeats these checks when the pipeline runs remotely.
-    frame, source, label, _ = load_labelled(args.data, args.label)
-    model_name = args.model_name or Path(source).stem.replace("_", "-").lower()
-    registry = Path(args.registry).absolute() if args.registry else local_runner.default_registry()
-    pipeline = build_training_pipeline(target="local", trainer=args.trainer, import_schema=bool(args.schema))
-    arguments = {
-        "data_path": str(Path(source).absolute()), "label": label, "schema_path": str(Path(args.schema).absolute()) if args.schema else "",
-        "registry_uri": str(registry), "model_name": model_name, "estimator": args.estimator,
-        "epochs": args.epochs, "thresholds": thresholds, "slice_feature": args.slice_feature,
-        "slice_floors": slice_floors,
-    }
     logs = local_runner.home_dir() / "logs" / f"training-{time.strftime('%Y%m%d-%H%M%S')}.log"
-    print(f"Running pipeline 'training' locally on {source} ({len(frame)} rows, label {label!r})")
-    print(f"  pipeline root: {local_runner.pipeline_root()}")
-    run = local_runner.run_pipeline(
-        pipeline, arguments, enable_caching=not args.no_cache, log_path=None if args.verbose else logs
+    run = run_training(
+        data_path=args.data, label=args.label, schema_path=args.schema, model_name=args.model_name,
+        registry=args.registry, trainer=args.trainer, enable_caching=not args.no_cache,
+        log_path=None if args.verbose else str(logs), estimator=args.estimator, epochs=args.epochs,
+        thresholds=parse_pairs(args.threshold, "--threshold") or DEFAULT_THRESHOLDS,
+        slice_feature=args.slice_feature, slice_floors=parse_pairs(args.slice_floor, "--slice-floor"),
     )
-    return print_training_summary(run, model_name, registry)
+    return print_training_summary(run, run.model_name, run.registry)
 
 
 def print_training_summary(run: Any, model_name: str, registry: Path) -> int:
