@@ -18,10 +18,13 @@ class ComponentEntry:
     summary: str
     component: object
 
-    @property
-    def yaml_path(self) -> Path:
-        """Where its published component YAML lives in the source tree."""
-        return Path(components_package.__path__[0]) / self.capability / f"{self.name}.yaml"
+    def yaml_path(self, root: Path | None = None) -> Path:
+        """Where its published component YAML lives: ``<root>/<capability>/<name>.yaml``.
+
+        Args:
+            root: Defaults to the ``components/`` source folder.
+        """
+        return Path(root or components_package.__path__[0]) / self.capability / f"{self.name}.yaml"
 
 
 def list_components() -> list[ComponentEntry]:
@@ -45,8 +48,11 @@ def list_components() -> list[ComponentEntry]:
     return entries
 
 
-def publish_component_yamls(entries: list[ComponentEntry] | None = None) -> list[Path]:
+def publish_component_yamls(root: Path | None = None) -> list[Path]:
     """Compiles every component to its published YAML, next to its source.
+
+    Args:
+        root: Write under this folder instead of the ``components/`` source folder.
 
     Users load these with ``kfp.components.load_component_from_file``. The
     image tag is the package version, so a published file names a fixed image.
@@ -58,11 +64,12 @@ def publish_component_yamls(entries: list[ComponentEntry] | None = None) -> list
     from kfp_mlops.components.images import DEFAULT_REGISTRY, family_of, image_name
 
     paths = []
-    for entry in entries or list_components():
-        compiler.Compiler().compile(entry.component, str(entry.yaml_path))
-        text = entry.yaml_path.read_text()
+    for entry in list_components():
+        path = entry.yaml_path(root)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        compiler.Compiler().compile(entry.component, str(path))
         image = entry.component.component_spec.implementation.container.image
-        text = text.replace(image, image_name(family_of(image), DEFAULT_REGISTRY, version("kfp-mlops")))
-        entry.yaml_path.write_text(text)
-        paths.append(entry.yaml_path)
+        release_image = image_name(family_of(image), DEFAULT_REGISTRY, version("kfp-mlops"))
+        path.write_text(path.read_text().replace(image, release_image))
+        paths.append(path)
     return paths
