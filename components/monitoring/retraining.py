@@ -1,0 +1,97 @@
+"""The retraining decision: drift against the training baseline, and performance decay.
+
+Drift comes from the validation step's Anomalies (TFX ``drift_skew_info``: a
+Jensen-Shannon or L-infinity distance per feature, with the schema's
+threshold). Decay compares a metric of the champion on newly labelled data
+with the same metric at registration time.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+from tensorflow_metadata.proto.v0 import anomalies_pb2
+
+from kfp_mlops.components.validation.anomalies import describe_anomalies, read_anomalies
+
+LOWER_IS_BETTER = ("rmse", "mae", "mse", "log_loss")
+
+
+@dataclass
+class RetrainingDecision:
+    """Whether to retrain, and why."""
+
+    retrain: bool
+    reasons: list[str] = field(default_factory=list)
+    drifted_features: dict[str, float] = field(default_factory=dict)
+    data_issues: list[str] = field(default_factory=list)
+    metric_drop: float | None = None
+
+    def to_markdown(self) -> str:
+        """The decision as a Markdown report."""
+        lines = [f"# Monitoring: {'RETRAIN' if self.retrain else 'no retraining needed'}", ""]
+        lines += [f"- {reason}" for reason in self.reasons] or ["- no drift above the schema's thresholds, no decay"]
+        if self.drifted_features:
+            lines += ["", "| feature | drift distance |", "|---|---|"]
+            lines += [f"| {name} | {value:.4f} |" for name, value in sorted(self.drifted_features.items())]
+        if self.data_issues:
+            lines += ["", "## Data issues (reported, not a reason to retrain)", ""]
+            lines += [f"- {issue}" for issue in self.data_issues]
+        return "\n".join(lines) + "\n"
+
+
+def drifted_features(anomalies: anomalies_pb2.Anomalies) -> dict[str, float]:
+    """Features whose drift distance exceeds its threshold, with the largest distance."""
+    drifted = {}
+    for info in anomalies.drift_skew_info:
+        over = [m.value for m in info.drift_measurements if m.value > m.threshold]
+        if over:
+            drifted["/".join(info.path.step)] = max(over)
+    return drifted
+
+
+def metric_drop(metric: str, reference: Mapping[str, float], current: Mapping[str, float]) -> float | None:
+    """How much worse ``metric`` got (positive means worse), or None when either side lacks it."""
+    if metric not in reference or metric not in current:
+        return None
+    drop = float(reference[metric]) - float(current[metric])
+    return -drop if metric in LOWER_IS_BETTER else drop
+
+
+def decide_retraining(
+    anomalies_path: str | os.PathLike,
+    metric: str = "accuracy",
+    reference_metrics: Mapping[str, float] | None = None,
+    current_metrics: Mapping[str, float] | None = None,
+    max_metric_drop: float = 0.05,
+    retrain_on_drift: bool = True,
+) -> RetrainingDecision:
+    """Decides whether the champion should be retrained.
+
+    Args:
+        anomalies_path: Anomalies of the serving data checked against the
+            training schema with the training statistics as drift baseline.
+        metric: The metric watched for decay.
+        reference_metrics: The champion's metrics at registration.
+        current_metrics: The champion's metrics on newly labelled data, if any.
+        max_metric_drop: Decay beyond this triggers retraining.
+        retrain_on_drift: Whether drift alone triggers retraining.
+
+    Returns:
+        The decision and its reasons.
+    """
+    anomalies = read_anomalies(Path(anomalies_path))
+    drifted = drifted_features(anomalies)
+    issues = [line for line in describe_anomalies(anomalies) if line.split(":")[0] not in drifted]
+    reasons = []
+    if drifted and retrain_on_drift:
+        reasons.append("drift above threshold in " + ", ".join(
+            f"{name} ({value:.3f})" for name, value in sorted(drifted.items())))
+    drop = metric_drop(metric, reference_metrics or {}, current_metrics or {})
+    if drop is not None and drop > max_metric_drop:
+        reasons.append(f"{metric} decayed by {drop:.3f} (more than {max_metric_drop}) on newly labelled data: "
+                       f"{float(reference_metrics[metric]):.4f} -> {float(current_metrics[metric]):.4f}")
+    return RetrainingDecision(retrain=bool(reasons), reasons=reasons, drifted_features=drifted,
+                              data_issues=issues, metric_drop=drop)
