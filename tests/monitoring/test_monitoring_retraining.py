@@ -6,7 +6,7 @@ from kfp_mlops.components.validation.anomalies import (
     DATASET, Kind, add_anomaly, add_measurement, new_anomalies, write_anomalies,
 )
 
-JS = anomalies_pb2.DriftSkewInfo.DriftSkewMeasurement.JENSEN_SHANNON_DIVERGENCE
+JS = anomalies_pb2.DriftSkewInfo.Measurement.JENSEN_SHANNON_DIVERGENCE
 
 
 def _anomalies(tmp_path, drift_value=None, issue=False):
