@@ -1,0 +1,183 @@
+"""Streaming CSV reader: record batches of bounded size, with types that hold for the whole file.
+
+pyarrow infers column types from the first block only. A later block can hold a
+value that does not fit (``2.5`` in a column that looked like integers, ``n/a``
+in a float column); the reader then widens that column's type (int -> float ->
+string) and starts over, so every batch of one pass has the same schema.
+Bad files raise :class:`InputError` with a message that names the file, the
+line or the column.
+"""
+from __future__ import annotations
+
+import csv
+import os
+import re
+from pathlib import Path
+from typing import Iterator
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from kfp_mlops.components.errors import InputError
+
+BLOCK_SIZE = 8 << 20  # bytes of CSV text per batch: memory stays bounded whatever the file size
+_SNIFF_BYTES = 64 * 1024
+_WIDER = {"int64": pa.float64(), "double": pa.float64(), "bool": pa.string()}
+_CONVERSION = re.compile(r"In CSV column #(\d+): CSV conversion error to (\w+)")
+
+
+def _base_type(inferred: pa.DataType) -> pa.DataType:
+    """Maps an inferred Arrow type onto the four types statistics know: int, float, bool, string."""
+    if pa.types.is_integer(inferred):
+        return pa.int64()
+    if pa.types.is_floating(inferred) or pa.types.is_null(inferred):
+        return pa.float64()  # an all-empty first block: try numbers first, widen on failure
+    if pa.types.is_boolean(inferred):
+        return pa.bool_()
+    return pa.string()
+
+
+def check_file(path: str | os.PathLike) -> Path:
+    """Checks that ``path`` is a non-empty text file before parsing it.
+
+    Raises:
+        InputError: If the file is missing, a directory, empty or binary.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"data file not found: {path}")
+    if path.is_dir():
+        raise InputError(f"data path is a directory, not a CSV file: {path}")
+    if path.stat().st_size == 0:
+        raise InputError(f"data file is empty: {path}")
+    if path.suffix not in (".gz", ".bz2", ".zst", ".lz4"):
+        with open(path, "rb") as handle:
+            head = handle.read(_SNIFF_BYTES)
+        if b"\x00" in head:
+            raise InputError(f"{path} is not a CSV file: it holds binary data")
+    return path
+
+
+def _ragged_line(path: Path, expected: int) -> tuple[int, int]:
+    """Returns (line number, field count) of the first row whose field count differs."""
+    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+        reader = csv.reader(handle)
+        for row in reader:
+            if row and len(row) != expected:
+                return reader.line_num, len(row)
+    return 0, 0
+
+
+def _bad_utf8(path: Path) -> tuple[int, int]:
+    """Returns (line number, byte offset) of the first byte that is not UTF-8."""
+    line, offset, tail = 1, 0, b""
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            data = tail + chunk
+            try:
+                data.decode("utf-8")
+                good = len(data)
+            except UnicodeDecodeError as error:
+                if error.end < len(data) or len(chunk) == 0:
+                    good = error.start
+                    line += data[:good].count(b"\n")
+                    return line, offset + good
+                good = error.start  # a multi-byte character cut at the chunk boundary
+            line += data[:good].count(b"\n")
+            offset += good
+            tail = data[good:]
+    return line, offset
+
+
+class CsvBatches:
+    """One pass over a CSV file as Arrow record batches, with stable column types.
+
+    Args:
+        path: The CSV file, with a header row.
+        block_size: Bytes of CSV text per batch.
+    """
+
+    def __init__(self, path: str | os.PathLike, block_size: int = BLOCK_SIZE):
+        self.path = check_file(path)
+        self.block_size = block_size
+        self.column_types = self._infer_types()
+
+    @property
+    def columns(self) -> list[str]:
+        """Column names in file order."""
+        return list(self.column_types)
+
+    def _open(self, column_types: dict[str, pa.DataType] | None = None) -> pacsv.CSVStreamingReader:
+        try:
+            return pacsv.open_csv(
+                self.path,
+                read_options=pacsv.ReadOptions(block_size=self.block_size),
+                convert_options=pacsv.ConvertOptions(
+                    column_types=column_types, strings_can_be_null=True
+                ),
+            )
+        except pa.ArrowInvalid as error:
+            raise self._explain(error) from None
+
+    def _infer_types(self) -> dict[str, pa.DataType]:
+        schema = self._open().schema
+        names = schema.names
+        if not names:
+            raise InputError(f"{self.path} has no header row")
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise InputError(f"{self.path} has duplicate column names: {', '.join(duplicates)}")
+        blank = [i + 1 for i, name in enumerate(names) if not name.strip()]
+        if blank:
+            raise InputError(f"{self.path} has a blank column name at position {blank[0]} of the header")
+        for field in schema:
+            if pa.types.is_binary(field.type):
+                line, offset = _bad_utf8(self.path)
+                raise InputError(
+                    f"{self.path} is not UTF-8 text: column {field.name!r} has a bad byte "
+                    f"at line {line} (offset {offset}); re-save the file as UTF-8 CSV"
+                )
+        return {field.name: _base_type(field.type) for field in schema}
+
+    def _explain(self, error: Exception) -> InputError:
+        """Turns a pyarrow parse error into an InputError that names the line or column."""
+        message = str(error)
+        if "Expected" in message and "columns, got" in message:
+            expected = int(re.search(r"Expected (\d+)", message).group(1))
+            line, found = _ragged_line(self.path, expected)
+            where = f"line {line} has {found} fields" if line else message
+            return InputError(
+                f"{self.path} is not a well-formed CSV: {where}, but the header has {expected} columns"
+            )
+        if "invalid UTF8" in message or "UTF-8" in message:
+            line, offset = _bad_utf8(self.path)
+            return InputError(
+                f"{self.path} is not UTF-8 text: bad byte at line {line} (offset {offset}); "
+                "re-save the file as UTF-8 CSV"
+            )
+        return InputError(f"{self.path} is not a readable CSV: {message}")
+
+    def read(self) -> Iterator[tuple[bool, pa.RecordBatch]]:
+        """Yields ``(restart, batch)`` pairs over the whole file.
+
+        ``restart`` is True on the first batch of a new pass, after a column's
+        type had to be widened: the consumer drops what it accumulated so far.
+        """
+        restart = False
+        for _ in range(2 * len(self.column_types) + 1):
+            reader = self._open(self.column_types)
+            try:
+                for batch in reader:
+                    yield restart, batch
+                    restart = False
+                return
+            except pa.ArrowInvalid as error:
+                match = _CONVERSION.search(str(error))
+                if not match or "UTF8" in str(error):
+                    raise self._explain(error) from None
+                name = self.columns[int(match.group(1))]
+                self.column_types[name] = _WIDER.get(str(self.column_types[name]), pa.string())
+                print(f"[statistics] column {name!r} holds values that are not "
+                      f"{match.group(2)}; reading it as {self.column_types[name]}", flush=True)
+                restart = True
+        raise InputError(f"{self.path}: could not settle the column types")

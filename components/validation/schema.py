@@ -1,0 +1,173 @@
+"""Schema inference from statistics, and schema.pbtxt I/O, in TFX's ``Schema`` format.
+
+Inference follows TFDV's choices where they are safe, and departs where TFDV
+makes a schema that fails on ordinary new data:
+
+* type INT, FLOAT or BYTES from the statistics;
+* ``presence.min_fraction`` is the observed fraction minus a slack (default
+  0.05), not 1.0: a column with no missing values in training may miss a few
+  later without that being an anomaly;
+* string columns with at most ``max_domain_size`` distinct values get a
+  ``string_domain`` (new values are anomalies);
+* numeric ranges are *not* inferred unless asked (``range_margin`` > 0), and
+  then they are widened by that share of the observed span on each side;
+* every feature gets a ``drift_comparator`` and a ``skew_comparator``:
+  Jensen-Shannon divergence for numbers, L-infinity distance for categories.
+"""
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+from google.protobuf import text_format
+from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
+
+from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.validation.statistics import common_stats, feature_name
+
+DEFAULT_THRESHOLD = 0.1
+PRESENCE_SLACK = 0.05
+MAX_DOMAIN_SIZE = 100
+TRAINING, SERVING = "TRAINING", "SERVING"
+
+_STATS = statistics_pb2.FeatureNameStatistics
+
+
+def is_categorical(feature: schema_pb2.Feature) -> bool:
+    """True for a BYTES feature (compared with L-infinity); False for INT and FLOAT."""
+    return feature.type == schema_pb2.BYTES
+
+
+def _comparators(feature: schema_pb2.Feature, drift: float, skew: float) -> None:
+    for comparator, threshold in ((feature.drift_comparator, drift), (feature.skew_comparator, skew)):
+        if threshold <= 0:
+            continue
+        if is_categorical(feature):
+            comparator.infinity_norm.threshold = threshold
+        else:
+            comparator.jensen_shannon_divergence.threshold = threshold
+
+
+def infer_schema_from_statistics(
+    stats: statistics_pb2.DatasetFeatureStatisticsList,
+    label: str = "",
+    drift_threshold: float = DEFAULT_THRESHOLD,
+    skew_threshold: float = DEFAULT_THRESHOLD,
+    presence_slack: float = PRESENCE_SLACK,
+    max_domain_size: int = MAX_DOMAIN_SIZE,
+    range_margin: float = 0.0,
+) -> schema_pb2.Schema:
+    """Infers a TFX schema from statistics.
+
+    Args:
+        stats: Statistics of the training data.
+        label: The label column, if any: it must exist, and is marked as absent
+            from the SERVING environment.
+        drift_threshold: Per-feature drift threshold (0 turns drift checks off).
+        skew_threshold: Per-feature skew threshold (0 turns skew checks off).
+        presence_slack: How far below the observed fraction of present values
+            ``presence.min_fraction`` is set.
+        max_domain_size: String columns with at most this many distinct values
+            get a closed domain of categories.
+        range_margin: 0 infers no numeric range; otherwise the range is the
+            observed [min, max] widened by this share of the span on each side.
+
+    Returns:
+        The schema.
+
+    Raises:
+        InputError: If the statistics describe an empty dataset, or ``label`` is
+            not one of the columns.
+    """
+    dataset = stats.datasets[0]
+    if dataset.num_examples == 0:
+        raise InputError(
+            f"cannot infer a schema from an empty dataset ({dataset.name or 'statistics'} has no rows)"
+        )
+    names = [feature_name(f) for f in dataset.features]
+    if label and label not in names:
+        raise InputError(f"label column {label!r} not found; columns are: {', '.join(names)}")
+    schema = schema_pb2.Schema()
+    if label:
+        schema.default_environment.extend([TRAINING, SERVING])
+    for stat in dataset.features:
+        name = feature_name(stat)
+        feature = schema.feature.add(name=name)
+        feature.type = {_STATS.INT: schema_pb2.INT, _STATS.FLOAT: schema_pb2.FLOAT}.get(
+            stat.type, schema_pb2.BYTES
+        )
+        feature.value_count.min = feature.value_count.max = 1
+        present = common_stats(stat).num_non_missing
+        if present == 0:
+            print(f"[schema] column {name!r} has no values at all", flush=True)
+        fraction = present / dataset.num_examples
+        feature.presence.min_fraction = max(0.0, math.floor(round((fraction - presence_slack) * 100, 6)) / 100)
+        feature.presence.min_count = 1 if present else 0
+        if name == label:
+            feature.not_in_environment.append(SERVING)
+        if stat.HasField("string_stats") and 0 < stat.string_stats.unique <= max_domain_size \
+                and not any(c.name == "unique_is_lower_bound" for c in stat.custom_stats):
+            domain = schema.string_domain.add(name=name)
+            domain.value.extend(sorted(b.label for b in stat.string_stats.rank_histogram.buckets))
+            feature.domain = name
+        if range_margin > 0 and stat.HasField("num_stats") and present:
+            low, high = stat.num_stats.min, stat.num_stats.max
+            pad = range_margin * max(high - low, abs(high), 1e-12)
+            if feature.type == schema_pb2.INT:
+                feature.int_domain.min, feature.int_domain.max = math.floor(low - pad), math.ceil(high + pad)
+            else:
+                feature.float_domain.min, feature.float_domain.max = low - pad, high + pad
+        _comparators(feature, drift_threshold, skew_threshold)
+    return schema
+
+
+def write_schema(schema: schema_pb2.Schema, path: str | os.PathLike) -> None:
+    """Writes a schema as text (``schema.pbtxt``), as TFDV's ``write_schema_text`` does."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(text_format.MessageToString(schema))
+
+
+def read_schema(path: str | os.PathLike) -> schema_pb2.Schema:
+    """Reads a ``schema.pbtxt`` (text; binary is accepted too) and checks it.
+
+    Raises:
+        InputError: If the file is missing, does not parse, has no features, or a
+            feature has no name, no type or points at a missing domain.
+    """
+    from google.protobuf import message
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"schema file not found: {path}")
+    data = path.read_bytes()
+    schema = schema_pb2.Schema()
+    try:
+        text_format.Parse(data.decode("utf-8"), schema)
+    except (UnicodeDecodeError, text_format.ParseError) as error:
+        try:
+            schema.ParseFromString(data)
+        except message.DecodeError:
+            raise InputError(f"{path} is not a TFX schema.pbtxt: {error}") from None
+    if not schema.feature:
+        raise InputError(f"{path} is not a usable schema: it declares no features")
+    domains = {d.name for d in schema.string_domain}
+    for index, feature in enumerate(schema.feature):
+        if not feature.name:
+            raise InputError(f"{path}: feature #{index + 1} has no name")
+        if feature.type == schema_pb2.TYPE_UNKNOWN:
+            raise InputError(f"{path}: feature {feature.name!r} has no type (INT, FLOAT or BYTES)")
+        if feature.domain and feature.domain not in domains:
+            raise InputError(f"{path}: feature {feature.name!r} names domain {feature.domain!r}, which is not defined")
+    return schema
+
+
+def string_domain(schema: schema_pb2.Schema, feature: schema_pb2.Feature) -> list[str] | None:
+    """Returns a feature's allowed categories, or None when it has no closed domain."""
+    if feature.HasField("string_domain"):
+        return list(feature.string_domain.value)
+    if feature.domain:
+        for domain in schema.string_domain:
+            if domain.name == feature.domain:
+                return list(domain.value)
+    return None

@@ -1,0 +1,278 @@
+"""Dataset statistics in TFX's format, computed by a chunked columnar engine.
+
+The CSV is read in record batches (:mod:`.reader`); each column feeds one
+accumulator, so memory stays bounded by the batch size plus a fixed-size sample:
+
+* numbers: exact counts, missing, zeros, min, max, mean and standard deviation
+  (merged per batch, Chan et al.), plus a uniform row sample of at most
+  ``sample_size`` values for the median and the histograms;
+* strings: exact value counts (pruned to the most frequent when a column holds
+  more than ``max_tracked_values`` distinct values) and lengths.
+
+The result is a ``tensorflow_metadata`` ``DatasetFeatureStatisticsList`` laid
+out as TFDV writes it (``num_stats``/``string_stats``, a STANDARD and a
+QUANTILES histogram, ``top_values`` and ``rank_histogram``), so TFDV and Facets
+read it, and two of them can be compared for drift.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from tensorflow_metadata.proto.v0 import statistics_pb2
+
+from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.validation.reader import BLOCK_SIZE, CsvBatches
+
+SAMPLE_SIZE = 100_000
+MAX_TRACKED_VALUES = 100_000
+TOP_VALUES = 20
+RANK_BUCKETS = 1000
+STANDARD_BUCKETS = 10
+QUANTILE_BUCKETS = 100
+
+FeatureType = statistics_pb2.FeatureNameStatistics
+
+
+class _Numeric:
+    """Exact moments and extremes of one numeric column, merged batch by batch."""
+
+    def __init__(self) -> None:
+        self.count = self.missing = self.zeros = 0
+        self.mean = self.m2 = 0.0
+        self.min, self.max = np.inf, -np.inf
+        self.integral = True  # "181.0" (pandas writes ints with NaN so) still counts as INT
+        self.sample: list[np.ndarray] = []
+
+    def add(self, column: pa.Array) -> np.ndarray:
+        values = np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)
+        self.missing += column.null_count
+        mask = np.isfinite(values)
+        finite = values if mask.all() else values[mask]
+        n = finite.size
+        if n:
+            mean = float(finite.mean())
+            m2 = float(np.square(finite - mean).sum())
+            total = self.count + n
+            delta = mean - self.mean
+            self.mean += delta * n / total
+            self.m2 += m2 + delta * delta * self.count * n / total
+            self.count = total
+            self.min = min(self.min, float(finite.min()))
+            self.max = max(self.max, float(finite.max()))
+            self.zeros += int(np.count_nonzero(finite == 0))
+            if self.integral:
+                self.integral = bool(np.array_equal(finite, np.trunc(finite)))
+        return values
+
+
+class _Strings:
+    """Exact value counts (bounded) and lengths of one string column."""
+
+    def __init__(self, max_tracked: int) -> None:
+        self.counts = pd.Series(dtype=np.int64)
+        self.count = self.missing = self.length = 0
+        self.max_tracked = max_tracked
+        self.pruned = False
+
+    def add(self, column: pa.Array) -> None:
+        self.missing += column.null_count
+        valid = len(column) - column.null_count
+        if not valid:
+            return
+        self.count += valid
+        self.length += int(pc.sum(pc.utf8_length(column)).as_py() or 0)
+        counted = pc.value_counts(column.drop_null())
+        batch = pd.Series(counted.field("counts").to_numpy(), index=counted.field("values").to_pylist())
+        self.counts = batch if self.counts.empty else self.counts.add(batch, fill_value=0).astype(np.int64)
+        if len(self.counts) > self.max_tracked:
+            self.counts = self.counts.nlargest(self.max_tracked // 2)
+            self.pruned = True
+
+
+class _RowSample:
+    """A uniform sample of rows (bottom-k of random keys), shared by all numeric columns."""
+
+    def __init__(self, size: int, seed: int = 0) -> None:
+        self.size = size
+        self.rng = np.random.default_rng(seed)
+        self.keys = np.empty(0)
+        self.values: dict[str, np.ndarray] = {}
+        self.threshold = 1.0
+
+    def add(self, columns: dict[str, np.ndarray], rows: int) -> None:
+        keys = self.rng.random(rows)
+        chosen = np.flatnonzero(keys < self.threshold)
+        self.keys = np.concatenate([self.keys, keys[chosen]])
+        for name, values in columns.items():
+            self.values[name] = np.concatenate([self.values.get(name, np.empty(0)), values[chosen]])
+        if self.keys.size > 2 * self.size:
+            keep = np.argpartition(self.keys, self.size)[: self.size]
+            self.keys = self.keys[keep]
+            self.values = {name: values[keep] for name, values in self.values.items()}
+            self.threshold = float(self.keys.max())
+
+
+def _histograms(stats: statistics_pb2.NumericStatistics, sample: np.ndarray, total: int) -> None:
+    """Adds TFDV's STANDARD (equal width) and QUANTILES (equal mass) histograms from a sample."""
+    sample = np.sort(sample[np.isfinite(sample)])
+    if not sample.size:
+        return
+    scale = total / sample.size
+    standard = stats.histograms.add(type=statistics_pb2.Histogram.STANDARD)
+    edges = np.linspace(stats.min, stats.max, STANDARD_BUCKETS + 1)
+    counts = np.histogram(sample, bins=edges if stats.max > stats.min else 1)[0]
+    if stats.max == stats.min:
+        edges = np.array([stats.min, stats.max])
+    for low, high, count in zip(edges[:-1], edges[1:], counts):
+        standard.buckets.add(low_value=low, high_value=high, sample_count=float(count * scale))
+    quantiles = stats.histograms.add(type=statistics_pb2.Histogram.QUANTILES)
+    cuts = np.quantile(sample, np.linspace(0, 1, QUANTILE_BUCKETS + 1))
+    cuts[0], cuts[-1] = stats.min, stats.max
+    for low, high in zip(cuts[:-1], cuts[1:]):
+        quantiles.buckets.add(low_value=low, high_value=high, sample_count=total / QUANTILE_BUCKETS)
+
+
+def _common(stats: statistics_pb2.CommonStatistics, present: int, missing: int) -> None:
+    stats.num_non_missing = present
+    stats.num_missing = missing
+    stats.min_num_values = stats.max_num_values = 1 if present else 0
+    stats.avg_num_values = 1.0 if present else 0.0
+    stats.tot_num_values = present
+
+
+def _numeric_feature(feature, acc: _Numeric, sample: np.ndarray) -> None:
+    num = feature.num_stats
+    _common(num.common_stats, acc.count, acc.missing)
+    if acc.count:
+        num.mean = acc.mean
+        num.std_dev = float(np.sqrt(acc.m2 / acc.count))
+        num.min, num.max, num.num_zeros = acc.min, acc.max, acc.zeros
+        finite = sample[np.isfinite(sample)]
+        num.median = float(np.median(finite)) if finite.size else acc.mean
+        _histograms(num, sample, acc.count)
+
+
+def _string_feature(feature, acc: _Strings) -> None:
+    strings = feature.string_stats
+    _common(strings.common_stats, acc.count, acc.missing)
+    strings.unique = len(acc.counts)
+    if acc.count:
+        strings.avg_length = acc.length / acc.count
+    ranked = acc.counts.sort_values(ascending=False, kind="stable")
+    for value, count in ranked.head(TOP_VALUES).items():
+        strings.top_values.add(value=str(value), frequency=float(count))
+    for rank, (value, count) in enumerate(ranked.head(RANK_BUCKETS).items()):
+        strings.rank_histogram.buckets.add(
+            low_rank=rank, high_rank=rank, label=str(value), sample_count=float(count)
+        )
+    if acc.pruned:
+        feature.custom_stats.add(name="unique_is_lower_bound", num=1.0)
+
+
+def compute_statistics(
+    data_path: str | os.PathLike,
+    block_size: int = BLOCK_SIZE,
+    sample_size: int = SAMPLE_SIZE,
+    max_tracked_values: int = MAX_TRACKED_VALUES,
+) -> statistics_pb2.DatasetFeatureStatisticsList:
+    """Computes TFDV-compatible statistics of a CSV file in bounded memory.
+
+    Args:
+        data_path: A CSV file with a header row.
+        block_size: Bytes of CSV text read per batch.
+        sample_size: Rows kept in the uniform sample used for medians and histograms.
+        max_tracked_values: Distinct values counted exactly per string column.
+
+    Returns:
+        A ``DatasetFeatureStatisticsList`` with one dataset.
+
+    Raises:
+        InputError: If the file is not a readable CSV (see :class:`.reader.CsvBatches`).
+    """
+    batches = CsvBatches(data_path, block_size=block_size)
+    rows, accumulators, sample = 0, {}, _RowSample(sample_size)
+    for restart, batch in batches.read():
+        if restart or not accumulators:
+            rows, sample = 0, _RowSample(sample_size)
+            accumulators = {
+                name: _Strings(max_tracked_values) if pa.types.is_string(kind) else _Numeric()
+                for name, kind in batches.column_types.items()
+            }
+        numeric = {}
+        for name, column in zip(batch.schema.names, batch.columns):
+            if isinstance(accumulators[name], _Numeric):
+                if pa.types.is_boolean(column.type):
+                    column = column.cast(pa.int8())
+                numeric[name] = accumulators[name].add(column)
+            else:
+                accumulators[name].add(column)
+        sample.add(numeric, batch.num_rows)
+        rows += batch.num_rows
+    result = statistics_pb2.DatasetFeatureStatisticsList()
+    dataset = result.datasets.add(name=Path(data_path).name, num_examples=rows)
+    for name, kind in batches.column_types.items():
+        feature = dataset.features.add()
+        feature.path.step.append(name)
+        acc = accumulators.get(name)
+        if pa.types.is_string(kind):
+            feature.type = FeatureType.STRING
+            _string_feature(feature, acc or _Strings(max_tracked_values))
+        else:
+            acc = acc or _Numeric()
+            floating = pa.types.is_floating(kind) and not (acc.integral and acc.count)
+            feature.type = FeatureType.FLOAT if floating else FeatureType.INT
+            _numeric_feature(feature, acc, sample.values.get(name, np.empty(0)))
+    return result
+
+
+def feature_name(feature: statistics_pb2.FeatureNameStatistics) -> str:
+    """Returns a feature's name, whether stored in ``name`` or in ``path`` (TFDV does both)."""
+    return feature.name or ".".join(feature.path.step)
+
+
+def common_stats(feature: statistics_pb2.FeatureNameStatistics) -> statistics_pb2.CommonStatistics:
+    """Returns the CommonStatistics of a numeric, string or bytes feature."""
+    kind = feature.WhichOneof("stats")
+    if kind == "num_stats":
+        return feature.num_stats.common_stats
+    if kind == "string_stats":
+        return feature.string_stats.common_stats
+    if kind == "bytes_stats":
+        return feature.bytes_stats.common_stats
+    return statistics_pb2.CommonStatistics()
+
+
+def write_statistics(stats: statistics_pb2.DatasetFeatureStatisticsList, path: str | os.PathLike) -> None:
+    """Writes statistics as a binary ``DatasetFeatureStatisticsList`` (TFDV's ``load_stats_binary``)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_bytes(stats.SerializeToString())
+
+
+def read_statistics(path: str | os.PathLike) -> statistics_pb2.DatasetFeatureStatisticsList:
+    """Reads a binary (or text) ``DatasetFeatureStatisticsList``; returns its first dataset's list.
+
+    Raises:
+        InputError: If the file is missing or is not a statistics proto.
+    """
+    from google.protobuf import message, text_format
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"statistics file not found: {path}")
+    data = path.read_bytes()
+    stats = statistics_pb2.DatasetFeatureStatisticsList()
+    try:
+        stats.ParseFromString(data)
+    except message.DecodeError:
+        try:
+            text_format.Parse(data.decode("utf-8"), stats)
+        except (UnicodeDecodeError, text_format.ParseError):
+            raise InputError(f"{path} is not a DatasetFeatureStatisticsList proto") from None
+    if not stats.datasets:
+        raise InputError(f"{path} holds no dataset statistics")
+    return stats
