@@ -1,0 +1,1 @@
+"""Deployment: the local KServe endpoint, infra validation, Vertex AI endpoints and KServe manifests."""

@@ -1,0 +1,293 @@
+"""The local endpoint: a KServe ModelServer serving one model directory.
+
+Routes, for a model served as ``NAME``:
+
+- KServe V1: ``GET /v1/models``, ``GET /v1/models/NAME``, ``POST /v1/models/NAME:predict``
+  with ``{"instances": [...]}``, answered ``{"predictions": [...]}``.
+- KServe V2 (Open Inference Protocol): ``GET /v2/health/live``, ``/v2/health/ready``,
+  ``/v2/models/NAME``, ``/v2/models/NAME/ready`` and ``POST /v2/models/NAME/infer``,
+  answered with one output tensor ``predict``.
+- Vertex AI custom container: ``POST $AIP_PREDICT_ROUTE`` (default ``/predict``)
+  with ``{"instances": [...]}``, ``GET $AIP_HEALTH_ROUTE`` (default ``/health``);
+  the port defaults to ``$AIP_HTTP_PORT``, then 8080.
+
+See :mod:`kfp_mlops.components.deployment.payloads` for the request shapes. A
+malformed request gets a 400 with ``{"error": "<reason>"}``, never a 500.
+
+The server binds 127.0.0.1 unless told otherwise (kserve's default is 0.0.0.0).
+Concurrent requests are micro-batched (:mod:`.batching`).
+"""
+import asyncio
+import os
+import socket
+import threading
+import time
+import logging
+import uuid
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from kfp_mlops.components.deployment import payloads
+from kfp_mlops.components.deployment.batching import MicroBatcher
+from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.training.model_io import Predictor, load_model
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8080
+PREDICT_OUTPUT = "predict"
+logger = logging.getLogger("kfp_mlops.endpoint")
+
+
+def vertex_routes() -> tuple[str, str]:
+    """Returns the Vertex predict and health routes, from ``AIP_PREDICT_ROUTE`` and ``AIP_HEALTH_ROUTE``."""
+    return os.environ.get("AIP_PREDICT_ROUTE", "/predict"), os.environ.get("AIP_HEALTH_ROUTE", "/health")
+
+
+def default_port() -> int:
+    """Returns ``$AIP_HTTP_PORT`` when set (Vertex sets it), else 8080."""
+    return int(os.environ.get("AIP_HTTP_PORT") or DEFAULT_PORT)
+
+
+def _kserve_model_class() -> type:
+    import kserve
+    from kserve.errors import InvalidInput
+    from kserve.protocol.infer_type import InferOutput, InferRequest, InferResponse
+
+    class ContractModel(kserve.Model):
+        """A kserve Model that scores raw rows with a :class:`Predictor`."""
+
+        def __init__(self, name: str, predictor: Predictor, max_batch_rows: int = 512):
+            super().__init__(name)
+            self.predictor = predictor
+            self.contract = predictor.contract
+            self.batcher = MicroBatcher(self._score, max_batch_rows)
+            self.ready = True
+
+        def _score(self, batch: list[payloads.Rows]) -> np.ndarray:
+            return self.predictor.predict(payloads.rows_to_frame(batch, self.contract))
+
+        async def predict(self, payload: Any, headers: dict[str, str] | None = None) -> Any:
+            try:
+                if isinstance(payload, InferRequest):
+                    rows = payloads.rows_from_v2_inputs(payload.inputs, self.contract)
+                else:
+                    rows = payloads.rows_from_body(payload, self.contract)
+                predictions = await self.batcher.predict(rows)
+            except (InputError, ValueError, TypeError, KeyError) as error:
+                raise InvalidInput(str(error) or type(error).__name__) from error
+            if isinstance(payload, InferRequest):
+                values = np.asarray(predictions)
+                output = InferOutput(name=PREDICT_OUTPUT, shape=[len(values)],
+                                     datatype=payloads.v2_datatype(values), data=payloads.json_values(values))
+                return InferResponse(response_id=payload.id or str(uuid.uuid4()), model_name=self.name,
+                                     infer_outputs=[output])
+            return {"predictions": payloads.json_values(predictions)}
+
+    return ContractModel
+
+
+# Expected errors answer with their reason and one log line, not a traceback.
+ERROR_STATUS = (
+    ("InvalidInput", 400), ("ModelNotFound", 404), ("ModelNotReady", 503), ("InferenceError", 500),
+    ("UnsupportedProtocol", 501), ("NotImplementedError", 501), ("ServerNotLive", 503), ("ServerNotReady", 503),
+)
+
+
+def _json(content: Any, status: int = 200) -> Any:
+    import orjson
+    from fastapi import Response
+
+    return Response(orjson.dumps(content), status_code=status, media_type="application/json")
+
+
+def _error_handler(status: int) -> Callable:
+    async def handle(request: Any, error: Exception) -> Any:
+        logger.warning("%s %s -> %d: %s", request.method, request.url.path, status, error)
+        return _json({"error": str(error)}, status)
+
+    return handle
+
+
+def _build_app(model: Any, dataplane: Any, repository_extension: Any) -> Any:
+    """Builds a fresh FastAPI app with kserve's V1/V2 routes, error handlers and the Vertex routes."""
+    import orjson
+    from fastapi import FastAPI, Request
+    from fastapi.exceptions import RequestValidationError
+    from kserve import errors
+    from kserve.errors import InvalidInput
+    from kserve.protocol.rest.v1_endpoints import register_v1_endpoints
+    from kserve.protocol.rest.v2_endpoints import register_v2_endpoints
+
+    app = FastAPI(title="kfp-mlops endpoint", docs_url=None, redoc_url=None)
+    app.add_api_route("/", dataplane.live, methods=["GET"])
+    register_v1_endpoints(app, dataplane, repository_extension)
+    register_v2_endpoints(app, dataplane, repository_extension)
+    for error_type, status in ERROR_STATUS:
+        app.add_exception_handler(getattr(errors, error_type, None) or NotImplementedError,
+                                  _error_handler(status))
+    app.add_exception_handler(Exception, errors.generic_exception_handler)  # a bug: 500, logged in full
+
+    async def validation_handler(_: Request, error: RequestValidationError) -> Any:
+        reasons = "; ".join(f"{'.'.join(map(str, e.get('loc', ())))}: {e.get('msg', '')}" for e in error.errors())
+        return _json({"error": f"malformed request: {reasons}"}, 400)
+
+    app.add_exception_handler(RequestValidationError, validation_handler)
+    predict_route, health_route = vertex_routes()
+
+    async def vertex_predict(request: Request) -> Any:
+        try:
+            body = orjson.loads(await request.body())
+        except orjson.JSONDecodeError as error:
+            raise InvalidInput(f"request body is not valid JSON: {error}") from error
+        response, _ = await model(body, headers=dict(request.headers))
+        return _json(response)
+
+    async def vertex_health() -> Any:
+        return _json({"name": model.name, "ready": bool(model.ready)}, 200 if model.ready else 503)
+
+    app.add_api_route(predict_route, vertex_predict, methods=["POST"], response_model=None)
+    app.add_api_route(health_route, vertex_health, methods=["GET"], response_model=None)
+    return app
+
+
+def _as_predictor(model: str | Path | Predictor) -> Predictor:
+    return model if isinstance(model, Predictor) else load_model(model)
+
+
+def build_server(model: str | Path | Predictor, name: str, host: str = DEFAULT_HOST, port: int | None = None,
+                 max_batch_rows: int = 512) -> tuple[Any, socket.socket, Any]:
+    """Builds the uvicorn server of a KServe ModelServer serving ``model`` as ``name``.
+
+    Args:
+        model: A model directory or a loaded :class:`Predictor`.
+        name: The model's name in the routes.
+        host: Interface to bind; 127.0.0.1 by default.
+        port: Port; None means ``$AIP_HTTP_PORT`` or 8080; 0 picks a free port.
+        max_batch_rows: Most rows scored in one micro-batch.
+
+    Returns:
+        ``(uvicorn_server, bound_socket, kserve_model)``.
+
+    Raises:
+        InputError: If ``model`` is not a model directory or the port is taken.
+    """
+    import uvicorn
+    from kserve import ModelServer
+
+    # kserve 0.21's routes return ORJSONResponse, which FastAPI 0.165 flags on every call.
+    warnings.filterwarnings("ignore", message="ORJSONResponse is deprecated")
+
+    model_object = _kserve_model_class()(name, _as_predictor(model), max_batch_rows)
+    kserve_server = ModelServer(http_port=default_port() if port is None else port, enable_grpc=False,
+                                workers=1, enable_latency_logging=False)
+    kserve_server.register_model(model_object)
+    app = _build_app(model_object, kserve_server.dataplane, kserve_server.model_repository_extension)
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, kserve_server.http_port))
+    except OSError as error:
+        sock.close()
+        raise InputError(f"cannot bind {host}:{kserve_server.http_port}: {error.strerror}") from error
+    sock.listen(2048)
+    sock.setblocking(False)
+    config = uvicorn.Config(app, host=host, port=sock.getsockname()[1], log_config=None, access_log=False,
+                            log_level="warning", timeout_keep_alive=65, loop="asyncio", lifespan="off")
+    return uvicorn.Server(config), sock, model_object
+
+
+@dataclass
+class LocalEndpoint:
+    """A running local endpoint (see :func:`start_local_endpoint`).
+
+    Attributes:
+        url: Base URL, e.g. ``http://127.0.0.1:8080``.
+        name: The model's name in the routes.
+    """
+
+    url: str
+    name: str
+    host: str
+    port: int
+    _server: Any = None
+    _thread: threading.Thread | None = None
+    _model: Any = None
+
+    @property
+    def v1_predict_url(self) -> str:
+        """``POST`` URL of the V1 predict route."""
+        return f"{self.url}/v1/models/{self.name}:predict"
+
+    @property
+    def v2_infer_url(self) -> str:
+        """``POST`` URL of the V2 infer route."""
+        return f"{self.url}/v2/models/{self.name}/infer"
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stops the server and waits for its thread (at most ``timeout`` seconds)."""
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout)
+        if self._model is not None:
+            self._model.batcher.close()
+
+    def __enter__(self) -> "LocalEndpoint":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+
+def start_local_endpoint(model: str | Path | Predictor, name: str = "model", host: str = DEFAULT_HOST,
+                         port: int = 0, timeout: float = 30.0, max_batch_rows: int = 512) -> LocalEndpoint:
+    """Starts the endpoint in a background thread and returns once it accepts requests.
+
+    Args:
+        model: A model directory or a loaded :class:`Predictor`.
+        name: The model's name in the routes (``/v1/models/NAME:predict``).
+        host: Interface to bind; 127.0.0.1 by default.
+        port: Port; 0 (the default) picks a free one; see ``.url``.
+        timeout: Seconds to wait for the server to start.
+        max_batch_rows: Most rows scored in one micro-batch.
+
+    Returns:
+        A :class:`LocalEndpoint`; call ``.stop()`` (or use it as a context manager).
+
+    Raises:
+        InputError: If the model cannot be loaded or the port is taken.
+        RuntimeError: If the server did not start within ``timeout``.
+    """
+    server, sock, model_object = build_server(model, name, host, port, max_batch_rows)
+    bound_port = sock.getsockname()[1]
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])),
+                              name=f"kfp-mlops-endpoint-{bound_port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not server.started and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    url_host = f"[{host}]" if ":" in host else host
+    endpoint = LocalEndpoint(f"http://{url_host}:{bound_port}", name, host, bound_port, server, thread, model_object)
+    if not server.started:
+        endpoint.stop()
+        raise RuntimeError(f"the endpoint on {host}:{bound_port} did not start within {timeout:.0f} s")
+    return endpoint
+
+
+def serve_forever(model: str | Path | Predictor, name: str = "model", host: str = DEFAULT_HOST,
+                  port: int | None = None, max_batch_rows: int = 512) -> None:
+    """Serves in the foreground until interrupted (Ctrl+C or SIGTERM)."""
+    server, sock, model_object = build_server(model, name, host, port, max_batch_rows)
+    bound = sock.getsockname()
+    predict_route, health_route = vertex_routes()
+    print(f"Serving model {name!r} on http://{host}:{bound[1]}", flush=True)
+    print(f"  V1: POST /v1/models/{name}:predict   V2: POST /v2/models/{name}/infer", flush=True)
+    print(f"  Vertex: POST {predict_route}   GET {health_route}", flush=True)
+    try:
+        asyncio.run(server.serve(sockets=[sock]))
+    finally:
+        model_object.batcher.close()
