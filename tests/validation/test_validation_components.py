@@ -1,0 +1,106 @@
+"""The validation components: python_func with real kfp.dsl artifacts, and a kfp.local pipeline."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from kfp import dsl
+from kfp.dsl import HTML, Artifact, Dataset, Metrics
+
+from kfp_mlops.components.data.ingest import bundled_dataset_path
+from kfp_mlops.components.validation import component as c
+from kfp_mlops.components.validation.anomalies import read_anomalies
+from kfp_mlops.components.validation.schema import read_schema
+
+
+def _artifact(kind, path: Path):
+    artifact = kind(uri=str(path))
+    artifact.path = str(path)  # the local path the component body reads and writes
+    return artifact
+
+
+@pytest.fixture()
+def penguin_splits(tmp_path):
+    frame = pd.read_csv(bundled_dataset_path()).sample(frac=1.0, random_state=0)
+    frame.iloc[:240].to_csv(tmp_path / "train.csv", index=False)
+    frame.iloc[240:].to_csv(tmp_path / "eval.csv", index=False)
+    shifted = frame.iloc[240:].copy()
+    shifted["body_mass_g"] = shifted["body_mass_g"] + 1500
+    shifted.to_csv(tmp_path / "shifted.csv", index=False)
+    return tmp_path
+
+
+def test_components_run_with_real_artifacts(penguin_splits):
+    d = penguin_splits
+    for name in ("train", "eval", "shifted"):
+        stats = _artifact(Artifact, d / f"{name}.pb")
+        c.generate_statistics.python_func(dataset=_artifact(Dataset, d / f"{name}.csv"), statistics=stats)
+        assert stats.metadata["rows"] > 0 and stats.metadata["columns"] == 8
+    schema = _artifact(Artifact, d / "schema.pbtxt")
+    c.infer_schema.python_func(statistics=_artifact(Artifact, d / "train.pb"), schema=schema, label="species")
+    assert schema.metadata["features"] == 8
+    assert "SERVING" in read_schema(schema.path).feature[0].not_in_environment
+
+    def run(name, **extra):
+        anomalies = _artifact(Artifact, d / f"{name}-anomalies.pbtxt")
+        report, metrics = _artifact(HTML, d / f"{name}.html"), _artifact(Metrics, d / f"{name}-metrics.json")
+        passed = c.validate_data.python_func(
+            statistics=_artifact(Artifact, d / f"{name}.pb"), schema=schema, anomalies=anomalies,
+            report=report, metrics=metrics, **extra)
+        return passed, anomalies, report, metrics
+
+    passed, anomalies, report, metrics = run("eval", baseline_statistics=_artifact(Artifact, d / "train.pb"),
+                                            training_statistics=_artifact(Artifact, d / "train.pb"))
+    assert passed is True, anomalies.metadata["anomalies"]
+    assert json.loads(Path(metrics.path).read_text())["passed"] == 1.0
+    assert metrics.metadata["num_anomalies"] == 0.0
+    assert "PASSED" in Path(report.path).read_text()
+
+    passed, anomalies, report, metrics = run("shifted", baseline_statistics=_artifact(Artifact, d / "train.pb"))
+    assert passed is False
+    assert any(line.startswith("body_mass_g: drift (jensen_shannon") for line in anomalies.metadata["anomalies"])
+    assert "body_mass_g" in read_anomalies(anomalies.path).anomaly_info
+    assert json.loads(Path(metrics.path).read_text())["max_drift"] > 0.1
+
+    passed, *_ = run("shifted")  # no baseline: no drift check, and the schema has no ranges
+    assert passed is True
+
+
+def test_import_schema_copies_a_curated_schema(tmp_path):
+    curated = tmp_path / "curated.pbtxt"
+    curated.write_text('# curated by hand\nfeature { name: "x" type: FLOAT float_domain { min: 0 max: 1 } }\n')
+    schema = _artifact(Artifact, tmp_path / "out" / "schema.pbtxt")
+    c.import_schema.python_func(schema_path=str(curated), schema=schema)
+    assert Path(schema.path).read_text() == curated.read_text()
+    assert schema.metadata["features"] == 1
+
+
+@dsl.pipeline(name="validation-local-test")
+def _validation_pipeline(train_uri: str, eval_uri: str):
+    train = dsl.importer(artifact_uri=train_uri, artifact_class=Dataset, reimport=False)
+    evaluation = dsl.importer(artifact_uri=eval_uri, artifact_class=Dataset, reimport=False)
+    train_stats = c.generate_statistics(dataset=train.output)
+    eval_stats = c.generate_statistics(dataset=evaluation.output)
+    schema = c.infer_schema(statistics=train_stats.outputs["statistics"], label="species")
+    c.validate_data(statistics=eval_stats.outputs["statistics"], schema=schema.outputs["schema"]) \
+        .set_display_name("without baseline")
+    c.validate_data(statistics=eval_stats.outputs["statistics"], schema=schema.outputs["schema"],
+                    baseline_statistics=train_stats.outputs["statistics"],
+                    training_statistics=train_stats.outputs["statistics"]).set_display_name("with baseline")
+
+
+def test_optional_artifact_inputs_under_kfp_local(penguin_splits, tmp_path, monkeypatch):
+    from kfp import local
+
+    monkeypatch.chdir(tmp_path)
+    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(tmp_path / "root"))
+    _validation_pipeline(train_uri=str(penguin_splits / "train.csv"), eval_uri=str(penguin_splits / "eval.csv"))
+    runs = list((tmp_path / "root").glob("validation-local-test-*"))
+    assert len(runs) == 1
+    found = sorted(p.parent.name for p in runs[0].rglob("anomalies"))
+    assert found == ["validate-data", "validate-data-2"]
+    for path in runs[0].rglob("metrics"):
+        assert json.loads(path.read_text())["passed"] == 1.0
+    with_baseline = [p for p in runs[0].rglob("anomalies") if p.parent.name == "validate-data-2"][0]
+    assert read_anomalies(with_baseline).drift_skew_info  # drift was measured against the baseline
