@@ -22,7 +22,7 @@ from kfp_mlops.components.errors import InputError
 
 BLOCK_SIZE = 8 << 20  # bytes of CSV text per batch: memory stays bounded whatever the file size
 _SNIFF_BYTES = 64 * 1024
-_WIDER = {"int64": pa.float64(), "double": pa.float64(), "bool": pa.string()}
+_WIDER = {"int64": pa.float64(), "double": pa.string(), "bool": pa.string()}
 _CONVERSION = re.compile(r"In CSV column #(\d+): CSV conversion error to (\w+)")
 
 
