@@ -1,0 +1,154 @@
+"""KServe target: an InferenceService built with the kserve SDK's models, applied with the kubernetes client.
+
+Two ways to serve a model directory at ``storage_uri`` (``gs://``, ``s3://``, ``pvc://``):
+
+- ``runtime="kfp-mlops"`` (default, sklearn and Keras): a custom predictor
+  container, our ``serve`` image running ``kfp-mlops serve --model-dir
+  /mnt/models``. KServe's storage initializer downloads ``STORAGE_URI`` to
+  ``/mnt/models``. It takes raw rows and answers V1, V2 and Vertex routes,
+  exactly like the local endpoint.
+- ``runtime="sklearn"``: KServe's stock sklearn runtime
+  (``model.modelFormat.name: sklearn``) loading ``model.joblib``.
+
+``canary_percent`` below 100 sets ``canaryTrafficPercent``: on an update, the
+new revision takes that share of the traffic and the previous one the rest,
+until :func:`set_canary_traffic` promotes (100) or rolls back (0).
+"""
+from typing import Any, Optional
+
+from kfp_mlops.components.errors import InputError
+
+GROUP = "serving.kserve.io"
+VERSION = "v1beta1"
+PLURAL = "inferenceservices"
+MODEL_MOUNT = "/mnt/models"
+RUNTIMES = ("kfp-mlops", "sklearn")
+
+
+def build_inference_service(
+    name: str, namespace: str, storage_uri: str, serving_image: str = "", runtime: str = "kfp-mlops",
+    framework: str = "sklearn", canary_percent: int = 100, min_replicas: int = 1, max_replicas: int = 0,
+    cpu: str = "1", memory: str = "2Gi", service_account: str = "", labels: Optional[dict[str, str]] = None,
+) -> Any:
+    """Builds a ``V1beta1InferenceService`` serving one model directory.
+
+    Args:
+        name: InferenceService name (a DNS-1035 label).
+        namespace: Kubernetes namespace.
+        storage_uri: Where the model directory lives (``gs://``, ``s3://``, ``pvc://``).
+        serving_image: Our ``serve`` image; required with ``runtime="kfp-mlops"``.
+        runtime: ``kfp-mlops`` (our server) or ``sklearn`` (KServe's stock sklearn runtime).
+        framework: The model's framework, ``sklearn`` or ``keras``.
+        canary_percent: Traffic for the new revision on an update, 1..100.
+        min_replicas: Minimum replicas.
+        max_replicas: Maximum replicas; 0 leaves it to KServe.
+        cpu: CPU request and limit.
+        memory: Memory request and limit.
+        service_account: Service account with read access to ``storage_uri``.
+        labels: Extra labels (e.g. the registry version).
+
+    Raises:
+        InputError: naming the field at fault.
+    """
+    import re
+
+    from kserve import (V1beta1InferenceService, V1beta1InferenceServiceSpec, V1beta1ModelFormat,
+                        V1beta1ModelSpec, V1beta1PredictorSpec)
+    from kubernetes.client import (V1Container, V1ContainerPort, V1EnvVar, V1ObjectMeta,
+                                   V1ResourceRequirements)
+
+    if not re.fullmatch(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?", name or ""):
+        raise InputError(f"field 'name' must be a DNS-1035 label (lowercase letters, digits, '-'), got {name!r}")
+    if not namespace:
+        raise InputError("field 'namespace' is empty")
+    if not storage_uri:
+        raise InputError("field 'storage_uri' is empty")
+    if runtime not in RUNTIMES:
+        raise InputError(f"field 'runtime' must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
+    if runtime == "sklearn" and framework != "sklearn":
+        raise InputError(f"runtime 'sklearn' cannot serve a {framework!r} model; use runtime 'kfp-mlops'")
+    if runtime == "kfp-mlops" and not serving_image:
+        raise InputError("field 'serving_image' is empty: runtime 'kfp-mlops' runs our serve image")
+    if not 1 <= canary_percent <= 100:
+        raise InputError(f"field 'canary_percent' must be between 1 and 100, got {canary_percent}")
+    resources = V1ResourceRequirements(requests={"cpu": cpu, "memory": memory}, limits={"cpu": cpu, "memory": memory})
+    predictor = V1beta1PredictorSpec(
+        min_replicas=min_replicas, max_replicas=max_replicas or None,
+        canary_traffic_percent=canary_percent if canary_percent < 100 else None,
+        service_account_name=service_account or None)
+    if runtime == "sklearn":
+        predictor.model = V1beta1ModelSpec(model_format=V1beta1ModelFormat(name="sklearn"), storage_uri=storage_uri,
+                                           protocol_version="v2", resources=resources)
+    else:
+        predictor.containers = [V1Container(
+            name="kserve-container", image=serving_image,
+            args=["kfp-mlops", "serve", "--model-dir", MODEL_MOUNT, "--name", name, "--host", "0.0.0.0",
+                  "--port", "8080"],
+            env=[V1EnvVar(name="STORAGE_URI", value=storage_uri)],
+            ports=[V1ContainerPort(container_port=8080, protocol="TCP")], resources=resources)]
+    metadata = V1ObjectMeta(name=name, namespace=namespace, labels={
+        "app.kubernetes.io/managed-by": "kfp-mlops", "kfp-mlops/framework": framework, **(labels or {})})
+    return V1beta1InferenceService(api_version=f"{GROUP}/{VERSION}", kind="InferenceService", metadata=metadata,
+                                   spec=V1beta1InferenceServiceSpec(predictor=predictor))
+
+
+def to_dict(inference_service: Any) -> dict[str, Any]:
+    """The InferenceService as the JSON the Kubernetes API takes (camelCase, no nulls)."""
+    from kubernetes.client import ApiClient
+
+    return ApiClient().sanitize_for_serialization(inference_service)
+
+
+def to_yaml(inference_service: Any) -> str:
+    """The InferenceService as a YAML manifest for ``kubectl apply -f``."""
+    import yaml
+
+    return yaml.safe_dump(to_dict(inference_service), sort_keys=False)
+
+
+def kubernetes_api_client(host: str = "") -> Any:
+    """Returns a kubernetes ApiClient: for ``host`` when given, else in-cluster, else ``~/.kube/config``."""
+    from kubernetes import client, config
+
+    if host:
+        configuration = client.Configuration()
+        configuration.host = host
+        return client.ApiClient(configuration)
+    try:
+        config.load_incluster_config()
+    except config.ConfigException:
+        config.load_kube_config()
+    return client.ApiClient()
+
+
+def apply_inference_service(inference_service: Any, api_client: Any = None) -> str:
+    """Creates the InferenceService, or patches it when it exists; returns ``created`` or ``patched``."""
+    from kubernetes import client
+    from kubernetes.client.rest import ApiException
+
+    api = client.CustomObjectsApi(api_client or kubernetes_api_client())
+    body = to_dict(inference_service)
+    name, namespace = body["metadata"]["name"], body["metadata"]["namespace"]
+    try:
+        api.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
+    except ApiException as error:
+        if error.status != 404:
+            raise
+        api.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, body)
+        print(f"Created InferenceService {namespace}/{name}", flush=True)
+        return "created"
+    api.patch_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name, body)
+    print(f"Patched InferenceService {namespace}/{name}", flush=True)
+    return "patched"
+
+
+def set_canary_traffic(name: str, namespace: str, percent: int, api_client: Any = None) -> None:
+    """Promotes (100) or rolls back (0) the latest revision by patching ``canaryTrafficPercent``."""
+    from kubernetes import client
+
+    if not 0 <= percent <= 100:
+        raise InputError(f"percent must be between 0 and 100, got {percent}")
+    patch = {"spec": {"predictor": {"canaryTrafficPercent": percent}}}
+    client.CustomObjectsApi(api_client or kubernetes_api_client()).patch_namespaced_custom_object(
+        GROUP, VERSION, namespace, PLURAL, name, patch)
+    print(f"InferenceService {namespace}/{name}: latest revision at {percent}% of traffic", flush=True)

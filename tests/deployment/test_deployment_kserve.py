@@ -1,0 +1,143 @@
+"""The KServe InferenceService manifest, and applying it with the kubernetes client against a loopback API server."""
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import yaml
+
+from kfp_mlops.components.deployment.kserve_manifest import (apply_inference_service, build_inference_service,
+                                                              kubernetes_api_client, set_canary_traffic, to_dict,
+                                                              to_yaml)
+from kfp_mlops.components.errors import InputError
+
+COLLECTION = "/apis/serving.kserve.io/v1beta1/namespaces/models/inferenceservices"
+
+
+class FakeKubernetes:
+    """Stores InferenceServices by name and records every request (method, path, content type, body)."""
+
+    def __init__(self):
+        self.objects: dict[str, dict] = {}
+        self.requests: list[tuple[str, str, str, dict]] = []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _serve(self, method):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length)) if length else {}
+                fake.requests.append((method, self.path, self.headers.get("Content-Type", ""), body))
+                name = self.path.rsplit("/", 1)[-1]
+                status, answer = 404, {"kind": "Status", "code": 404, "reason": "NotFound"}
+                if method == "POST" and self.path == COLLECTION:
+                    fake.objects[body["metadata"]["name"]] = body
+                    status, answer = 201, body
+                elif self.path.startswith(COLLECTION + "/") and name in fake.objects:
+                    if method == "PATCH":
+                        fake.objects[name] = merge(fake.objects[name], body)
+                    status, answer = 200, fake.objects[name]
+                data = json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self):  # noqa: N802
+                self._serve("GET")
+
+            def do_POST(self):  # noqa: N802
+                self._serve("POST")
+
+            def do_PATCH(self):  # noqa: N802
+                self._serve("PATCH")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+
+def merge(old: dict, patch: dict) -> dict:
+    """JSON merge patch (RFC 7386)."""
+    result = dict(old)
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        elif isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = merge(result[key], value)
+        else:
+            result[key] = value
+    return result
+
+
+@pytest.fixture(scope="module")
+def kube():
+    fake = FakeKubernetes()
+    yield fake
+    fake.server.shutdown()
+    fake.server.server_close()
+
+
+def test_custom_runtime_manifest_serves_the_model_directory_with_our_image():
+    isvc = build_inference_service("penguins", "models", "gs://bucket/registry/penguins/v3",
+                                   serving_image="ghcr.io/kfp-mlops/kfp-mlops-serve:abc", canary_percent=10,
+                                   labels={"kfp-mlops/version": "v3"})
+    manifest = yaml.safe_load(to_yaml(isvc))
+    assert manifest["apiVersion"] == "serving.kserve.io/v1beta1" and manifest["kind"] == "InferenceService"
+    assert manifest["metadata"]["name"] == "penguins" and manifest["metadata"]["namespace"] == "models"
+    assert manifest["metadata"]["labels"]["kfp-mlops/version"] == "v3"
+    predictor = manifest["spec"]["predictor"]
+    assert predictor["canaryTrafficPercent"] == 10 and predictor["minReplicas"] == 1
+    container = predictor["containers"][0]
+    assert container["name"] == "kserve-container"
+    assert container["image"] == "ghcr.io/kfp-mlops/kfp-mlops-serve:abc"
+    assert container["args"][:4] == ["kfp-mlops", "serve", "--model-dir", "/mnt/models"]
+    assert {"name": "STORAGE_URI", "value": "gs://bucket/registry/penguins/v3"} in container["env"]
+    assert container["ports"] == [{"containerPort": 8080, "protocol": "TCP"}]
+    assert container["resources"]["limits"] == {"cpu": "1", "memory": "2Gi"}
+    assert "maxReplicas" not in predictor and "model" not in predictor
+
+
+def test_stock_sklearn_runtime_manifest_uses_the_model_spec():
+    manifest = to_dict(build_inference_service("penguins", "models", "gs://b/m", runtime="sklearn"))
+    model = manifest["spec"]["predictor"]["model"]
+    assert model["modelFormat"] == {"name": "sklearn"}
+    assert model["storageUri"] == "gs://b/m" and model["protocolVersion"] == "v2"
+    assert "canaryTrafficPercent" not in manifest["spec"]["predictor"]
+
+
+@pytest.mark.parametrize("kwargs, field", [
+    (dict(name="Penguins_1"), "name"), (dict(namespace=""), "namespace"), (dict(storage_uri=""), "storage_uri"),
+    (dict(runtime="triton"), "runtime"), (dict(serving_image=""), "serving_image"),
+    (dict(canary_percent=0), "canary_percent"), (dict(runtime="sklearn", framework="keras"), "keras"),
+])
+def test_bad_fields_are_named(kwargs, field):
+    arguments = dict(name="penguins", namespace="models", storage_uri="gs://b/m", serving_image="img")
+    arguments.update(kwargs)
+    with pytest.raises(InputError, match=field):
+        build_inference_service(**arguments)
+
+
+def test_apply_creates_then_patches_then_promotes(kube):
+    client = kubernetes_api_client(kube.url)
+    first = build_inference_service("penguins", "models", "gs://b/v1", serving_image="img:1")
+    assert apply_inference_service(first, client) == "created"
+    method, path, _, body = kube.requests[-1]
+    assert (method, path) == ("POST", COLLECTION)
+    assert body == to_dict(first)
+    second = build_inference_service("penguins", "models", "gs://b/v2", serving_image="img:2", canary_percent=10)
+    assert apply_inference_service(second, client) == "patched"
+    method, path, content_type, body = kube.requests[-1]
+    assert (method, path) == ("PATCH", COLLECTION + "/penguins")
+    assert content_type == "application/merge-patch+json"
+    assert body["spec"]["predictor"]["canaryTrafficPercent"] == 10
+    stored = kube.objects["penguins"]["spec"]["predictor"]
+    assert stored["containers"][0]["env"][0]["value"] == "gs://b/v2" and stored["canaryTrafficPercent"] == 10
+    set_canary_traffic("penguins", "models", 100, client)
+    assert kube.requests[-1][3] == {"spec": {"predictor": {"canaryTrafficPercent": 100}}}
+    assert kube.objects["penguins"]["spec"]["predictor"]["canaryTrafficPercent"] == 100
