@@ -36,6 +36,7 @@ class CheckResult:
     anomalies: anomalies_pb2.Anomalies
     drift: dict[str, tuple[str, float, float]] = field(default_factory=dict)
     skew: dict[str, tuple[str, float, float]] = field(default_factory=dict)
+    within_noise: dict[str, float] = field(default_factory=dict)  # over threshold, under the small-sample floor
 
 
 def _in_environment(schema: schema_pb2.Schema, feature: schema_pb2.Feature, environment: str) -> bool:
@@ -113,22 +114,29 @@ def _compare(result: CheckResult, name: str, comparator: schema_pb2.FeatureCompa
     what, store = ("skew", result.skew) if skew else ("drift", result.drift)
     if other is None:
         return
+    sizes = (common_stats(other).num_non_missing, common_stats(stat).num_non_missing)
     checks = []
     if comparator.HasField("jensen_shannon_divergence"):
         value = drift.numeric_divergence(other, stat)
         checks.append(("jensen_shannon", value, comparator.jensen_shannon_divergence.threshold,
-                       _MEASURE.JENSEN_SHANNON_DIVERGENCE, Kind.COMPARATOR_JENSEN_SHANNON_DIVERGENCE_HIGH, ""))
+                       drift.js_noise_floor(*sizes), _MEASURE.JENSEN_SHANNON_DIVERGENCE,
+                       Kind.COMPARATOR_JENSEN_SHANNON_DIVERGENCE_HIGH, ""))
     if comparator.HasField("infinity_norm"):
         found = drift.categorical_distance(other, stat)
-        value, at = found if found else (None, "")
+        value, at, frequency = found if found else (None, "", 0.0)
         checks.append(("l_infinity", value, comparator.infinity_norm.threshold,
-                       _MEASURE.L_INFTY, Kind.COMPARATOR_L_INFTY_HIGH, f" at {at!r}" if at else ""))
-    for measure, value, threshold, measure_type, kind, where in checks:
+                       drift.linf_noise_floor(frequency, *sizes), _MEASURE.L_INFTY,
+                       Kind.COMPARATOR_L_INFTY_HIGH, f" at {at!r}" if at else ""))
+    for measure, value, threshold, floor, measure_type, kind, where in checks:
         if value is None:
             continue
         store[name] = (measure, value, threshold)
         add_measurement(result.anomalies, name, skew, measure_type, value, threshold)
-        if value > threshold:
+        if value > threshold and value <= floor:
+            result.within_noise[f"{name} {what}"] = floor
+            print(f"[validate] {name}: {what} {measure} {value:.3g} > {threshold:g} is within the "
+                  f"noise of {sizes[0]} vs {sizes[1]} rows (floor {floor:.3g}); not flagged", flush=True)
+        elif value > threshold:
             add_anomaly(result.anomalies, name, kind, f"{what} ({measure} {value:.3g} > {threshold:g}{where})",
                         f"Column {name!r} {'differs from the training data' if skew else 'drifted from the baseline'}: "
                         f"{measure} distance {value:.4f} is above the threshold {threshold:g}{where}.")

@@ -12,13 +12,20 @@ rows a p-value test flags columns that did not move at all.
   same distribution stay near 0.
 * Categories: L-infinity distance, the largest absolute difference between the
   two value frequencies (TFDV's ``infinity_norm``).
+
+Small samples: two samples of 50 rows from one distribution differ by chance
+(an L-infinity of 0.15 is common). :func:`js_noise_floor` and
+:func:`linf_noise_floor` give the distance that chance alone stays below
+(mean plus three standard deviations of the distance between two samples of
+those sizes); a drift is only flagged above both the schema's threshold and
+that floor. At 100k rows and more the floor is far below any usual threshold.
 """
 from __future__ import annotations
 
 import numpy as np
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
-from kfp_mlops.components.validation.statistics import common_stats
+from kfp_mlops.components.validation.statistics import SAMPLE_SIZE, common_stats
 
 MIN_BINS, MAX_BINS = 5, 30
 
@@ -71,6 +78,26 @@ def js_divergence(p: np.ndarray, q: np.ndarray) -> float:
     return max(0.0, 0.5 * _kl(p) + 0.5 * _kl(q))
 
 
+def _bins(n_baseline: int, n_current: int) -> int:
+    return int(np.clip(np.sqrt(max(min(n_baseline, n_current), 1)), MIN_BINS, MAX_BINS))
+
+
+def js_noise_floor(n_baseline: int, n_current: int) -> float:
+    """Jensen-Shannon divergence that two samples of one distribution stay below (about 3 sigma)."""
+    n_baseline, n_current = min(n_baseline, SAMPLE_SIZE), min(n_current, SAMPLE_SIZE)
+    if not n_baseline or not n_current:
+        return 0.0
+    dof = _bins(n_baseline, n_current) - 1
+    return (dof + 3 * np.sqrt(2 * dof)) / (8 * np.log(2)) * (1 / n_baseline + 1 / n_current)
+
+
+def linf_noise_floor(frequency: float, n_baseline: int, n_current: int) -> float:
+    """Gap in one value's frequency that two samples of one distribution stay below (3 sigma)."""
+    if not n_baseline or not n_current:
+        return 0.0
+    return 3 * float(np.sqrt(frequency * (1 - frequency) * (1 / n_baseline + 1 / n_current)))
+
+
 def numeric_divergence(
     baseline: statistics_pb2.FeatureNameStatistics, current: statistics_pb2.FeatureNameStatistics
 ) -> float | None:
@@ -82,9 +109,8 @@ def numeric_divergence(
     base, cur = _histogram(baseline), _histogram(current)
     if base is None or cur is None:
         return None
-    smaller = min(common_stats(baseline).num_non_missing, common_stats(current).num_non_missing)
-    bins = int(np.clip(np.sqrt(max(smaller, 1)), MIN_BINS, MAX_BINS))
-    inner = np.unique(_quantile(base, np.linspace(0, 1, bins + 1)))
+    bins = _bins(common_stats(baseline).num_non_missing, common_stats(current).num_non_missing)
+    inner = np.unique(_quantile(base, np.linspace(0, 1, bins + 1)[1:-1]))  # first and last bins are open
     # open ends: values below or above the baseline's range land in the first or last bin
     p = np.diff(np.concatenate([[0.0], _cdf(base, inner), [1.0]]))
     q = np.diff(np.concatenate([[0.0], _cdf(cur, inner), [1.0]]))
@@ -103,12 +129,12 @@ def _frequencies(feature: statistics_pb2.FeatureNameStatistics) -> dict[str, flo
 
 def categorical_distance(
     baseline: statistics_pb2.FeatureNameStatistics, current: statistics_pb2.FeatureNameStatistics
-) -> tuple[float, str] | None:
+) -> tuple[float, str, float] | None:
     """L-infinity distance of a categorical feature's value frequencies.
 
     Returns:
-        The distance in [0, 1] and the value where it is reached, or None when
-        either side has no string statistics.
+        The distance in [0, 1], the value where it is reached and that value's
+        pooled frequency, or None when either side has no string statistics.
     """
     if not (baseline.HasField("string_stats") and current.HasField("string_stats")):
         return None
@@ -117,4 +143,4 @@ def categorical_distance(
         return None
     gaps = {value: abs(p.get(value, 0.0) - q.get(value, 0.0)) for value in set(p) | set(q)}
     value = max(sorted(gaps), key=gaps.get)
-    return gaps[value], value
+    return gaps[value], value, (p.get(value, 0.0) + q.get(value, 0.0)) / 2

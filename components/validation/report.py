@@ -68,12 +68,18 @@ def render_report(
                              f"<td>{html.escape(reason.short_description)}</td>"
                              f"<td>{html.escape(reason.description)}</td></tr>")
         parts.append("</table>")
-    for what, measured in (("Drift against the baseline", result.drift), ("Skew against training", result.skew)):
+    for what, key, measured in (("Drift against the baseline", "drift", result.drift),
+                                ("Skew against training", "skew", result.skew)):
         if measured:
             parts.append(f"<h2>{what}</h2><table><tr><th>column</th><th>measure</th>"
                          "<th>distance</th><th>threshold</th><th></th></tr>")
             for column, (measure, value, threshold) in sorted(measured.items()):
-                flag = "<span class='fail'>over</span>" if value > threshold else "<span class='pass'>ok</span>"
+                flag = "<span class='pass'>ok</span>"
+                if f"{column} {key}" in result.within_noise:
+                    flag = (f"ok: within the noise of small samples "
+                            f"(floor {result.within_noise[f'{column} {key}']:.3f})")
+                elif value > threshold:
+                    flag = "<span class='fail'>over</span>"
                 parts.append(f"<tr><td>{html.escape(column)}</td><td>{measure}</td><td>{value:.4f}</td>"
                              f"<td>{threshold:g}</td><td>{flag}</td></tr>")
             parts.append("</table>")
