@@ -1,0 +1,124 @@
+"""The local target: which registry version the local endpoint serves.
+
+"Deploying" locally records the version in ``<registry>/deployments.json``::
+
+    {"penguins": {"version": "v3", "path": "...", "sha256": "...", "deployed_at": "2026-..."}}
+
+``kfp-mlops serve`` then serves, in this order: the ``--model`` version or
+alias asked for, else the deployed version, else the ``champion`` alias.
+Models are read through the registry (``open_registry(uri).load``), which
+checks each model's sha256.
+"""
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kfp_mlops.components.errors import InputError
+
+DEPLOYMENTS_FILE = "deployments.json"
+DEFAULT_ALIAS = "champion"
+
+
+@dataclass
+class ServedModel:
+    """The model an endpoint serves: its registry name, version and directory."""
+
+    name: str
+    version: str
+    path: str
+    predictor: Any
+
+
+def deployments_path(registry_uri: str | os.PathLike) -> Path:
+    """Returns ``<registry>/deployments.json``."""
+    return Path(registry_uri) / DEPLOYMENTS_FILE
+
+
+def read_deployments(registry_uri: str | os.PathLike) -> dict[str, dict[str, Any]]:
+    """Returns the recorded local deployments by model name ({} when none).
+
+    Raises:
+        InputError: If the file exists but is not a JSON object.
+    """
+    path = deployments_path(registry_uri)
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise InputError(f"{path} is not valid JSON: {error}") from error
+    if not isinstance(data, dict):
+        raise InputError(f"{path} must hold a JSON object of deployments by model name")
+    return data
+
+
+def record_deployment(registry_uri: str | os.PathLike, name: str, version: str, path: str = "",
+                      sha256: str = "") -> dict[str, Any]:
+    """Records that the local endpoint serves ``name`` at ``version`` (atomic write); returns the record."""
+    deployments = read_deployments(registry_uri)
+    record = {"version": version, "path": str(path), "sha256": sha256,
+              "deployed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    deployments[name] = record
+    target = deployments_path(registry_uri)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_suffix(f".{os.getpid()}.tmp")
+    temporary.write_text(json.dumps(deployments, indent=2, sort_keys=True))
+    os.replace(temporary, target)
+    return record
+
+
+def _open(registry_uri: str | os.PathLike) -> Any:
+    from kfp_mlops.components.registry import open_registry
+
+    return open_registry(str(registry_uri))
+
+
+def deploy_local(registry_uri: str | os.PathLike, name: str, version_or_alias: str = DEFAULT_ALIAS) -> dict[str, Any]:
+    """Checks that the registry version loads (sha256 included) and records it as deployed.
+
+    Args:
+        registry_uri: The local registry folder.
+        name: The registered model name.
+        version_or_alias: A version (``v3``) or an alias (``champion``).
+
+    Returns:
+        The record written to ``deployments.json``, with the resolved version.
+
+    Raises:
+        InputError: If the model or version is not in the registry, or does not load.
+    """
+    registry = _open(registry_uri)
+    model_version = registry.get(name, version_or_alias)
+    registry.load(name, model_version.version)
+    record = record_deployment(registry_uri, name, model_version.version, model_version.path,
+                               getattr(model_version, "sha256", ""))
+    print(f"Deployed {name} {model_version.version} to the local endpoint (recorded in "
+          f"{deployments_path(registry_uri)}); start it with: kfp-mlops serve --name {name}", flush=True)
+    return record
+
+
+def resolve_served_model(registry_uri: str | os.PathLike, name: str = "", version_or_alias: str = "") -> ServedModel:
+    """Finds and loads the model to serve from the registry.
+
+    Args:
+        registry_uri: The local registry folder.
+        name: Registered model name; may be left empty when exactly one model is deployed.
+        version_or_alias: Version or alias; empty means the deployed version, else ``champion``.
+
+    Raises:
+        InputError: If the name cannot be inferred, or the version is not in the registry.
+    """
+    deployments = read_deployments(registry_uri)
+    if not name:
+        if len(deployments) != 1:
+            known = ", ".join(sorted(deployments)) or "none deployed"
+            raise InputError(f"give the model's name with --name (deployed models: {known})")
+        name = next(iter(deployments))
+    version_or_alias = version_or_alias or deployments.get(name, {}).get("version") or DEFAULT_ALIAS
+    registry = _open(registry_uri)
+    model_version = registry.get(name, version_or_alias)
+    predictor = registry.load(name, model_version.version)
+    return ServedModel(name, model_version.version, str(model_version.path), predictor)

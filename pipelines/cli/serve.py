@@ -1,0 +1,58 @@
+"""``kfp-mlops serve``: serve a registered model (or a model directory) on a local endpoint."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Adds the ``serve`` subcommand."""
+    parser = subparsers.add_parser(
+        "serve",
+        help="serve a model on a local KServe endpoint (V1, V2 and Vertex routes)",
+        description="Serve the registry's champion (or --model VERSION|ALIAS, or --model-dir DIR) on "
+        "http://127.0.0.1:8080: POST /v1/models/NAME:predict {\"instances\": [{...}]}, "
+        "POST /v2/models/NAME/infer, and the Vertex routes AIP_PREDICT_ROUTE (/predict) and "
+        "AIP_HEALTH_ROUTE (/health). Runs until Ctrl+C.",
+    )
+    parser.add_argument("--model", default="", metavar="VERSION|ALIAS",
+                        help="registry version or alias (default: the version deployed locally, else champion)")
+    parser.add_argument("--name", default="",
+                        help="registered model name, also the NAME in the routes (default: the one deployed model)")
+    parser.add_argument("--registry", default="", help="local registry folder (default: .kfp-mlops/registry)")
+    parser.add_argument("--model-dir", default="", help="serve this model directory instead of a registry version")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="interface to bind (default 127.0.0.1; 0.0.0.0 exposes it to the network)")
+    parser.add_argument("--port", type=int, default=None,
+                        help="port (default: $AIP_HTTP_PORT, else 8080; 0 picks a free one)")
+    parser.add_argument("--max-batch-rows", type=int, default=512,
+                        help="most rows scored together when concurrent requests are micro-batched")
+    parser.set_defaults(func=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    """Resolves the model and serves it in the foreground."""
+    from kfp_mlops.components.deployment.server import serve_forever
+
+    if args.model_dir:
+        if args.model:
+            raise ValueError("give either --model (a registry version) or --model-dir, not both")
+        if not Path(args.model_dir).is_dir():
+            raise ValueError(f"model directory not found: {args.model_dir}")
+        model, name = args.model_dir, args.name or Path(args.model_dir).absolute().name
+        print(f"Loading model directory {args.model_dir}", flush=True)
+    else:
+        from kfp_mlops.components.deployment.local import resolve_served_model
+        from kfp_mlops.pipelines import local_runner
+
+        registry = Path(args.registry).absolute() if args.registry else local_runner.default_registry()
+        served = resolve_served_model(registry, args.name, args.model)
+        model, name = served.predictor, served.name
+        print(f"Loaded {served.name} {served.version} from {registry} ({served.path})", flush=True)
+    if args.host not in LOOPBACK:
+        print(f"warning: binding {args.host} exposes the endpoint beyond this machine, with no authentication",
+              flush=True)
+    serve_forever(model, name, args.host, args.port, args.max_batch_rows)
+    return 0
