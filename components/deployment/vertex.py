@@ -171,7 +171,7 @@ def deploy_with_canary(
     endpoint = obtain_endpoint(aiplatform, endpoint_name)
     result = VertexDeployment(endpoint=endpoint.resource_name, model=model.resource_name,
                               canary_percent=canary_percent)
-    previous_split = dict(endpoint.traffic_split or {})
+    previous_split = _split(endpoint)
     previous_ids = {m.id for m in endpoint.list_models()}
     percent = canary_percent if previous_split else 100
     result.log(f"deploying {model.resource_name} to {endpoint.resource_name} with {percent}% of traffic"
@@ -188,7 +188,7 @@ def deploy_with_canary(
     new_ids = [m.id for m in endpoint.list_models() if m.id not in previous_ids]
     result.deployed_model_id = new_ids[0] if new_ids else ""
     result.log(f"canary {result.deployed_model_id} deployed in {time.monotonic() - started:.1f} s; "
-               f"split {dict(endpoint.traffic_split)}")
+               f"split {_split(endpoint)}")
     problems = check_health(endpoint, result.deployed_model_id, health_instances, health_requests)
     result.healthy = not problems
     if result.healthy:
@@ -197,8 +197,13 @@ def deploy_with_canary(
         for problem in problems:
             result.log(f"health check: {problem}")
         rollback(endpoint, result, previous_split)
-    result.traffic_split = dict(endpoint.traffic_split or {})
+    result.traffic_split = _split(endpoint)
     return result
+
+
+def _split(endpoint: Any) -> dict[str, int]:
+    """The endpoint's traffic split, sorted by deployed model id."""
+    return dict(sorted(dict(endpoint.traffic_split or {}).items()))
 
 
 def promote(endpoint: Any, result: VertexDeployment, undeploy_previous: bool) -> None:
