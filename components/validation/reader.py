@@ -100,6 +100,7 @@ class CsvBatches:
     def __init__(self, path: str | os.PathLike, block_size: int = BLOCK_SIZE):
         self.path = check_file(path)
         self.block_size = block_size
+        self._first: pacsv.CSVStreamingReader | None = None
         self.column_types = self._infer_types()
 
     @property
@@ -120,7 +121,8 @@ class CsvBatches:
             raise self._explain(error) from None
 
     def _infer_types(self) -> dict[str, pa.DataType]:
-        schema = self._open().schema
+        reader = self._open()
+        schema = reader.schema
         names = schema.names
         if not names:
             raise InputError(f"{self.path} has no header row")
@@ -137,7 +139,10 @@ class CsvBatches:
                     f"{self.path} is not UTF-8 text: column {field.name!r} has a bad byte "
                     f"at line {line} (offset {offset}); re-save the file as UTF-8 CSV"
                 )
-        return {field.name: _base_type(field.type) for field in schema}
+        types = {field.name: _base_type(field.type) for field in schema}
+        if all(field.type == types[field.name] for field in schema):
+            self._first = reader  # the inferred types are final: read on from here, no second parse
+        return types
 
     def _explain(self, error: Exception) -> InputError:
         """Turns a pyarrow parse error into an InputError that names the line or column."""
@@ -165,7 +170,7 @@ class CsvBatches:
         """
         restart = False
         for _ in range(2 * len(self.column_types) + 1):
-            reader = self._open(self.column_types)
+            reader, self._first = self._first or self._open(self.column_types), None
             try:
                 for batch in reader:
                     yield restart, batch

@@ -117,21 +117,26 @@ class _RowSample:
             self.threshold = float(self.keys.max())
 
 
-def _histograms(stats: statistics_pb2.NumericStatistics, sample: np.ndarray, total: int) -> None:
-    """Adds TFDV's STANDARD (equal width) and QUANTILES (equal mass) histograms from a sample."""
-    sample = np.sort(sample[np.isfinite(sample)])
-    if not sample.size:
-        return
-    scale = total / sample.size
+def _quantiles(ordered: np.ndarray, shares: np.ndarray) -> np.ndarray:
+    """Linear-interpolated quantiles of an already sorted array (no re-sorting)."""
+    positions = shares * (ordered.size - 1)
+    return np.interp(positions, np.arange(ordered.size), ordered)
+
+
+def _histograms(stats: statistics_pb2.NumericStatistics, ordered: np.ndarray, total: int) -> None:
+    """Adds TFDV's STANDARD (equal width) and QUANTILES (equal mass) histograms from a sorted sample."""
+    scale = total / ordered.size
     standard = stats.histograms.add(type=statistics_pb2.Histogram.STANDARD)
-    edges = np.linspace(stats.min, stats.max, STANDARD_BUCKETS + 1)
-    counts = np.histogram(sample, bins=edges if stats.max > stats.min else 1)[0]
-    if stats.max == stats.min:
-        edges = np.array([stats.min, stats.max])
+    if stats.max > stats.min:
+        edges = np.linspace(stats.min, stats.max, STANDARD_BUCKETS + 1)
+        cuts = np.searchsorted(ordered, edges[1:-1], side="left")
+        counts = np.diff(np.concatenate([[0], cuts, [ordered.size]]))
+    else:
+        edges, counts = np.array([stats.min, stats.max]), np.array([ordered.size])
     for low, high, count in zip(edges[:-1], edges[1:], counts):
         standard.buckets.add(low_value=low, high_value=high, sample_count=float(count * scale))
     quantiles = stats.histograms.add(type=statistics_pb2.Histogram.QUANTILES)
-    cuts = np.quantile(sample, np.linspace(0, 1, QUANTILE_BUCKETS + 1))
+    cuts = _quantiles(ordered, np.linspace(0, 1, QUANTILE_BUCKETS + 1))
     cuts[0], cuts[-1] = stats.min, stats.max
     for low, high in zip(cuts[:-1], cuts[1:]):
         quantiles.buckets.add(low_value=low, high_value=high, sample_count=total / QUANTILE_BUCKETS)
@@ -152,9 +157,10 @@ def _numeric_feature(feature, acc: _Numeric, sample: np.ndarray) -> None:
         num.mean = acc.mean
         num.std_dev = float(np.sqrt(acc.m2 / acc.count))
         num.min, num.max, num.num_zeros = acc.min, acc.max, acc.zeros
-        finite = sample[np.isfinite(sample)]
-        num.median = float(np.median(finite)) if finite.size else acc.mean
-        _histograms(num, sample, acc.count)
+        ordered = np.sort(sample[np.isfinite(sample)])
+        num.median = float(_quantiles(ordered, np.array([0.5]))[0]) if ordered.size else acc.mean
+        if ordered.size:
+            _histograms(num, ordered, acc.count)
 
 
 def _string_feature(feature, acc: _Strings) -> None:
