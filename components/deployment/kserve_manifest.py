@@ -152,3 +152,44 @@ def set_canary_traffic(name: str, namespace: str, percent: int, api_client: Any 
     client.CustomObjectsApi(api_client or kubernetes_api_client()).patch_namespaced_custom_object(
         GROUP, VERSION, namespace, PLURAL, name, patch)
     print(f"InferenceService {namespace}/{name}: latest revision at {percent}% of traffic", flush=True)
+
+
+def deploy_inference_service(
+    model_path: str, manifest_path: str, name: str, namespace: str, storage_uri: str, serving_image: str = "",
+    runtime: str = "kfp-mlops", canary_percent: int = 100, min_replicas: int = 1, max_replicas: int = 0,
+    service_account: str = "", apply: bool = True, kubernetes_host: str = "", labels: Optional[dict[str, str]] = None,
+) -> str:
+    """Builds the InferenceService for a model directory, writes its YAML, and applies it.
+
+    Args:
+        model_path: The model directory (its contract gives the framework).
+        manifest_path: Where to write the YAML manifest.
+        name: InferenceService name.
+        namespace: Kubernetes namespace.
+        storage_uri: Where the cluster reads the model directory from.
+        serving_image: Our ``serve`` image (runtime ``kfp-mlops``).
+        runtime: ``kfp-mlops`` or ``sklearn``.
+        canary_percent: Traffic for the new revision on an update.
+        min_replicas: Minimum replicas.
+        max_replicas: Maximum replicas; 0 leaves it to KServe.
+        service_account: Service account with read access to ``storage_uri``.
+        apply: Apply to the cluster; False only writes the manifest.
+        kubernetes_host: API server URL override; empty means in-cluster, then kubeconfig.
+        labels: Extra labels.
+
+    Returns:
+        ``created``, ``patched`` or ``written`` (not applied).
+    """
+    from pathlib import Path
+
+    from kfp_mlops.components.training.model_io import load_contract
+
+    framework = load_contract(model_path).framework
+    service = build_inference_service(name, namespace, storage_uri, serving_image, runtime, framework,
+                                      canary_percent, min_replicas, max_replicas, service_account=service_account,
+                                      labels=labels)
+    Path(manifest_path).parent.mkdir(parents=True, exist_ok=True)
+    Path(manifest_path).write_text(to_yaml(service))
+    if not apply:
+        return "written"
+    return apply_inference_service(service, kubernetes_api_client(kubernetes_host) if kubernetes_host else None)

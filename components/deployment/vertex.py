@@ -67,7 +67,8 @@ def init_vertex(project: str, location: str, api_endpoint: str = "", credentials
         project: Google Cloud project id.
         location: Region, e.g. ``us-central1``.
         api_endpoint: Override of the API host, e.g. ``http://127.0.0.1:PORT``
-            for a loopback server (REST transport is then used).
+            for a loopback server (REST transport is then used; a plain-HTTP
+            host gets anonymous credentials).
         credentials: google.auth credentials; None means the default ones.
 
     Raises:
@@ -80,6 +81,10 @@ def init_vertex(project: str, location: str, api_endpoint: str = "", credentials
     kwargs: dict[str, Any] = {"project": project, "location": location}
     if api_endpoint:
         kwargs.update(api_endpoint=api_endpoint, api_transport="rest")
+    if credentials is None and api_endpoint.startswith("http://"):
+        from google.auth.credentials import AnonymousCredentials
+
+        credentials = AnonymousCredentials()  # a plain-HTTP emulator on loopback takes no token
     if credentials is not None:
         kwargs["credentials"] = credentials
     aiplatform.init(**kwargs)
@@ -199,6 +204,36 @@ def deploy_with_canary(
         rollback(endpoint, result, previous_split)
     result.traffic_split = _split(endpoint)
     return result
+
+
+def deploy_model_to_vertex(
+    project: str, location: str, endpoint_name: str, model_uri: str, serving_image: str,
+    model_resource_name: str = "", examples_path: str = "", label: str = "", health_rows: int = 5, **options: Any,
+) -> VertexDeployment:
+    """Canary-deploys a model artifact, health-checking it with real rows from an eval split.
+
+    Args:
+        project: Google Cloud project id.
+        location: Region.
+        endpoint_name: Endpoint display name.
+        model_uri: ``gs://`` folder of the model directory (uploaded unless ``model_resource_name``).
+        serving_image: Our ``serve`` image.
+        model_resource_name: An already uploaded model to deploy instead.
+        examples_path: Eval split CSV; its first ``health_rows`` rows are the health-check instances.
+        label: The label column, dropped from the instances.
+        health_rows: Rows per health-check prediction.
+        **options: Passed to :func:`deploy_with_canary` (canary_percent, machine_type, ...).
+    """
+    instances = None
+    if examples_path:
+        from kfp_mlops.components.deployment.infra import read_examples
+        from kfp_mlops.components.deployment.payloads import frame_records
+
+        frame = read_examples(examples_path, label, health_rows)
+        instances = frame_records(frame, list(frame.columns))
+    return deploy_with_canary(project, location, endpoint_name, model_resource_name=model_resource_name,
+                              artifact_uri="" if model_resource_name else model_uri, serving_image=serving_image,
+                              health_instances=instances, **options)
 
 
 def _split(endpoint: Any) -> dict[str, int]:

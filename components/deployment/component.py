@@ -1,0 +1,160 @@
+"""KFP components for deployment: infra validation, local, Vertex AI and KServe targets."""
+from kfp.dsl import Artifact, Dataset, Input, Model, Output
+
+from kfp_mlops.components.images import component
+
+
+@component("serve")
+def infra_validate(
+    model: Input[Model],
+    examples: Input[Dataset],
+    label: str,
+    report: Output[Artifact],
+    max_examples: int = 20,
+) -> bool:
+    """Serves the candidate on a loopback endpoint and checks its answers to real eval rows.
+
+    Starts the same KServe server ``kfp-mlops serve`` runs, sends the first
+    ``max_examples`` rows of ``examples`` through the V1 and V2 predict routes,
+    and checks HTTP 200, one prediction per row, and predictions equal to the
+    model's in-process predictions.
+
+    Args:
+        model: The candidate model directory.
+        examples: The eval split (CSV with a header row).
+        label: The label column, dropped before sending.
+        report: JSON report: ``passed``, one line per check, rows, startup seconds.
+        max_examples: Rows to send.
+
+    Returns:
+        True when every check passed (the gate before promotion).
+    """
+    from kfp_mlops.components.deployment.infra import validate_serving, write_report
+
+    result = validate_serving(model.path, examples.path, label, max_examples)
+    write_report(result, report.path)
+    report.metadata.update({"passed": result.passed, "rows": result.rows, "startup_seconds": result.startup_seconds})
+    return result.passed
+
+
+@component("core")
+def deploy_local(registry_uri: str, model_name: str, version: str = "champion") -> str:
+    """Records which registry version the local endpoint serves (``<registry>/deployments.json``).
+
+    Args:
+        registry_uri: The local registry folder.
+        model_name: The registered model name.
+        version: Version or alias to deploy.
+
+    Returns:
+        The deployed version (aliases resolved).
+    """
+    from kfp_mlops.components.deployment.local import deploy_local as record_local_deployment
+
+    return record_local_deployment(registry_uri, model_name, version)["version"]
+
+
+@component("core")
+def deploy_vertex_endpoint(
+    project: str,
+    location: str,
+    endpoint_name: str,
+    model: Input[Model],
+    examples: Input[Dataset],
+    label: str,
+    serving_image: str,
+    deployment: Output[Artifact],
+    model_resource_name: str = "",
+    canary_percent: int = 10,
+    machine_type: str = "n1-standard-2",
+    min_replicas: int = 1,
+    max_replicas: int = 1,
+    health_requests: int = 3,
+    undeploy_previous: bool = True,
+    api_endpoint: str = "",
+) -> bool:
+    """Deploys to a Vertex AI Endpoint as a canary, then promotes it or rolls it back.
+
+    The canary takes ``canary_percent`` of the traffic; ``health_requests``
+    predictions with rows from ``examples`` must succeed. Healthy: 100% of the
+    traffic moves to it and older models are undeployed. Unhealthy: it is
+    undeployed and the previous traffic split restored.
+
+    Args:
+        project: Google Cloud project id.
+        location: Region, e.g. ``us-central1``.
+        endpoint_name: Endpoint display name; created when missing.
+        model: The model directory (its ``gs://`` URI is uploaded).
+        examples: Eval split whose first rows are the health-check instances.
+        label: The label column, dropped from the instances.
+        serving_image: Our ``serve`` image.
+        deployment: JSON outcome: endpoint, deployed model id, healthy, promoted, traffic split.
+        model_resource_name: An uploaded Vertex model to deploy instead of uploading ``model``.
+        canary_percent: Canary's share of traffic, 1..100.
+        machine_type: Replica machine type.
+        min_replicas: Minimum replicas.
+        max_replicas: Maximum replicas.
+        health_requests: Predictions sent during the health check.
+        undeploy_previous: Undeploy the older models after promotion.
+        api_endpoint: API host override (tests).
+
+    Returns:
+        True when the canary was promoted.
+    """
+    import json
+
+    from kfp_mlops.components.deployment.vertex import deploy_model_to_vertex
+
+    result = deploy_model_to_vertex(
+        project, location, endpoint_name, model.uri, serving_image, model_resource_name=model_resource_name,
+        examples_path=examples.path, label=label, canary_percent=canary_percent, machine_type=machine_type,
+        min_replicas=min_replicas, max_replicas=max_replicas, health_requests=health_requests,
+        undeploy_previous=undeploy_previous, api_endpoint=api_endpoint)
+    with open(deployment.path, "w") as handle:
+        json.dump(result.to_dict(), handle, indent=2)
+    deployment.metadata.update({"resourceName": result.endpoint, "deployed_model_id": result.deployed_model_id,
+                                "promoted": result.promoted})
+    return result.promoted
+
+
+@component("core")
+def deploy_kserve(
+    name: str,
+    namespace: str,
+    model: Input[Model],
+    serving_image: str,
+    manifest: Output[Artifact],
+    storage_uri: str = "",
+    runtime: str = "kfp-mlops",
+    canary_percent: int = 100,
+    min_replicas: int = 1,
+    max_replicas: int = 0,
+    service_account: str = "",
+    apply: bool = True,
+) -> str:
+    """Builds a KServe InferenceService for the model, writes its manifest, and applies it.
+
+    Args:
+        name: InferenceService name.
+        namespace: Kubernetes namespace.
+        model: The model directory.
+        serving_image: Our ``serve`` image (runtime ``kfp-mlops``).
+        manifest: The InferenceService YAML.
+        storage_uri: Where the cluster reads the model from; empty means ``model.uri``.
+        runtime: ``kfp-mlops`` (our server) or ``sklearn`` (KServe's stock runtime).
+        canary_percent: Traffic for the new revision on an update, 1..100.
+        min_replicas: Minimum replicas.
+        max_replicas: Maximum replicas; 0 leaves it to KServe.
+        service_account: Service account with read access to the storage.
+        apply: Apply to the cluster (in-cluster credentials); False only writes the manifest.
+
+    Returns:
+        ``created``, ``patched`` or ``written``.
+    """
+    from kfp_mlops.components.deployment.kserve_manifest import deploy_inference_service
+
+    outcome = deploy_inference_service(
+        model.path, manifest.path, name, namespace, storage_uri or model.uri, serving_image, runtime,
+        canary_percent, min_replicas, max_replicas, service_account, apply)
+    manifest.metadata.update({"name": name, "namespace": namespace, "outcome": outcome})
+    return outcome
