@@ -28,23 +28,30 @@ def pipeline_factories() -> dict[str, Callable[..., Callable]]:
     return {"training": training.build_training_pipeline}
 
 
+def _retag(value: Any, registry: str, tag: str) -> Any:
+    """Returns ``value`` with every default image reference of ours retagged, recursively."""
+    if isinstance(value, dict):
+        return {key: _retag(item, registry, tag) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_retag(item, registry, tag) for item in value]
+    if isinstance(value, str) and value.startswith(DEFAULT_REGISTRY + "/"):
+        family = family_of(value)
+        if family is not None:
+            return image_name(family, registry, tag)
+    return value
+
+
 def retag_images(docs: list[dict], registry: str, tag: str) -> list[dict]:
-    """Points every executor image of ours at ``registry`` and ``tag``.
+    """Points every image reference of ours (executors, parameter defaults) at ``registry`` and ``tag``.
 
     An executor that requests an accelerator and runs in the ``tf`` family
     moves to the ``gpu`` family. Foreign images are left alone.
     """
-    executors = docs[0].get("deploymentSpec", {}).get("executors", {})
-    for executor in executors.values():
-        container = executor.get("container")
-        if not container:
-            continue
-        family = family_of(container.get("image", ""))
-        if family is None:
-            continue
-        if family == "tf" and container.get("resources", {}).get("accelerator"):
-            family = "gpu"
-        container["image"] = image_name(family, registry, tag)
+    for executor in docs[0].get("deploymentSpec", {}).get("executors", {}).values():
+        container = executor.get("container", {})
+        if family_of(container.get("image", "")) == "tf" and container.get("resources", {}).get("accelerator"):
+            container["image"] = image_name("gpu")
+    docs[:] = [_retag(doc, registry, tag) for doc in docs]
     return docs
 
 

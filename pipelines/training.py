@@ -9,7 +9,7 @@ Flow::
     ingest -> statistics -> schema (inferred or imported) -> validate
       -> [passed]  train -> evaluate
         -> [blessed] register (challenger) -> infra-validate
-          -> [serves] promote (champion) -> deploy
+          -> [serves] promote (champion) -> deploy (local record | Vertex canary | KServe)
 """
 from __future__ import annotations
 
@@ -48,6 +48,8 @@ def build_training_pipeline(
         ValueError: For an unknown trainer, or an accelerator the target rejects.
     """
     from kfp_mlops.components.data.component import ingest_data
+    from kfp_mlops.components.deployment import component as deployment
+    from kfp_mlops.components.images import image_name
     from kfp_mlops.components.evaluation.component import evaluate_model
     from kfp_mlops.components.registry.component import promote_model, register_model
     from kfp_mlops.components.training.component import train_keras, train_sklearn
@@ -79,6 +81,12 @@ def build_training_pipeline(
         eval_fraction: float = 0.15,
         test_fraction: float = 0.15,
         seed: int = 42,
+        endpoint_name: str = "kfp-mlops",
+        project: str = "",
+        location: str = "us-central1",
+        namespace: str = "kubeflow-user-example-com",
+        canary_percent: int = 10,
+        serving_image: str = image_name("serve"),
     ):
         ingest = ingest_data(
             data_path=data_path, label=label, eval_fraction=eval_fraction, test_fraction=test_fraction
@@ -125,12 +133,40 @@ def build_training_pipeline(
                     pipeline_run_id=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
                 ).set_display_name("Register model")
                 register.set_caching_options(False)
-                promote = promote_model(
-                    registry_uri=registry_uri, model_name=model_name, version=register.outputs["Output"]
-                ).set_display_name("Promote to champion")
-                promote.set_caching_options(False)
+                infra = deployment.infra_validate(
+                    model=model, examples=ingest.outputs["eval"], label=label_column
+                ).set_display_name("Infra-validate model server")
+                with dsl.If(infra.outputs["Output"] == True, name="model-serves"):  # noqa: E712
+                    promote = promote_model(
+                        registry_uri=registry_uri, model_name=model_name, version=register.outputs["Output"]
+                    ).set_display_name("Promote to champion")
+                    promote.set_caching_options(False)
+                    _deploy(target, deployment, promote, model, ingest, label_column, registry_uri, model_name,
+                            endpoint_name, project, location, namespace, canary_percent, serving_image)
 
     return training
+
+
+def _deploy(target, deployment, promote, model, ingest, label, registry_uri, model_name,
+            endpoint_name, project, location, namespace, canary_percent, serving_image):
+    """Adds the deploy step of ``target``: a local endpoint record, a Vertex AI canary, or a KServe service."""
+    if target == "vertex":
+        task = deployment.deploy_vertex_endpoint(
+            project=project, location=location, endpoint_name=endpoint_name, model=model,
+            examples=ingest.outputs["eval"], label=label, serving_image=serving_image,
+            canary_percent=canary_percent,
+        ).set_display_name("Deploy to Vertex AI endpoint (canary)")
+    elif target == "kfp":
+        task = deployment.deploy_kserve(
+            name=endpoint_name, namespace=namespace, model=model, serving_image=serving_image,
+            canary_percent=canary_percent,
+        ).set_display_name("Deploy KServe InferenceService")
+    else:
+        task = deployment.deploy_local(
+            registry_uri=registry_uri, model_name=model_name, version=promote.output
+        ).set_display_name("Deploy to local endpoint")
+    task.after(promote)
+    task.set_caching_options(False)
 
 
 def run_training(
