@@ -34,6 +34,10 @@ import pyarrow.csv as pacsv
 
 HERE = Path(__file__).resolve().parent
 TFDV_VENV = HERE / ".tfdv-venv"
+# Unpinned, pip backtracks through every apache-beam release for many minutes; these resolve at once.
+TFDV_PINS = ["tensorflow-data-validation==1.16.1", "tfx-bsl==1.16.1", "tensorflow-metadata==1.16.1",
+             "apache-beam[gcp]==2.60.0", "tensorflow==2.16.2", "pandas==1.5.3", "pyarrow==10.0.1",
+             "protobuf==4.25.5", "numpy<2"]
 TFDV_SCRIPT = r"""
 import json, resource, sys, time
 import pandas as pd
@@ -127,8 +131,7 @@ def ensure_tfdv() -> Path:
     if not python.exists():
         print(f"building {TFDV_VENV} (TFDV 1.16.1, about 95 s) ...", flush=True)
         subprocess.run(["python3.11", "-m", "venv", str(TFDV_VENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "tensorflow-data-validation==1.16.1"],
-                       check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", *TFDV_PINS], check=True)
     return python
 
 
