@@ -47,8 +47,12 @@ current, baseline = sys.argv[1], sys.argv[2]
 t0 = time.perf_counter()
 cur_df, base_df = pd.read_csv(current), pd.read_csv(baseline)
 t1 = time.perf_counter()
-cur = tfdv.generate_statistics_from_dataframe(cur_df)
-base = tfdv.generate_statistics_from_dataframe(base_df)
+best = float("inf")
+for _ in range(2):  # best of two, as for ours
+    start = time.perf_counter()
+    cur = tfdv.generate_statistics_from_dataframe(cur_df)
+    base = tfdv.generate_statistics_from_dataframe(base_df)
+    best = min(best, time.perf_counter() - start)
 t2 = time.perf_counter()
 schema = tfdv.infer_schema(base)
 for feature in schema.feature:
@@ -59,7 +63,7 @@ for feature in schema.feature:
         comparator.jensen_shannon_divergence.threshold = 0.1
 anomalies = tfdv.validate_statistics(cur, schema, previous_statistics=base)
 t3 = time.perf_counter()
-print(json.dumps({"read": t1 - t0, "stats": t2 - t1, "validate": t3 - t2,
+print(json.dumps({"read": t1 - t0, "stats": best, "validate": t3 - t2,
                   "drifted": sorted(anomalies.anomaly_info),
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
@@ -160,7 +164,7 @@ def speed(args: argparse.Namespace, tmp: Path) -> None:
         t = run_tfdv(current, baseline)
         total = t["read"] + t["stats"] + t["validate"]
         print(f"TFDV 1.16.1 read_csv x2                          : {t['read']:7.2f} s")
-        print(f"TFDV generate_statistics_from_dataframe x2       : {t['stats']:7.2f} s")
+        print(f"TFDV generate_statistics_from_dataframe x2 (best): {t['stats']:7.2f} s")
         print(f"TFDV infer_schema + validate_statistics (drift)  : {t['validate']:7.2f} s   drifted: {t['drifted']}")
         print(f"TFDV peak RSS {t['peak_rss_mb']:.0f} MB")
         print(f"ratio TFDV(stats+validate, DataFrame already read)/ours(from CSV) = "

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import csv
 import os
+import queue
 import re
+import threading
 from pathlib import Path
 from typing import Iterator
 
@@ -87,6 +89,42 @@ def _bad_utf8(path: Path) -> tuple[int, int]:
             offset += good
             tail = data[good:]
     return line, offset
+
+
+def _prefetch(reader: pacsv.CSVStreamingReader, depth: int = 2) -> Iterator[pa.RecordBatch]:
+    """Iterates a reader on a worker thread, so parsing overlaps the consumer's work.
+
+    At most ``depth`` parsed batches wait in the queue, so memory stays bounded.
+    A parse error is raised in the consumer's thread.
+    """
+    batches: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def produce() -> None:
+        try:
+            for batch in reader:
+                while not stop.is_set():
+                    try:
+                        batches.put(batch, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            batches.put(done)
+        except Exception as error:  # noqa: BLE001 - handed to the consumer
+            batches.put(error)
+
+    worker = threading.Thread(target=produce, name="csv-prefetch", daemon=True)
+    worker.start()
+    try:
+        while (item := batches.get()) is not done:
+            if isinstance(item, Exception):
+                raise item
+            yield item
+    finally:
+        stop.set()
 
 
 class CsvBatches:
@@ -172,7 +210,7 @@ class CsvBatches:
         for _ in range(2 * len(self.column_types) + 1):
             reader, self._first = self._first or self._open(self.column_types), None
             try:
-                for batch in reader:
+                for batch in _prefetch(reader):
                     yield restart, batch
                     restart = False
                 return
