@@ -17,22 +17,30 @@ from kfp_mlops.components.deployment.payloads import Rows
 
 
 class MicroBatcher:
-    """Scores batches of :class:`Rows` on one worker thread, off the event loop.
+    """Scores batches of :class:`Rows`, on the event loop or on one worker thread.
+
+    Inline scoring (the default) suits models whose predict holds the GIL, like
+    sklearn Pipelines: no thread hand-off, and the requests that arrive during
+    one call are all read before the next call. A worker thread suits models
+    that release the GIL for long calls (TensorFlow/Keras).
 
     Args:
         score: Function from a list of :class:`Rows` to one prediction array
             with a row per input row, in order.
         max_batch_rows: Most rows joined into one call.
+        use_thread: Score on a worker thread instead of the event loop.
     """
 
-    def __init__(self, score: Callable[[Sequence[Rows]], np.ndarray], max_batch_rows: int = 512):
+    def __init__(self, score: Callable[[Sequence[Rows]], np.ndarray], max_batch_rows: int = 512,
+                 use_thread: bool = False):
         self.score = score
         self.max_batch_rows = max_batch_rows
         self.batches = 0
         self.requests = 0
         self._pending: list[tuple[Rows, asyncio.Future]] = []
         self._running = False
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kfp-mlops-predict")
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kfp-mlops-predict") \
+            if use_thread else None
 
     async def predict(self, rows: Rows) -> np.ndarray:
         """Returns the predictions for ``rows``; raises what the model raised on them."""
@@ -59,7 +67,10 @@ class MicroBatcher:
                 self.batches += 1
                 self.requests += len(batch)
                 try:
-                    results = await loop.run_in_executor(self._executor, self._score_batch, batch)
+                    if self._executor is not None:
+                        results = await loop.run_in_executor(self._executor, self._score_batch, batch)
+                    else:
+                        results = self._score_batch(batch)
                 except Exception as error:  # noqa: BLE001 - handed to each waiting request
                     results = [error] * len(batch)
                 for (_, future), result in zip(batch, results):
@@ -69,6 +80,7 @@ class MicroBatcher:
                         future.set_exception(result)
                     else:
                         future.set_result(result)
+                await asyncio.sleep(0)  # let the loop read the requests that arrived meanwhile
         finally:
             self._running = False
 
@@ -91,5 +103,6 @@ class MicroBatcher:
         return results
 
     def close(self) -> None:
-        """Stops the worker thread."""
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        """Stops the worker thread, if any."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)

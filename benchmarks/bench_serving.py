@@ -1,0 +1,189 @@
+"""Serving benchmark: our local endpoint against a plain KServe ModelServer, same model, same run.
+
+Both servers run in their own process on 127.0.0.1 and serve the same sklearn
+Pipeline (palmerpenguins, raw rows in, labels out) over V1
+``/v1/models/NAME:predict``:
+
+- **ours**: ``kfp_mlops.components.deployment.server`` (contract validation,
+  micro-batching of concurrent requests, no per-request logging);
+- **plain KServe**: a ``kserve.Model`` whose ``predict`` builds a DataFrame from
+  ``instances`` and calls the pipeline, started the default way with
+  ``ModelServer().start([model])`` (one worker, latency logging on).
+
+Measured:
+
+- latency: p50/p99 of one-row predicts, sequential, one keep-alive connection;
+- throughput: requests/s with N concurrent clients (threads, one keep-alive
+  connection each), a bounded number of requests.
+
+Run: ``python benchmarks/bench_serving.py`` (fast), ``--full`` for the larger run.
+Aims: p99 <= 10 ms for ours, and throughput >= 1.5x plain KServe.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+NAME = "penguins"
+ROW = {"island": "Biscoe", "bill_length_mm": 45.2, "bill_depth_mm": 14.8, "flipper_length_mm": 212.0,
+       "body_mass_g": 5200.0, "sex": "female", "year": 2009}
+
+PLAIN_KSERVE = """
+import sys, joblib, pandas as pd, kserve
+class SklearnModel(kserve.Model):
+    def __init__(self, name, path):
+        super().__init__(name)
+        self.model = joblib.load(path)
+        self.ready = True
+    def predict(self, payload, headers=None):
+        return {"predictions": self.model.predict(pd.DataFrame(payload["instances"])).tolist()}
+kserve.ModelServer(http_port=int(sys.argv[2]), enable_grpc=False).start([SklearnModel("%s", sys.argv[1])])
+""" % NAME
+
+OURS = """
+import sys
+from kfp_mlops.components.deployment.server import serve_forever
+serve_forever(sys.argv[1], "%s", "127.0.0.1", int(sys.argv[2]))
+""" % NAME
+
+
+def build_model(model_dir: Path) -> None:
+    """Trains the benchmark model: an sklearn Pipeline on palmerpenguins, saved as a model directory."""
+    import joblib
+    import pandas as pd
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline, make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    from kfp_mlops.components.data.ingest import bundled_dataset_path
+    from kfp_mlops.components.training.model_io import Feature, FeatureContract, save_contract
+
+    frame = pd.read_csv(bundled_dataset_path()).dropna(subset=["species"])
+    numeric = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "year"]
+    categorical = ["island", "sex"]
+    pipeline = Pipeline([
+        ("prep", ColumnTransformer([
+            ("num", make_pipeline(SimpleImputer(), StandardScaler()), numeric),
+            ("cat", make_pipeline(SimpleImputer(strategy="most_frequent"), OneHotEncoder(handle_unknown="ignore")),
+             categorical)])),
+        ("model", LogisticRegression(max_iter=500)),
+    ]).fit(frame[list(ROW)], frame["species"])
+    model_dir.mkdir(parents=True, exist_ok=True)
+    joblib.dump(pipeline, model_dir / "model.joblib")
+    features = [Feature(n, "string" if n in categorical else "float", "categorical" if n in categorical else "numeric")
+                for n in ROW]
+    save_contract(model_dir, FeatureContract(features, "species", "classification", "sklearn",
+                                             sorted(frame["species"].unique())))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start(script: str, model_path: Path, timeout: float = 90.0) -> tuple[subprocess.Popen, int]:
+    """Starts a server process and waits (bounded) until it answers ready."""
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-c", script, str(model_path), str(port)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", f"/v1/models/{NAME}")
+            if connection.getresponse().status == 200:
+                return process, port
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"server did not start within {timeout:.0f} s")
+
+
+def one_client(port: int, requests: int, latencies: list[float], errors: list[str]) -> None:
+    body = json.dumps({"instances": [ROW]}).encode()
+    headers = {"Content-Type": "application/json"}
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    for _ in range(requests):
+        started = time.perf_counter()
+        connection.request("POST", f"/v1/models/{NAME}:predict", body, headers)
+        response = connection.getresponse()
+        payload = response.read()
+        latencies.append(time.perf_counter() - started)
+        if response.status != 200 or b"predictions" not in payload:
+            errors.append(f"HTTP {response.status}: {payload[:200]!r}")
+    connection.close()
+
+
+def measure(port: int, latency_requests: int, clients: int, per_client: int) -> dict[str, float]:
+    """Sequential one-row latency, then throughput under ``clients`` concurrent clients."""
+    one_client(port, 30, [], [])  # warm-up
+    latencies: list[float] = []
+    errors: list[str] = []
+    one_client(port, latency_requests, latencies, errors)
+    all_latencies: list[float] = []
+    threads = [threading.Thread(target=one_client, args=(port, per_client, all_latencies, errors))
+               for _ in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - started
+    if errors:
+        raise RuntimeError(f"{len(errors)} failed requests, first: {errors[0]}")
+    return {"p50_ms": 1000 * float(np.percentile(latencies, 50)), "p99_ms": 1000 * float(np.percentile(latencies, 99)),
+            "rps": clients * per_client / seconds,
+            "loaded_p99_ms": 1000 * float(np.percentile(all_latencies, 99))}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--latency-requests", type=int, default=400, help="sequential one-row requests")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent clients for throughput")
+    parser.add_argument("--per-client", type=int, default=150, help="requests per concurrent client")
+    parser.add_argument("--full", action="store_true", help="2000 sequential requests, 16 clients x 500")
+    args = parser.parse_args(argv)
+    if args.full:
+        args.latency_requests, args.clients, args.per_client = 2000, 16, 500
+    results = {}
+    with tempfile.TemporaryDirectory() as folder:
+        model_dir = Path(folder) / NAME
+        build_model(model_dir)
+        for label, script, path in (("plain KServe", PLAIN_KSERVE, model_dir / "model.joblib"),
+                                    ("ours", OURS, model_dir)):
+            process, port = start(script, path)
+            try:
+                results[label] = measure(port, args.latency_requests, args.clients, args.per_client)
+            finally:
+                process.terminate()
+                process.wait(30)
+    print(f"one-row predict on loopback; {args.latency_requests} sequential requests; "
+          f"{args.clients} clients x {args.per_client} requests")
+    print(f"{'server':<14}{'p50 ms':>9}{'p99 ms':>9}{'req/s':>10}{'p99 ms under load':>20}")
+    for label, row in results.items():
+        print(f"{label:<14}{row['p50_ms']:>9.2f}{row['p99_ms']:>9.2f}{row['rps']:>10.0f}{row['loaded_p99_ms']:>20.2f}")
+    ours, plain = results["ours"], results["plain KServe"]
+    print(f"ratios (plain KServe / ours): p50 {plain['p50_ms'] / ours['p50_ms']:.2f}x, "
+          f"p99 {plain['p99_ms'] / ours['p99_ms']:.2f}x; throughput (ours / plain KServe): "
+          f"{ours['rps'] / plain['rps']:.2f}x")
+    print(f"aims: p99 <= 10 ms: {'met' if ours['p99_ms'] <= 10 else 'NOT met'} ({ours['p99_ms']:.2f} ms); "
+          f"throughput >= 1.5x: {'met' if ours['rps'] >= 1.5 * plain['rps'] else 'NOT met'} "
+          f"({ours['rps'] / plain['rps']:.2f}x)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
