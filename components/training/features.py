@@ -1,0 +1,166 @@
+"""Model features from a TFX schema, and raw-row casting shared by the trainers.
+
+The schema (``schema.pbtxt``, tensorflow-metadata ``Schema``) decides which
+columns are numeric and which are categorical, so preprocessing never guesses
+from the data:
+
+- ``BYTES`` features are categorical strings;
+- ``INT`` features whose ``int_domain.is_categorical`` is set are categorical
+  integers; other ``INT`` and ``FLOAT`` features are numeric.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pandas as pd
+from tensorflow_metadata.proto.v0 import schema_pb2
+
+from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.training.model_io import Feature
+
+CLASSIFICATION, REGRESSION = "classification", "regression"
+TASKS = ("auto", CLASSIFICATION, REGRESSION)
+# An INT label with at most this many distinct values is a class label under task="auto".
+MAX_INT_CLASSES = 20
+
+
+def features_from_schema(schema: schema_pb2.Schema, label: str) -> list[Feature]:
+    """Returns the model's input features declared by a schema, in schema order.
+
+    Args:
+        schema: A TFX schema.
+        label: The label column; it is left out of the features.
+
+    Returns:
+        One :class:`Feature` per schema feature but the label.
+
+    Raises:
+        InputError: If the label is not in the schema, a feature has an
+            unsupported type, or no feature is left.
+    """
+    names = [f.name for f in schema.feature]
+    if label not in names:
+        raise InputError(f"label column {label!r} is not in the schema; features are: {', '.join(names)}")
+    features = []
+    for feature in schema.feature:
+        if feature.name == label:
+            continue
+        if feature.type == schema_pb2.BYTES:
+            features.append(Feature(feature.name, "string", "categorical"))
+        elif feature.type == schema_pb2.INT:
+            categorical = feature.HasField("int_domain") and feature.int_domain.is_categorical
+            features.append(Feature(feature.name, "int", "categorical" if categorical else "numeric"))
+        elif feature.type == schema_pb2.FLOAT:
+            features.append(Feature(feature.name, "float", "numeric"))
+        else:
+            raise InputError(f"schema feature {feature.name!r} has unsupported type {feature.type} (expected INT, FLOAT or BYTES)")
+    if not features:
+        raise InputError(f"the schema declares no feature besides the label {label!r}")
+    return features
+
+
+def read_schema_file(path: str | os.PathLike) -> schema_pb2.Schema:
+    """Reads and checks a ``schema.pbtxt`` (the validation step's format)."""
+    from kfp_mlops.components.validation.schema import read_schema
+
+    return read_schema(path)
+
+
+def check_columns(frame: pd.DataFrame, features: list[Feature], label: str, source: str) -> None:
+    """Checks that ``frame`` holds every feature and the label.
+
+    Raises:
+        InputError: Naming the missing columns and the file.
+    """
+    missing = [name for name in [f.name for f in features] + [label] if name not in frame.columns]
+    if missing:
+        raise InputError(f"{source} is missing column(s) declared by the schema: {', '.join(missing)}")
+
+
+def as_category(values: pd.Series, dtype: str) -> np.ndarray:
+    """Casts a column to category strings, keeping missing values as ``None``.
+
+    Integer categories are written without a decimal part whatever the column
+    arrived as (``3``, ``3.0`` and ``"3"`` all become ``"3"``).
+    """
+    if dtype == "int":
+        numbers = pd.to_numeric(values, errors="coerce")
+        out = np.array([None if pd.isna(v) else str(int(v)) for v in numbers], dtype=object)
+        return out
+    return np.array([None if pd.isna(v) else str(v) for v in values], dtype=object)
+
+
+def as_number(values: pd.Series, name: str) -> np.ndarray:
+    """Casts a column to float64 (missing values become NaN).
+
+    Raises:
+        InputError: If a value is not a number, naming the column and the value.
+    """
+    numbers = pd.to_numeric(values, errors="coerce")
+    bad = numbers.isna() & values.notna()
+    if bad.any():
+        raise InputError(f"column {name!r} is numeric in the schema but holds {values[bad].iloc[0]!r}")
+    return numbers.to_numpy(dtype="float64")
+
+
+def cast_frame(frame: pd.DataFrame, features: list[Feature]) -> pd.DataFrame:
+    """Returns the feature columns of ``frame`` cast to the model's types."""
+    data = {}
+    for feature in features:
+        column = frame[feature.name]
+        data[feature.name] = (
+            as_category(column, feature.dtype) if feature.kind == "categorical" else as_number(column, feature.name)
+        )
+    return pd.DataFrame(data, index=frame.index)
+
+
+def resolve_task(task: str, labels: pd.Series, schema_type: int | None = None) -> str:
+    """Decides classification or regression.
+
+    Args:
+        task: ``auto``, ``classification`` or ``regression``.
+        labels: The label column.
+        schema_type: The label's schema type (``schema_pb2.INT``...), if known.
+
+    Returns:
+        ``classification`` or ``regression``.
+
+    Raises:
+        InputError: For an unknown task, or regression on a non-numeric label.
+    """
+    if task not in TASKS:
+        raise InputError(f"unknown task {task!r}; expected one of: {', '.join(TASKS)}")
+    numeric = pd.api.types.is_numeric_dtype(labels) and not pd.api.types.is_bool_dtype(labels)
+    if task == REGRESSION:
+        if not numeric:
+            raise InputError(f"task 'regression' needs a numeric label; label {labels.name!r} holds {labels.dropna().iloc[0]!r}")
+        return REGRESSION
+    if task == CLASSIFICATION:
+        return CLASSIFICATION
+    if not numeric or schema_type == schema_pb2.BYTES:
+        return CLASSIFICATION
+    present = labels.dropna()
+    integral = bool(np.all(np.mod(present.to_numpy(dtype="float64"), 1) == 0))
+    if (schema_type == schema_pb2.INT or integral) and present.nunique() <= MAX_INT_CLASSES:
+        return CLASSIFICATION
+    return REGRESSION
+
+
+def label_values(labels: pd.Series, task: str) -> np.ndarray:
+    """Returns the label column as model targets.
+
+    Class labels stay as they are unless they are integral floats (``1.0``),
+    which become ints, so the classes read as the user wrote them.
+
+    Raises:
+        InputError: If the label has missing values.
+    """
+    if labels.isna().any():
+        raise InputError(f"label column {labels.name!r} has {int(labels.isna().sum())} missing value(s); drop or fill them")
+    if task == REGRESSION:
+        return labels.to_numpy(dtype="float64")
+    values = labels.to_numpy()
+    if values.dtype.kind == "f" and np.all(np.mod(values, 1) == 0):
+        return values.astype("int64")
+    return values

@@ -1,0 +1,197 @@
+"""The scikit-learn trainer: schema-driven preprocessing, one of three estimators, seeded.
+
+The saved model is a fitted ``sklearn.pipeline.Pipeline`` that starts from raw
+rows: a :class:`FrameCaster` casts each column to the type the schema declares,
+then numeric and categorical columns are preprocessed inside the pipeline, so
+serving needs no separate transform step.
+"""
+from __future__ import annotations
+
+import inspect
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.training import features as F
+from kfp_mlops.components.training.model_io import SKLEARN_FILE, Feature, FeatureContract, save_contract
+
+ESTIMATORS = ("linear", "random_forest", "hist_gradient_boosting")
+MISSING = "__missing__"
+# HistGradientBoosting takes at most 255 bins per categorical feature; rarer categories are grouped.
+MAX_BOOSTED_CATEGORIES = 250
+
+
+class FrameCaster(BaseEstimator, TransformerMixin):
+    """Selects the contract's columns and casts them to the schema's types."""
+
+    def __init__(self, features: list[dict] | None = None):
+        self.features = features
+
+    def fit(self, frame: pd.DataFrame, y: Any = None) -> "FrameCaster":  # noqa: D102 - sklearn API
+        return self
+
+    def transform(self, frame: pd.DataFrame) -> pd.DataFrame:  # noqa: D102 - sklearn API
+        return F.cast_frame(frame, [Feature(**f) for f in self.features])
+
+
+def _estimator_class(estimator: str, task: str) -> type:
+    from sklearn import ensemble, linear_model
+
+    classes = {
+        ("linear", F.CLASSIFICATION): linear_model.LogisticRegression,
+        ("linear", F.REGRESSION): linear_model.Ridge,
+        ("random_forest", F.CLASSIFICATION): ensemble.RandomForestClassifier,
+        ("random_forest", F.REGRESSION): ensemble.RandomForestRegressor,
+        ("hist_gradient_boosting", F.CLASSIFICATION): ensemble.HistGradientBoostingClassifier,
+        ("hist_gradient_boosting", F.REGRESSION): ensemble.HistGradientBoostingRegressor,
+    }
+    if estimator not in ESTIMATORS:
+        raise InputError(f"unknown estimator {estimator!r}; expected one of: {', '.join(ESTIMATORS)}")
+    return classes[(estimator, task)]
+
+
+def estimator_params(cls: type, hyperparameters: dict, seed: int) -> dict:
+    """Checks hyperparameter names against the estimator and restores integer values.
+
+    KFP passes dict parameters through JSON, where ``3`` may come back as
+    ``3.0``; an integral float becomes an int where the estimator's default is
+    an int or None (``max_depth``, ``max_iter``...), and stays a float where the
+    default is a float (``C``, ``learning_rate``, ``max_features=1.0``).
+
+    Raises:
+        InputError: Naming an unknown hyperparameter and listing the valid ones.
+    """
+    defaults = {name: p.default for name, p in inspect.signature(cls).parameters.items()}
+    params = {}
+    for name, value in (hyperparameters or {}).items():
+        if name not in defaults:
+            raise InputError(
+                f"unknown hyperparameter {name!r} for {cls.__name__}; valid: {', '.join(sorted(defaults))}"
+            )
+        default = defaults[name]
+        is_int_default = default is None or (isinstance(default, int) and not isinstance(default, bool))
+        if isinstance(value, float) and value.is_integer() and is_int_default:
+            value = int(value)
+        params[name] = value
+    if "random_state" in defaults and "random_state" not in params:
+        params["random_state"] = seed
+    if cls.__name__ == "LogisticRegression":
+        params.setdefault("max_iter", 1000)
+    return params
+
+
+def build_pipeline(features: list[Feature], estimator: str, task: str, hyperparameters: dict, seed: int):
+    """Builds the unfitted raw-rows-to-prediction pipeline.
+
+    - ``linear``: median imputation and scaling for numbers, one-hot categories.
+    - ``random_forest``: median imputation for numbers, one-hot categories.
+    - ``hist_gradient_boosting``: numbers as they are (NaN is native), ordinal
+      categories marked categorical for the booster.
+    """
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+
+    cls = _estimator_class(estimator, task)
+    params = estimator_params(cls, hyperparameters, seed)
+    numeric = [f.name for f in features if f.kind == "numeric"]
+    categorical = [f.name for f in features if f.kind == "categorical"]
+    if estimator == "hist_gradient_boosting":
+        columns = ColumnTransformer(
+            [("num", "passthrough", numeric),
+             ("cat", OrdinalEncoder(
+                handle_unknown="use_encoded_value", unknown_value=np.nan, max_categories=MAX_BOOSTED_CATEGORIES), categorical)],
+            verbose_feature_names_out=False,
+        )
+        params.setdefault("categorical_features", [False] * len(numeric) + [True] * len(categorical))
+    else:
+        number_steps = [SimpleImputer(strategy="median", keep_empty_features=True)]
+        if estimator == "linear":
+            number_steps.append(StandardScaler())
+        columns = ColumnTransformer(
+            [("num", make_pipeline(*number_steps), numeric),
+             ("cat", make_pipeline(SimpleImputer(strategy="constant", fill_value=MISSING),
+                                   OneHotEncoder(handle_unknown="ignore")), categorical)],
+            verbose_feature_names_out=False,
+        )
+    caster = FrameCaster([{"name": f.name, "dtype": f.dtype, "kind": f.kind} for f in features])
+    return make_pipeline(caster, columns, cls(**params))
+
+
+@dataclass
+class TrainedModel:
+    """What a trainer returns: the contract it saved and metadata for the artifact."""
+
+    contract: FeatureContract
+    metadata: dict
+
+
+def train_sklearn_model(
+    train_path: str | os.PathLike,
+    schema_path: str | os.PathLike,
+    model_dir: str | os.PathLike,
+    label: str,
+    estimator: str = "hist_gradient_boosting",
+    task: str = "auto",
+    hyperparameters: dict | None = None,
+    seed: int = 42,
+) -> TrainedModel:
+    """Trains a scikit-learn model on a CSV and saves a model directory.
+
+    Args:
+        train_path: Training rows, CSV with a header.
+        schema_path: The ``schema.pbtxt`` that declares the features' types.
+        model_dir: Output directory: ``model.joblib`` and ``feature_contract.json``.
+        label: The label column.
+        estimator: ``linear`` (LogisticRegression or Ridge), ``random_forest``
+            or ``hist_gradient_boosting``.
+        task: ``auto``, ``classification`` or ``regression``.
+        hyperparameters: Estimator keyword arguments, e.g. ``{"max_depth": 3}``.
+        seed: Random seed (the estimator's ``random_state``).
+
+    Returns:
+        The saved contract and artifact metadata (framework, estimator, task,
+        label, classes, rows, training score, seconds).
+
+    Raises:
+        InputError: For a bad file, schema, label, estimator or hyperparameter.
+    """
+    import joblib
+
+    from kfp_mlops.components.data.ingest import read_csv
+
+    schema = F.read_schema_file(schema_path)
+    features = F.features_from_schema(schema, label)
+    frame = read_csv(train_path)
+    F.check_columns(frame, features, label, str(train_path))
+    label_type = next(f.type for f in schema.feature if f.name == label)
+    task = F.resolve_task(task, frame[label], label_type)
+    targets = F.label_values(frame[label], task)
+    if task == F.CLASSIFICATION and len(np.unique(targets)) < 2:
+        raise InputError(f"label column {label!r} in {train_path} has a single class; classification needs two or more")
+    model = build_pipeline(features, estimator, task, hyperparameters or {}, seed)
+    print(f"[train_sklearn] {estimator} {task} on {len(frame)} rows, {len(features)} features", flush=True)
+    start = time.perf_counter()
+    model.fit(frame, targets)
+    seconds = time.perf_counter() - start
+    score = float(model.score(frame, targets))
+    classes = np.asarray(model.classes_).tolist() if task == F.CLASSIFICATION else []
+    contract = FeatureContract(features=features, label=label, task=task, framework="sklearn", classes=classes)
+    Path(model_dir).mkdir(parents=True, exist_ok=True)
+    joblib.dump(model, Path(model_dir) / SKLEARN_FILE)
+    save_contract(model_dir, contract)
+    print(f"[train_sklearn] trained in {seconds:.2f}s, training score {score:.4f}", flush=True)
+    metadata = {
+        "framework": "sklearn", "estimator": estimator, "task": task, "label": label,
+        "classes": classes, "rows": int(len(frame)), "features": [f.name for f in features],
+        "train_score": score, "train_seconds": round(seconds, 3), "seed": int(seed),
+    }
+    return TrainedModel(contract=contract, metadata=metadata)
