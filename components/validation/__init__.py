@@ -1,0 +1,1 @@
+"""Data validation to the TFX standard: statistics, schema, anomalies, drift and skew."""
