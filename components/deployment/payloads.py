@@ -48,14 +48,19 @@ def _coerce(dtype: str, name: str, row: int, value: Any) -> Any:
     if value is None:
         return math.nan
     if dtype in NUMERIC_DTYPES:
+        number = None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):
+            number = float(value)
+        elif isinstance(value, str):
             try:
-                return float(value) if value.strip() else math.nan
+                number = float(value) if value.strip() else math.nan
             except ValueError:
                 pass
-        raise InputError(f"feature column {name!r} expects a number, got {value!r} in row {row}")
+        if number is None:
+            raise InputError(f"feature column {name!r} expects a number, got {value!r} in row {row}")
+        if math.isinf(number):
+            raise InputError(f"feature column {name!r} expects a finite number, got {value!r} in row {row}")
+        return number
     if isinstance(value, str):
         return value
     if isinstance(value, float) and math.isnan(value):

@@ -25,6 +25,7 @@ class FakeVertex:
         self.models: dict[str, dict] = {}
         self.endpoints: dict[str, dict] = {}
         self.fail_predict_for: set[str] = set()  # model resource names whose replicas answer 500
+        self.fail_deploy_for: set[str] = set()  # model resource names whose deployModel operation fails
         self._ids = itertools.count(1001)
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -87,6 +88,9 @@ class FakeVertex:
                                    "status": "NOT_FOUND"}}
 
     def _endpoint_verb(self, endpoint: dict, verb: str, body: dict) -> tuple[int, dict]:
+        if verb == "deployModel" and body["deployedModel"]["model"] in self.fail_deploy_for:
+            return 200, {"name": f"{self.parent}/operations/{next(self._ids)}", "done": True,
+                         "error": {"code": 8, "message": "The following quota metrics exceed quota limits: cpus"}}
         if verb == "deployModel":
             deployed = dict(body["deployedModel"], id=str(next(self._ids)))
             endpoint["deployedModels"].append(deployed)

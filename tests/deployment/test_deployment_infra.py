@@ -40,3 +40,23 @@ def test_bad_examples_are_input_errors(penguin_model_dir, eval_csv, tmp_path):
     narrow.write_text("island,species\nBiscoe,Adelie\n")
     with pytest.raises(InputError, match="bill_length_mm"):
         validate_serving(penguin_model_dir, narrow, "species")
+
+
+def test_model_from_the_real_sklearn_trainer_passes(penguins_frame, eval_csv, tmp_path):
+    """The trainer's own model directory (FrameCaster inside) serves the same answers as in-process."""
+    trainer = pytest.importorskip("kfp_mlops.components.training.sklearn_trainer")
+    from google.protobuf import text_format
+    from tensorflow_metadata.proto.v0 import schema_pb2
+
+    schema = schema_pb2.Schema()
+    for name, kind in [("species", schema_pb2.BYTES), ("island", schema_pb2.BYTES), ("sex", schema_pb2.BYTES),
+                       ("bill_length_mm", schema_pb2.FLOAT), ("bill_depth_mm", schema_pb2.FLOAT),
+                       ("flipper_length_mm", schema_pb2.FLOAT), ("body_mass_g", schema_pb2.FLOAT),
+                       ("year", schema_pb2.INT)]:
+        schema.feature.add(name=name, type=kind)
+    (tmp_path / "schema.pbtxt").write_text(text_format.MessageToString(schema))
+    penguins_frame.iloc[1::5].to_csv(tmp_path / "train.csv", index=False)
+    trainer.train_sklearn_model(tmp_path / "train.csv", tmp_path / "schema.pbtxt", tmp_path / "model", "species",
+                                estimator="random_forest", hyperparameters={"n_estimators": 20})
+    report = validate_serving(tmp_path / "model", eval_csv, "species", max_examples=20)
+    assert report.passed, report.checks

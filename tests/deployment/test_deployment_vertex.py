@@ -73,6 +73,19 @@ def test_unhealthy_canary_is_rolled_back_and_the_split_restored(vertex):
     assert [m["id"] for m in endpoint["deployedModels"]] == [champion_id]
 
 
+def test_failed_deploy_leaves_the_endpoint_as_it_was(vertex):
+    endpoint = next(iter(vertex.endpoints.values()))
+    before = dict(endpoint["trafficSplit"])
+    model = vertex.add_model("penguins-too-big")
+    vertex.fail_deploy_for.add(model)
+    undeploys = len(vertex.calls("POST", r":undeployModel$"))
+    result = deploy(vertex, model_resource_name=model)
+    assert not result.healthy and not result.promoted and result.deployed_model_id == ""
+    assert any("deploy failed" in line and "quota" in line for line in result.checks)
+    assert result.traffic_split == before == endpoint["trafficSplit"]
+    assert len(vertex.calls("POST", r":undeployModel$")) == undeploys
+
+
 def test_bad_arguments_are_input_errors(vertex):
     with pytest.raises(InputError, match="canary_percent"):
         deploy(vertex, model_resource_name="x", canary_percent=0)
