@@ -139,6 +139,7 @@ class CsvBatches:
         self.path = check_file(path)
         self.block_size = block_size
         self._first: pacsv.CSVStreamingReader | None = None
+        self.quoted_newlines = False  # set when a quoted value spans lines (slower parse)
         self.column_types = self._infer_types()
 
     @property
@@ -151,12 +152,26 @@ class CsvBatches:
             return pacsv.open_csv(
                 self.path,
                 read_options=pacsv.ReadOptions(block_size=self.block_size),
+                parse_options=pacsv.ParseOptions(newlines_in_values=self.quoted_newlines),
                 convert_options=pacsv.ConvertOptions(
                     column_types=column_types, strings_can_be_null=True
                 ),
             )
         except pa.ArrowInvalid as error:
+            if self._needs_quoted_newlines(error):
+                return self._open(column_types)
             raise self._explain(error) from None
+
+    def _needs_quoted_newlines(self, error: Exception) -> bool:
+        """True (and switches the parser) when a field count error comes from a quoted newline."""
+        message = str(error)
+        if self.quoted_newlines or "columns, got" not in message:
+            return False
+        expected = int(re.search(r"Expected (\d+)", message).group(1))
+        if _ragged_line(self.path, expected)[0]:
+            return False  # a truly ragged row
+        self.quoted_newlines = True
+        return True
 
     def _infer_types(self) -> dict[str, pa.DataType]:
         reader = self._open()
@@ -215,6 +230,9 @@ class CsvBatches:
                     restart = False
                 return
             except pa.ArrowInvalid as error:
+                if self._needs_quoted_newlines(error):
+                    restart = True
+                    continue
                 match = _CONVERSION.search(str(error))
                 if not match or "UTF8" in str(error):
                     raise self._explain(error) from None

@@ -96,3 +96,13 @@ def test_types_widen_when_a_later_block_disagrees(tmp_path):
     assert features["n"].type == features["n"].FLOAT
     assert features["n"].num_stats.max == 29_999 and features["n"].num_stats.common_stats.num_non_missing == 30_001
     assert features["m"].type == features["m"].STRING and features["m"].string_stats.unique == 30_001
+
+
+def test_quoted_values_spanning_lines_are_not_ragged(tmp_path):
+    path = tmp_path / "notes.csv"
+    rows = "".join(f"{i},plain\n" for i in range(30_000))
+    path.write_text('n,note\n' + rows + '7,"two\nlines, and a comma"\n')
+    stats = compute_statistics(path, block_size=1 << 16)
+    note = {f.path.step[0]: f for f in stats.datasets[0].features}["note"]
+    assert stats.datasets[0].num_examples == 30_001
+    assert "two\nlines, and a comma" in [b.label for b in note.string_stats.rank_histogram.buckets]
