@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pytest
 
+from kfp_mlops.components.validation.anomalies import describe_anomalies
 from kfp_mlops.components.validation.checks import check_statistics
 from kfp_mlops.components.validation.schema import read_schema
 from kfp_mlops.components.validation.statistics import read_statistics
@@ -32,6 +33,7 @@ schema = tfdv.load_schema_text(d + "/schema.pbtxt")
 ours = tfdv.load_anomalies_text(d + "/anomalies.pbtxt")
 clean = tfdv.validate_statistics(base, schema)
 drift = tfdv.validate_statistics(cur, schema, previous_statistics=base)
+tfdv.write_anomalies_text(drift, d + "/tfdv_anomalies.pbtxt")
 tfdv.write_stats_text(tfdv.generate_statistics_from_dataframe(pd.read_csv(d + "/base.csv")), d + "/tfdv_base.pbtxt")
 tfdv.write_stats_text(tfdv.generate_statistics_from_dataframe(pd.read_csv(d + "/cur.csv")), d + "/tfdv_cur.pbtxt")
 print(json.dumps({"clean": sorted(clean.anomaly_info), "drift": sorted(drift.anomaly_info),
@@ -71,3 +73,5 @@ def test_tfdv_reads_ours_and_we_read_tfdv(tmp_path):
     assert check_statistics(tfdv_base, schema).anomalies.anomaly_info == {}
     result = check_statistics(read_statistics(tmp_path / "tfdv_cur.pbtxt"), schema, baseline=tfdv_base)
     assert sorted(result.anomalies.anomaly_info) == ["moving", "size"]
+    lines = describe_anomalies(tmp_path / "tfdv_anomalies.pbtxt")  # TFDV's anomalies, described by us
+    assert [line.split(":")[0] for line in lines] == ["moving", "size"]
