@@ -16,6 +16,9 @@ Measured:
 - throughput: requests/s with N concurrent clients (threads, one keep-alive
   connection each), a bounded number of requests.
 
+Both servers run at once and are measured in alternating rounds, so load from
+other processes on the machine falls on both alike.
+
 Run: ``python benchmarks/bench_serving.py`` (fast), ``--full`` for the larger run.
 Aims: p99 <= 10 ms for ours, and throughput >= 1.5x plain KServe.
 """
@@ -127,14 +130,11 @@ def one_client(port: int, requests: int, latencies: list[float], errors: list[st
     connection.close()
 
 
-def measure(port: int, latency_requests: int, clients: int, per_client: int) -> dict[str, float]:
-    """Sequential one-row latency, then throughput under ``clients`` concurrent clients."""
-    one_client(port, 30, [], [])  # warm-up
+def throughput(port: int, clients: int, per_client: int) -> tuple[float, list[float]]:
+    """Requests/s with ``clients`` concurrent keep-alive clients, and their latencies."""
     latencies: list[float] = []
     errors: list[str] = []
-    one_client(port, latency_requests, latencies, errors)
-    all_latencies: list[float] = []
-    threads = [threading.Thread(target=one_client, args=(port, per_client, all_latencies, errors))
+    threads = [threading.Thread(target=one_client, args=(port, per_client, latencies, errors))
                for _ in range(clients)]
     started = time.perf_counter()
     for thread in threads:
@@ -144,9 +144,47 @@ def measure(port: int, latency_requests: int, clients: int, per_client: int) -> 
     seconds = time.perf_counter() - started
     if errors:
         raise RuntimeError(f"{len(errors)} failed requests, first: {errors[0]}")
-    return {"p50_ms": 1000 * float(np.percentile(latencies, 50)), "p99_ms": 1000 * float(np.percentile(latencies, 99)),
-            "rps": clients * per_client / seconds,
-            "loaded_p99_ms": 1000 * float(np.percentile(all_latencies, 99))}
+    return clients * per_client / seconds, latencies
+
+
+def time_model(model_dir: Path, requests: int, latencies: list[float]) -> None:
+    """In-process one-row predicts of the model alone: the floor under any server's latency."""
+    import pandas as pd
+
+    from kfp_mlops.components.training.model_io import load_model
+
+    predictor = load_model(model_dir)
+    for _ in range(requests):
+        started = time.perf_counter()
+        predictor.predict(pd.DataFrame([ROW]))
+        latencies.append(time.perf_counter() - started)
+
+
+def measure(ports: dict[str, int], latency_requests: int, clients: int, per_client: int,
+            rounds: int, model_dir: Path) -> dict[str, dict[str, float]]:
+    """Measures every server in alternating rounds, so background load hits them alike."""
+    model_latencies: list[float] = []
+    latencies: dict[str, list[float]] = {label: [] for label in ports}
+    loaded: dict[str, list[float]] = {label: [] for label in ports}
+    served: dict[str, list[float]] = {label: [] for label in ports}
+    for label, port in ports.items():
+        one_client(port, 30, [], [])  # warm-up
+    for _ in range(rounds):
+        time_model(model_dir, latency_requests // rounds, model_latencies)
+        for label, port in ports.items():
+            errors: list[str] = []
+            one_client(port, latency_requests // rounds, latencies[label], errors)
+            if errors:
+                raise RuntimeError(f"{label}: {len(errors)} failed requests, first: {errors[0]}")
+            rps, under_load = throughput(port, clients, per_client // rounds)
+            served[label].append(rps)
+            loaded[label].extend(under_load)
+    print(f"model alone, in-process one-row predict: p50 {1000 * np.percentile(model_latencies, 50):.2f} ms, "
+          f"p99 {1000 * np.percentile(model_latencies, 99):.2f} ms")
+    return {label: {"p50_ms": 1000 * float(np.percentile(latencies[label], 50)),
+                    "p99_ms": 1000 * float(np.percentile(latencies[label], 99)),
+                    "rps": float(np.median(served[label])),
+                    "loaded_p99_ms": 1000 * float(np.percentile(loaded[label], 99))} for label in ports}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -154,24 +192,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-requests", type=int, default=400, help="sequential one-row requests")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients for throughput")
     parser.add_argument("--per-client", type=int, default=150, help="requests per concurrent client")
+    parser.add_argument("--rounds", type=int, default=4, help="alternating measurement rounds per server")
     parser.add_argument("--full", action="store_true", help="2000 sequential requests, 16 clients x 500")
     args = parser.parse_args(argv)
     if args.full:
         args.latency_requests, args.clients, args.per_client = 2000, 16, 500
-    results = {}
     with tempfile.TemporaryDirectory() as folder:
         model_dir = Path(folder) / NAME
         build_model(model_dir)
-        for label, script, path in (("plain KServe", PLAIN_KSERVE, model_dir / "model.joblib"),
-                                    ("ours", OURS, model_dir)):
-            process, port = start(script, path)
-            try:
-                results[label] = measure(port, args.latency_requests, args.clients, args.per_client)
-            finally:
+        processes, ports = [], {}
+        try:
+            for label, script, path in (("plain KServe", PLAIN_KSERVE, model_dir / "model.joblib"),
+                                        ("ours", OURS, model_dir)):
+                process, ports[label] = start(script, path)
+                processes.append(process)
+            results = measure(ports, args.latency_requests, args.clients, args.per_client, args.rounds, model_dir)
+        finally:
+            for process in processes:
                 process.terminate()
                 process.wait(30)
     print(f"one-row predict on loopback; {args.latency_requests} sequential requests; "
-          f"{args.clients} clients x {args.per_client} requests")
+          f"{args.clients} clients x {args.per_client} requests; {args.rounds} alternating rounds "
+          f"(req/s: median of rounds)")
     print(f"{'server':<14}{'p50 ms':>9}{'p99 ms':>9}{'req/s':>10}{'p99 ms under load':>20}")
     for label, row in results.items():
         print(f"{label:<14}{row['p50_ms']:>9.2f}{row['p99_ms']:>9.2f}{row['rps']:>10.0f}{row['loaded_p99_ms']:>20.2f}")
