@@ -42,7 +42,7 @@ class _Numeric:
     """Exact moments and extremes of one numeric column, merged batch by batch."""
 
     def __init__(self) -> None:
-        self.count = self.missing = self.zeros = 0
+        self.count = self.present = self.missing = self.zeros = 0  # count: finite values
         self.mean = self.m2 = 0.0
         self.min, self.max = np.inf, -np.inf
         self.integral = True  # "181.0" (pandas writes ints with NaN so) still counts as INT
@@ -51,9 +51,12 @@ class _Numeric:
     def add(self, column: pa.Array) -> np.ndarray:
         values = np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)
         self.missing += column.null_count
+        self.present += len(column) - column.null_count
         mask = np.isfinite(values)
         finite = values if mask.all() else values[mask]
         n = finite.size
+        if n < len(column) - column.null_count:
+            self.integral = False  # inf is a float
         if n:
             mean = float(finite.mean())
             m2 = float(np.square(finite - mean).sum())
@@ -152,7 +155,7 @@ def _common(stats: statistics_pb2.CommonStatistics, present: int, missing: int) 
 
 def _numeric_feature(feature, acc: _Numeric, sample: np.ndarray) -> None:
     num = feature.num_stats
-    _common(num.common_stats, acc.count, acc.missing)
+    _common(num.common_stats, acc.present, acc.missing)
     if acc.count:
         num.mean = acc.mean
         num.std_dev = float(np.sqrt(acc.m2 / acc.count))
@@ -230,7 +233,7 @@ def compute_statistics(
             _string_feature(feature, acc or _Strings(max_tracked_values))
         else:
             acc = acc or _Numeric()
-            floating = pa.types.is_floating(kind) and not (acc.integral and acc.count)
+            floating = pa.types.is_floating(kind) and not (acc.integral and acc.present)
             feature.type = FeatureType.FLOAT if floating else FeatureType.INT
             _numeric_feature(feature, acc, sample.values.get(name, np.empty(0)))
     return result

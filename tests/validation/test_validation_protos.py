@@ -118,3 +118,15 @@ def test_statistics_match_pandas_with_small_blocks_and_sample(tmp_path):
     assert s.unique == 3 and s.top_values[0].value == "u"
     assert s.top_values[0].frequency == (frame["s"] == "u").sum()
     assert s.avg_length == pytest.approx(1.0)
+
+
+def test_dates_bools_and_infinities(tmp_path):
+    path = tmp_path / "mixed.csv"
+    path.write_text("day,flag,x\n2024-01-01,true,inf\n2024-01-02,false,3\n,true,\n")
+    features = {feature_name(f): f for f in compute_statistics(path).datasets[0].features}
+    kinds = statistics_pb2.FeatureNameStatistics
+    assert features["day"].type == kinds.STRING and features["day"].string_stats.common_stats.num_missing == 1
+    assert features["flag"].type == kinds.INT and features["flag"].num_stats.mean == pytest.approx(2 / 3)
+    x = features["x"]
+    assert x.type == kinds.FLOAT  # inf is a float, though the finite values are whole
+    assert x.num_stats.common_stats.num_non_missing == 2 and x.num_stats.mean == 3.0
