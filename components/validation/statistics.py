@@ -89,8 +89,10 @@ class _Strings:
             return
         self.count += valid
         self.length += int(pc.sum(pc.utf8_length(column)).as_py() or 0)
-        counted = pc.value_counts(column.drop_null())
+        counted = pc.value_counts(column)
         batch = pd.Series(counted.field("counts").to_numpy(), index=counted.field("values").to_pylist())
+        if column.null_count:
+            batch = batch[batch.index.notna()]
         self.counts = batch if self.counts.empty else self.counts.add(batch, fill_value=0).astype(np.int64)
         if len(self.counts) > self.max_tracked:
             self.counts = self.counts.nlargest(self.max_tracked // 2)
@@ -114,10 +116,16 @@ class _RowSample:
         for name, values in columns.items():
             self.values[name] = np.concatenate([self.values.get(name, np.empty(0)), values[chosen]])
         if self.keys.size > 2 * self.size:
-            keep = np.argpartition(self.keys, self.size)[: self.size]
-            self.keys = self.keys[keep]
-            self.values = {name: values[keep] for name, values in self.values.items()}
-            self.threshold = float(self.keys.max())
+            self.prune()
+
+    def prune(self) -> None:
+        """Keeps the ``size`` rows with the smallest keys: a uniform sample of all rows seen."""
+        if self.keys.size <= self.size:
+            return
+        keep = np.argpartition(self.keys, self.size)[: self.size]
+        self.keys = self.keys[keep]
+        self.values = {name: values[keep] for name, values in self.values.items()}
+        self.threshold = float(self.keys.max())
 
 
 def _quantiles(ordered: np.ndarray, shares: np.ndarray) -> np.ndarray:
@@ -222,6 +230,7 @@ def compute_statistics(
                 accumulators[name].add(column)
         sample.add(numeric, batch.num_rows)
         rows += batch.num_rows
+    sample.prune()
     result = statistics_pb2.DatasetFeatureStatisticsList()
     dataset = result.datasets.add(name=Path(data_path).name, num_examples=rows)
     for name, kind in batches.column_types.items():
