@@ -1,0 +1,279 @@
+"""The Keras trainer: a model that serves raw rows, trained from tf.data, on GPU or CPU.
+
+The exported model is ``preprocess -> core``:
+
+- ``preprocess`` takes one named input per schema feature and holds the
+  preprocessing layers: ``Normalization`` (adapted on the training rows, NaN
+  filled with the mean) for numbers, ``StringLookup`` (the schema's domain when
+  it declares one, else the training values) one-hot, or into an
+  ``Embedding`` for large vocabularies, for categories;
+- ``core`` is a small dense network.
+
+Training feeds ``core`` from a tf.data pipeline that runs ``preprocess`` once,
+caches the encoded rows, shuffles, batches and prefetches; the saved model is
+the whole ``preprocess -> core`` graph, so serving needs no transform step.
+"""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.training import features as F
+from kfp_mlops.components.training.keras_io import custom_layers, to_inputs
+from kfp_mlops.components.training.model_io import KERAS_FILE, Feature, FeatureContract, save_contract
+from kfp_mlops.components.training.sklearn_trainer import TrainedModel
+from kfp_mlops.components.training.tensorboard_log import scalar_logger
+
+SAVED_MODEL_DIR = "saved_model"
+EMBEDDING_VOCABULARY = 32  # larger vocabularies go through an Embedding, not one-hot
+PATIENCE = 3
+
+
+def parse_hidden_units(hidden_units: str) -> list[int]:
+    """Parses ``"64,32"`` into ``[64, 32]``.
+
+    Raises:
+        InputError: Naming the bad value.
+    """
+    try:
+        units = [int(part) for part in str(hidden_units).split(",") if part.strip()]
+    except ValueError:
+        raise InputError(f"hidden_units must be comma-separated integers like '64,32', got {hidden_units!r}") from None
+    if any(unit <= 0 for unit in units):
+        raise InputError(f"hidden_units must be positive, got {hidden_units!r}")
+    return units
+
+
+def _vocabulary(schema, name: str, values: np.ndarray) -> list[str]:
+    from kfp_mlops.components.validation.schema import string_domain
+
+    feature = next(f for f in schema.feature if f.name == name)
+    domain = string_domain(schema, feature)
+    seen = sorted({v for v in values.ravel().tolist() if v != ""})
+    vocabulary = list(domain) if domain else seen
+    return vocabulary + [""] if "" in values and "" not in vocabulary else vocabulary
+
+
+def build_preprocess(schema, features: list[Feature], inputs: dict[str, np.ndarray]):
+    """Builds the raw-rows-to-vector preprocessing model, adapted on the training inputs."""
+    import keras
+
+    fill_missing = custom_layers()["FillMissing"]
+    layers_in, encoded = {}, []
+    for feature in features:
+        values = inputs[feature.name]
+        if feature.kind == "categorical":
+            tensor = keras.Input(shape=(1,), dtype="string", name=feature.name)
+            vocabulary = _vocabulary(schema, feature.name, values)
+            if len(vocabulary) > EMBEDDING_VOCABULARY:
+                index = keras.layers.StringLookup(vocabulary=vocabulary, name=f"lookup_{feature.name}", dtype="float32")(tensor)
+                embedded = keras.layers.Embedding(len(vocabulary) + 1, 8, name=f"embed_{feature.name}", dtype="float32")(index)
+                encoded.append(keras.layers.Flatten(dtype="float32")(embedded))
+            else:
+                lookup = keras.layers.StringLookup(vocabulary=vocabulary, output_mode="one_hot", name=f"lookup_{feature.name}", dtype="float32")
+                encoded.append(lookup(tensor))
+        else:
+            tensor = keras.Input(shape=(1,), dtype="float32", name=feature.name)
+            present = values[~np.isnan(values)].reshape(-1, 1)
+            normalize = keras.layers.Normalization(name=f"normalize_{feature.name}", dtype="float32")
+            normalize.adapt(present if len(present) else np.zeros((1, 1), "float32"))
+            encoded.append(fill_missing(0.0, name=f"fill_{feature.name}", dtype="float32")(normalize(tensor)))
+        layers_in[feature.name] = tensor
+    merged = keras.layers.Concatenate(name="features", dtype="float32")(encoded) if len(encoded) > 1 else encoded[0]
+    return keras.Model(layers_in, merged, name="preprocess")
+
+
+def build_core(width: int, hidden: list[int], outputs: int, task: str, target_mean: float, target_std: float):
+    """Builds the dense network on the encoded features (output in float32 under mixed precision)."""
+    import keras
+
+    core = keras.Sequential(name="core")
+    core.add(keras.Input(shape=(width,)))
+    for units in hidden:
+        core.add(keras.layers.Dense(units, activation="relu"))
+    if task == F.CLASSIFICATION:
+        core.add(keras.layers.Dense(outputs, activation="softmax", dtype="float32"))
+    else:
+        core.add(keras.layers.Dense(1, dtype="float32"))
+        core.add(keras.layers.Rescaling(scale=target_std, offset=target_mean, dtype="float32"))
+    return core
+
+
+def make_dataset(preprocess, inputs: dict, targets: np.ndarray, batch_size: int, shuffle: bool, seed: int):
+    """tf.data: raw inputs -> preprocess once -> cache -> (shuffle) -> batch -> prefetch."""
+    import tensorflow as tf
+
+    data = tf.data.Dataset.from_tensor_slices((inputs, targets)).batch(4096)
+    data = data.map(lambda x, y: (preprocess(x, training=False), y), num_parallel_calls=tf.data.AUTOTUNE)
+    data = data.unbatch().apply(tf.data.experimental.assert_cardinality(len(targets))).cache()
+    if shuffle:
+        data = data.shuffle(min(len(targets), 100_000), seed=seed, reshuffle_each_iteration=True)
+    return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def _read(path, schema, features, label):
+    from kfp_mlops.components.data.ingest import read_csv
+
+    frame = read_csv(path)
+    F.check_columns(frame, features, label, str(path))
+    return frame
+
+
+def train_keras_model(
+    train_path: str | os.PathLike,
+    eval_path: str | os.PathLike,
+    schema_path: str | os.PathLike,
+    model_dir: str | os.PathLike,
+    tensorboard_dir: str | os.PathLike,
+    label: str,
+    epochs: int = 20,
+    batch_size: int = 64,
+    learning_rate: float = 1e-3,
+    hidden_units: str = "64,32",
+    seed: int = 42,
+    task: str = "auto",
+    export_saved_model: bool = True,
+    tf: Any = None,
+) -> TrainedModel:
+    """Trains a Keras model on CSV splits and saves a model directory.
+
+    Args:
+        train_path: Training rows, CSV with a header.
+        eval_path: Evaluation rows (validation loss for early stopping).
+        schema_path: ``schema.pbtxt``: feature types and string domains.
+        model_dir: Output: ``model.keras``, ``feature_contract.json`` and,
+            with ``export_saved_model``, a TF SavedModel in ``saved_model/``.
+        tensorboard_dir: TensorBoard event files go here.
+        label: The label column.
+        epochs: Most epochs; early stopping on validation loss may stop sooner.
+        batch_size: Rows per step (per replica under several GPUs).
+        learning_rate: Adam learning rate.
+        hidden_units: Dense layer widths, e.g. ``"64,32"``.
+        seed: Random seed (weights, shuffling).
+        task: ``auto``, ``classification`` or ``regression``.
+        export_saved_model: Also write a SavedModel for TF Serving / Vertex.
+        tf: The ``tensorflow`` module (injectable for device tests).
+
+    Returns:
+        The contract and metadata: framework, task, label, classes, devices,
+        strategy, mixed_precision, epochs_run, best validation loss and
+        training throughput (rows/s).
+
+    Raises:
+        InputError: For bad files, schema, label or parameters.
+    """
+    import keras
+
+    from kfp_mlops.components.training.devices import configure_devices, reset_precision
+
+    if epochs < 1 or batch_size < 1 or learning_rate <= 0:
+        raise InputError(f"epochs and batch_size must be >= 1 and learning_rate > 0; got {epochs}, {batch_size}, {learning_rate}")
+    hidden = parse_hidden_units(hidden_units)
+    schema = F.read_schema_file(schema_path)
+    features = F.features_from_schema(schema, label)
+    train_frame = _read(train_path, schema, features, label)
+    eval_frame = _read(eval_path, schema, features, label)
+    label_type = next(f.type for f in schema.feature if f.name == label)
+    task = F.resolve_task(task, train_frame[label], label_type)
+    y_train, y_eval = F.label_values(train_frame[label], task), F.label_values(eval_frame[label], task)
+    classes: list = []
+    if task == F.CLASSIFICATION:
+        classes = np.unique(y_train).tolist()
+        if len(classes) < 2:
+            raise InputError(f"label column {label!r} in {train_path} has a single class; classification needs two or more")
+        index = {value: position for position, value in enumerate(classes)}
+        unknown = sorted({str(v) for v in y_eval if v not in index})
+        if unknown:
+            raise InputError(f"{eval_path}: label {label!r} has class(es) not in the training rows: {', '.join(unknown)}")
+        y_train = np.array([index[v] for v in y_train], dtype="int32")
+        y_eval = np.array([index[v] for v in y_eval], dtype="int32")
+    else:
+        y_train, y_eval = y_train.astype("float32"), y_eval.astype("float32")
+
+    keras.utils.set_random_seed(seed)
+    strategy, plan = configure_devices(tf=tf, keras=keras)
+    try:
+        x_train, x_eval = to_inputs(train_frame, features), to_inputs(eval_frame, features)
+        preprocess = build_preprocess(schema, features, x_train)  # not trained: outside the replicas
+        width = int(preprocess.output.shape[-1])
+        with strategy.scope():
+            mean = float(np.mean(y_train)) if task == F.REGRESSION else 0.0
+            std = (float(np.std(y_train)) or 1.0) if task == F.REGRESSION else 1.0
+            core = build_core(width, hidden, len(classes), task, mean, std)
+            loss = "sparse_categorical_crossentropy" if task == F.CLASSIFICATION else "mse"
+            metrics = ["accuracy"] if task == F.CLASSIFICATION else ["mae"]
+            core.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss, metrics=metrics,
+                         steps_per_execution=_steps_per_execution(len(y_train), batch_size))
+        global_batch = batch_size * strategy.num_replicas_in_sync
+        train_data = make_dataset(preprocess, x_train, y_train, global_batch, True, seed)
+        eval_data = make_dataset(preprocess, x_eval, y_eval, global_batch, False, seed)
+        callbacks = [
+            keras.callbacks.EarlyStopping(monitor="val_loss", patience=PATIENCE, restore_best_weights=True),
+            scalar_logger(tensorboard_dir),
+            _ProgressLog(),
+        ]
+        print(f"[train_keras] {task} on {len(y_train)} rows, {len(features)} features, up to {epochs} epochs", flush=True)
+        start = time.perf_counter()
+        history = core.fit(train_data, validation_data=eval_data, epochs=epochs, callbacks=callbacks,
+                           shuffle=False, verbose=0)  # shuffled in tf.data
+        seconds = time.perf_counter() - start
+        epochs_run = len(history.history["loss"])
+        model = _export(preprocess, core, features, model_dir, export_saved_model)
+    finally:
+        reset_precision(keras)
+    contract = FeatureContract(features=features, label=label, task=task, framework="keras", classes=classes)
+    save_contract(model_dir, contract)
+    best = float(np.min(history.history["val_loss"]))
+    metadata = {
+        "framework": "keras", "estimator": "dnn", "task": task, "label": label, "classes": classes,
+        "rows": int(len(y_train)), "features": [f.name for f in features], "hidden_units": hidden,
+        "epochs_run": epochs_run, "best_val_loss": best, "train_seconds": round(seconds, 3),
+        "rows_per_second": round(epochs_run * len(y_train) / seconds, 1), "seed": int(seed),
+        "devices": plan.devices, "strategy": plan.strategy, "mixed_precision": plan.mixed_precision,
+        "saved_model": SAVED_MODEL_DIR if export_saved_model else "",
+        "parameters": int(model.count_params()),
+    }
+    print(f"[train_keras] {epochs_run} epochs in {seconds:.2f}s, best val_loss {best:.4f}, devices {plan.devices}", flush=True)
+    return TrainedModel(contract=contract, metadata=metadata)
+
+
+def _steps_per_execution(rows: int, batch_size: int) -> int:
+    """Several steps per call cut Python overhead; never more than one epoch's steps."""
+    return max(1, min(32, -(-rows // batch_size)))
+
+
+class _ProgressLog:
+    """Prints one line per epoch (the component log), as a Keras callback."""
+
+    def __new__(cls):
+        import keras
+
+        class ProgressLog(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                values = " ".join(f"{key}={value:.4f}" for key, value in sorted((logs or {}).items()))
+                print(f"[train_keras] epoch {epoch + 1}: {values}", flush=True)
+
+        return ProgressLog()
+
+
+def _export(preprocess, core, features: list[Feature], model_dir, export_saved_model: bool):
+    """Saves ``preprocess -> core`` as ``model.keras`` (and a SavedModel); returns the full model."""
+    import keras
+
+    inputs = {
+        f.name: keras.Input(shape=(1,), dtype="string" if f.kind == "categorical" else "float32", name=f.name)
+        for f in features
+    }
+    model = keras.Model(inputs, core(preprocess(inputs)), name="model")
+    path = Path(model_dir)
+    path.mkdir(parents=True, exist_ok=True)
+    model.save(path / KERAS_FILE)
+    if export_saved_model:
+        model.export(str(path / SAVED_MODEL_DIR), format="tf_saved_model", verbose=False)
+    return model
