@@ -71,8 +71,10 @@ def record_deployment(registry_uri: str | os.PathLike, name: str, version: str, 
 
 
 def _open(registry_uri: str | os.PathLike) -> Any:
-    from kfp_mlops.components.registry import open_registry
-
+    try:
+        from kfp_mlops.components.registry import open_registry
+    except ImportError as error:
+        raise InputError(f"no model registry available ({error}); serve a model directory with --model-dir") from error
     return open_registry(str(registry_uri))
 
 

@@ -106,10 +106,11 @@ def _json(content: Any, status: int = 200) -> Any:
     return Response(orjson.dumps(content), status_code=status, media_type="application/json")
 
 
-def _error_handler(status: int) -> Callable:
+def _error_handler(status: int, prefix: str = "") -> Callable:
     async def handle(request: Any, error: Exception) -> Any:
-        logger.warning("%s %s -> %d: %s", request.method, request.url.path, status, error)
-        return _json({"error": str(error)}, status)
+        reason = prefix + (str(error) if not prefix else f"{type(error).__name__}: {error}")
+        logger.warning("%s %s -> %d: %s", request.method, request.url.path, status, reason)
+        return _json({"error": reason}, status)
 
     return handle
 
@@ -131,7 +132,10 @@ def _build_app(model: Any, dataplane: Any, repository_extension: Any) -> Any:
     for error_type, status in ERROR_STATUS:
         app.add_exception_handler(getattr(errors, error_type, None) or NotImplementedError,
                                   _error_handler(status))
-    app.add_exception_handler(Exception, errors.generic_exception_handler)  # a bug: 500, logged in full
+    # kserve's own decoding (e.g. V2 binary bodies) raises these on malformed requests: a 400, not a 500.
+    for error_type in (KeyError, ValueError, TypeError, IndexError, UnicodeDecodeError):
+        app.add_exception_handler(error_type, _error_handler(400, "malformed request: "))
+    app.add_exception_handler(Exception, errors.generic_exception_handler)  # anything else is a bug: 500
 
     async def validation_handler(_: Request, error: RequestValidationError) -> Any:
         reasons = "; ".join(f"{'.'.join(map(str, e.get('loc', ())))}: {e.get('msg', '')}" for e in error.errors())

@@ -171,6 +171,42 @@ def test_model_errors_on_a_row_are_400_and_do_not_fail_the_batch(endpoint, rows)
     assert len(results[0]) == 2 and isinstance(results[1], ValueError)
 
 
+BINARY_V2 = [
+    (b'{"x":1}', "7", "KeyError: 'inputs'"),
+    (b'{"inputs":[{"name":"a"}]}', "25", "KeyError: 'shape'"),
+    (b'{"inputs":[]}', "abc", "invalid literal for int()"),
+    (b'{bad}', "5", "Unrecognized request format"),
+]
+
+
+@pytest.mark.parametrize("body, length, reason", BINARY_V2)
+def test_bad_binary_v2_bodies_get_400(endpoint, body, length, reason):
+    request = urllib.request.Request(endpoint.v2_infer_url, data=body, method="POST", headers={
+        "Content-Type": "application/octet-stream", "inference-header-content-length": length})
+    with pytest.raises(urllib.error.HTTPError) as raised:
+        urllib.request.urlopen(request, timeout=10)
+    assert raised.value.code == 400 and reason in json.loads(raised.value.read())["error"]
+
+
+def test_mutated_payloads_never_get_a_5xx(endpoint, rows):
+    """Bounded fuzz: every truncation and byte flip of valid V1/V2 bodies answers 200 or 4xx."""
+    import random
+
+    names = load_model_contract_names()
+    v2 = {"inputs": [{"name": "rows", "shape": [1, 7], "datatype": "BYTES", "data": [[rows[0][n] for n in names]]}]}
+    chooser = random.Random(7)
+    for url, body in ((endpoint.v1_predict_url, {"instances": rows[:2]}), (endpoint.v2_infer_url, v2)):
+        raw = json.dumps(body).encode()
+        variants = [raw[:cut] for cut in range(0, len(raw), max(1, len(raw) // 15))]
+        for _ in range(25):
+            flipped = bytearray(raw)
+            flipped[chooser.randrange(len(raw))] = chooser.choice(b'{}[]",:0a-. \x00')
+            variants.append(bytes(flipped))
+        for variant in variants:
+            status, answer = call(url, variant)
+            assert status < 500, (variant, answer)
+
+
 def test_unknown_model_is_404(endpoint):
     assert call(endpoint.url + "/v1/models/other:predict", {"instances": []})[0] == 404
     assert call(endpoint.url + "/v2/models/other/infer", {"inputs": []})[0] == 404
