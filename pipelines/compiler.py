@@ -3,10 +3,10 @@
 Target-specific settings are applied here and in :mod:`pipelines.resources`,
 nowhere else:
 
-- image references: every executor image of ours gets the chosen registry and
-  tag; an executor that carries an accelerator runs in the ``gpu`` family;
-- accelerators, machine sizes, node selectors and tolerations, through the
-  pipeline factory's ``target`` argument.
+- image references: every image of ours gets the chosen registry and tag;
+- accelerators, machine sizes, node selectors, tolerations and the ``gpu``
+  image family, through the pipeline factory's ``target`` argument and
+  :mod:`kfp_mlops.pipelines.resources`.
 """
 from __future__ import annotations
 
@@ -44,15 +44,10 @@ def _retag(value: Any, registry: str, tag: str) -> Any:
 def retag_images(docs: list[dict], registry: str, tag: str) -> list[dict]:
     """Points every image reference of ours (executors, parameter defaults) at ``registry`` and ``tag``.
 
-    An executor that requests an accelerator and runs in the ``tf`` family
-    moves to the ``gpu`` family. Foreign images are left alone.
+    Foreign images are left alone. (Which family a task runs in, e.g. ``gpu``
+    for an accelerated Keras task, is set on the task by ``resources``.)
     """
-    for executor in docs[0].get("deploymentSpec", {}).get("executors", {}).values():
-        container = executor.get("container", {})
-        if family_of(container.get("image", "")) == "tf" and container.get("resources", {}).get("accelerator"):
-            container["image"] = image_name("gpu")
-    docs[:] = [_retag(doc, registry, tag) for doc in docs]
-    return docs
+    return [_retag(doc, registry, tag) for doc in docs]
 
 
 def compile_pipeline(
@@ -95,6 +90,5 @@ def compile_pipeline(
     path = out / f"{name}.yaml"
     compiler.Compiler().compile(pipeline, str(path))
     docs = [doc for doc in yaml.safe_load_all(path.read_text()) if doc is not None]
-    retag_images(docs, image_registry, image_tag)
-    path.write_text(yaml.safe_dump_all(docs, sort_keys=True))
+    path.write_text(yaml.safe_dump_all(retag_images(docs, image_registry, image_tag), sort_keys=True))
     return path
