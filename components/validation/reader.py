@@ -1,6 +1,9 @@
-"""Streaming CSV reader: record batches of bounded size, with types that hold for the whole file.
+"""Chunked CSV reader: record batches of bounded size, with types that hold for the whole file.
 
-pyarrow infers column types from the first block only. A later block can hold a
+The file is cut into blocks of about ``block_size`` bytes at row boundaries
+(quote-aware), and each block is parsed by pyarrow's multi-threaded
+``read_csv`` on a prefetch thread, so parsing uses every core while memory
+stays bounded by a few blocks. Column types come from the first block. A later block can hold a
 value that does not fit (``2.5`` in a column that looked like integers, ``n/a``
 in a float column); the reader then widens that column's type (int -> float ->
 string) and starts over, so every batch of one pass has the same schema.
@@ -22,7 +25,7 @@ import pyarrow.csv as pacsv
 
 from kfp_mlops.components.errors import InputError
 
-BLOCK_SIZE = 8 << 20  # bytes of CSV text per batch: memory stays bounded whatever the file size
+BLOCK_SIZE = 16 << 20  # bytes of CSV text per block: memory stays bounded whatever the file size
 _SNIFF_BYTES = 64 * 1024
 _WIDER = {"int64": pa.float64(), "double": pa.string(), "bool": pa.string()}
 _CONVERSION = re.compile(r"In CSV column #(\d+): CSV conversion error to (\w+)")
@@ -91,10 +94,25 @@ def _bad_utf8(path: Path) -> tuple[int, int]:
     return line, offset
 
 
-def _prefetch(reader: pacsv.CSVStreamingReader, depth: int = 2) -> Iterator[pa.RecordBatch]:
-    """Iterates a reader on a worker thread, so parsing overlaps the consumer's work.
+def _row_boundary(buffer: bytes) -> int:
+    """Returns the offset just after the last newline that ends a row (0 when there is none).
 
-    At most ``depth`` parsed batches wait in the queue, so memory stays bounded.
+    ``buffer`` starts at a row boundary, so a newline ends a row when an even
+    number of quote characters precede it (``""`` escapes keep the parity).
+    """
+    quotes = buffer.count(b'"')
+    position = buffer.rfind(b"\n")
+    while position >= 0:
+        if (quotes - buffer.count(b'"', position)) % 2 == 0:
+            return position + 1
+        position = buffer.rfind(b"\n", 0, position)
+    return 0
+
+
+def _prefetch(reader, depth: int = 2) -> Iterator:
+    """Iterates ``reader`` on a worker thread, so parsing overlaps the consumer's work.
+
+    At most ``depth`` parsed items wait in the queue, so memory stays bounded.
     A parse error is raised in the consumer's thread.
     """
     batches: queue.Queue = queue.Queue(maxsize=depth)
@@ -128,18 +146,19 @@ def _prefetch(reader: pacsv.CSVStreamingReader, depth: int = 2) -> Iterator[pa.R
 
 
 class CsvBatches:
-    """One pass over a CSV file as Arrow record batches, with stable column types.
+    """One pass over a CSV file as Arrow tables of bounded size, with stable column types.
 
     Args:
-        path: The CSV file, with a header row.
-        block_size: Bytes of CSV text per batch.
+        path: The CSV file, with a header row (``.gz`` and ``.bz2`` are read too).
+        block_size: Bytes of CSV text per parsed block.
     """
 
     def __init__(self, path: str | os.PathLike, block_size: int = BLOCK_SIZE):
         self.path = check_file(path)
         self.block_size = block_size
-        self._first: pacsv.CSVStreamingReader | None = None
-        self.quoted_newlines = False  # set when a quoted value spans lines (slower parse)
+        self.quoted_newlines = False  # set when a quoted value spans lines
+        self._header = b""
+        self._first: pa.Table | None = None
         self.column_types = self._infer_types()
 
     @property
@@ -147,35 +166,48 @@ class CsvBatches:
         """Column names in file order."""
         return list(self.column_types)
 
-    def _open(self, column_types: dict[str, pa.DataType] | None = None) -> pacsv.CSVStreamingReader:
-        try:
-            return pacsv.open_csv(
-                self.path,
-                read_options=pacsv.ReadOptions(block_size=self.block_size),
-                parse_options=pacsv.ParseOptions(newlines_in_values=self.quoted_newlines),
-                convert_options=pacsv.ConvertOptions(
-                    column_types=column_types, strings_can_be_null=True
-                ),
-            )
-        except pa.ArrowInvalid as error:
-            if self._needs_quoted_newlines(error):
-                return self._open(column_types)
-            raise self._explain(error) from None
+    def _blocks(self) -> Iterator[bytes]:
+        """Yields the file's rows in blocks of about ``block_size`` bytes; sets the header first."""
+        carry, header = b"", None
+        with pa.input_stream(str(self.path)) as stream:
+            while True:
+                data = stream.read(self.block_size)
+                buffer = carry + data
+                if not data:
+                    if header is None:
+                        self._header, header = buffer, buffer
+                    elif buffer.strip():
+                        yield buffer
+                    return
+                if header is None:
+                    end = _row_boundary(buffer[: buffer.find(b"\n") + 1] if b"\n" in buffer else b"")
+                    if not end:
+                        carry = buffer
+                        continue
+                    self._header, header, buffer = buffer[:end], buffer[:end], buffer[end:]
+                cut = _row_boundary(buffer)
+                if cut:
+                    yield buffer[:cut]
+                carry = buffer[cut:]
 
-    def _needs_quoted_newlines(self, error: Exception) -> bool:
-        """True (and switches the parser) when a field count error comes from a quoted newline."""
-        message = str(error)
-        if self.quoted_newlines or "columns, got" not in message:
-            return False
-        expected = int(re.search(r"Expected (\d+)", message).group(1))
-        if _ragged_line(self.path, expected)[0]:
-            return False  # a truly ragged row
-        self.quoted_newlines = True
-        return True
+    def _parse(self, block: bytes, column_types: dict[str, pa.DataType] | None) -> pa.Table:
+        return pacsv.read_csv(
+            pa.BufferReader(self._header + block),
+            parse_options=pacsv.ParseOptions(newlines_in_values=self.quoted_newlines),
+            convert_options=pacsv.ConvertOptions(column_types=column_types, strings_can_be_null=True),
+        )
 
     def _infer_types(self) -> dict[str, pa.DataType]:
-        reader = self._open()
-        schema = reader.schema
+        blocks = self._blocks()
+        first = next(blocks, b"")
+        blocks.close()
+        try:
+            table = self._parse(first, None)
+        except pa.ArrowInvalid as error:
+            if self._needs_quoted_newlines(error):
+                return self._infer_types()
+            raise self._explain(error) from None
+        schema = table.schema
         names = schema.names
         if not names:
             raise InputError(f"{self.path} has no header row")
@@ -194,8 +226,19 @@ class CsvBatches:
                 )
         types = {field.name: _base_type(field.type) for field in schema}
         if all(field.type == types[field.name] for field in schema):
-            self._first = reader  # the inferred types are final: read on from here, no second parse
+            self._first = table  # the inferred types are final: no second parse of this block
         return types
+
+    def _needs_quoted_newlines(self, error: Exception) -> bool:
+        """True (and switches the parser) when a field count error comes from a quoted newline."""
+        message = str(error)
+        if self.quoted_newlines or "columns, got" not in message:
+            return False
+        expected = int(re.search(r"Expected (\d+)", message).group(1))
+        if _ragged_line(self.path, expected)[0]:
+            return False  # a truly ragged row
+        self.quoted_newlines = True
+        return True
 
     def _explain(self, error: Exception) -> InputError:
         """Turns a pyarrow parse error into an InputError that names the line or column."""
@@ -215,18 +258,22 @@ class CsvBatches:
             )
         return InputError(f"{self.path} is not a readable CSV: {message}")
 
-    def read(self) -> Iterator[tuple[bool, pa.RecordBatch]]:
-        """Yields ``(restart, batch)`` pairs over the whole file.
+    def _tables(self) -> Iterator[pa.Table]:
+        first, self._first = self._first, None
+        for index, block in enumerate(self._blocks()):
+            yield first if index == 0 and first is not None else self._parse(block, self.column_types)
+
+    def read(self) -> Iterator[tuple[bool, pa.Table]]:
+        """Yields ``(restart, table)`` pairs over the whole file, one table per block.
 
         ``restart`` is True on the first batch of a new pass, after a column's
         type had to be widened: the consumer drops what it accumulated so far.
         """
         restart = False
-        for _ in range(2 * len(self.column_types) + 1):
-            reader, self._first = self._first or self._open(self.column_types), None
+        for _ in range(2 * len(self.column_types) + 2):
             try:
-                for batch in _prefetch(reader):
-                    yield restart, batch
+                for table in _prefetch(self._tables()):
+                    yield restart, table
                     restart = False
                 return
             except pa.ArrowInvalid as error:

@@ -48,7 +48,7 @@ class _Numeric:
         self.integral = True  # "181.0" (pandas writes ints with NaN so) still counts as INT
         self.sample: list[np.ndarray] = []
 
-    def add(self, column: pa.Array) -> np.ndarray:
+    def add(self, column: pa.Array | pa.ChunkedArray) -> np.ndarray:
         values = np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)
         self.missing += column.null_count
         self.present += len(column) - column.null_count
@@ -82,7 +82,7 @@ class _Strings:
         self.max_tracked = max_tracked
         self.pruned = False
 
-    def add(self, column: pa.Array) -> None:
+    def add(self, column: pa.Array | pa.ChunkedArray) -> None:
         self.missing += column.null_count
         valid = len(column) - column.null_count
         if not valid:
