@@ -82,8 +82,8 @@ def build_inference_service(
     else:
         predictor.containers = [V1Container(
             name="kserve-container", image=serving_image,
-            args=["kfp-mlops", "serve", "--model-dir", MODEL_MOUNT, "--name", name, "--host", "0.0.0.0",
-                  "--port", "8080"],
+            command=["kfp-mlops", "serve"],
+            args=["--model-dir", MODEL_MOUNT, "--name", name, "--host", "0.0.0.0", "--port", "8080"],
             env=[V1EnvVar(name="STORAGE_URI", value=storage_uri)],
             ports=[V1ContainerPort(container_port=8080, protocol="TCP")], resources=resources)]
     metadata = V1ObjectMeta(name=name, namespace=namespace, labels={

@@ -3,8 +3,9 @@
 The steps, all through ``google-cloud-aiplatform``:
 
 1. obtain the model: ``aiplatform.Model(resource_name)``, or ``Model.upload`` of
-   a model directory with our ``serve`` image (predict route ``/predict``,
-   health route ``/health``, port 8080: see :mod:`.server`);
+   a model directory with our ``serve`` image running ``kfp-mlops serve``, which
+   downloads ``$AIP_STORAGE_URI`` (predict route ``/predict``, health route
+   ``/health``, port 8080: see :mod:`.server` and :mod:`.storage`);
 2. obtain the endpoint by display name, creating it when there is none;
 3. ``endpoint.deploy(model, traffic_percentage=canary_percent)``: the canary
    takes ``canary_percent`` of the traffic and the models already there keep
@@ -25,6 +26,8 @@ from kfp_mlops.components.errors import InputError
 PREDICT_ROUTE = "/predict"
 HEALTH_ROUTE = "/health"
 SERVING_PORT = 8080
+# The container downloads $AIP_STORAGE_URI and listens on $AIP_HTTP_PORT (see pipelines/cli/serve.py).
+SERVE_COMMAND = ["kfp-mlops", "serve", "--host", "0.0.0.0"]
 
 
 @dataclass
@@ -104,6 +107,7 @@ def obtain_model(aiplatform: Any, model_resource_name: str, artifact_uri: str, d
         raise InputError("give 'model_resource_name', or both 'artifact_uri' and 'serving_image' to upload")
     return aiplatform.Model.upload(
         display_name=display_name, artifact_uri=artifact_uri, serving_container_image_uri=serving_image,
+        serving_container_command=SERVE_COMMAND,
         serving_container_predict_route=PREDICT_ROUTE, serving_container_health_route=HEALTH_ROUTE,
         serving_container_ports=[SERVING_PORT], sync=True)
 

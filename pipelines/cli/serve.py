@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -22,7 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--name", default="",
                         help="registered model name, also the NAME in the routes (default: the one deployed model)")
     parser.add_argument("--registry", default="", help="local registry folder (default: .kfp-mlops/registry)")
-    parser.add_argument("--model-dir", default="", help="serve this model directory instead of a registry version")
+    parser.add_argument("--model-dir", default="",
+                        help="serve this model directory (a folder or gs://...) instead of a registry version; "
+                        "with no model options, $AIP_STORAGE_URI is used when set (Vertex AI)")
     parser.add_argument("--host", default="127.0.0.1",
                         help="interface to bind (default 127.0.0.1; 0.0.0.0 exposes it to the network)")
     parser.add_argument("--port", type=int, default=None,
@@ -36,13 +39,17 @@ def handle(args: argparse.Namespace) -> int:
     """Resolves the model and serves it in the foreground."""
     from kfp_mlops.components.deployment.server import serve_forever
 
-    if args.model_dir:
+    from kfp_mlops.components.deployment.storage import STORAGE_URI_ENV, fetch_model_dir
+
+    model_dir = args.model_dir
+    if not model_dir and not (args.model or args.name or args.registry):
+        model_dir = os.environ.get(STORAGE_URI_ENV, "")  # set by Vertex AI for a custom serving container
+    if model_dir:
         if args.model:
             raise ValueError("give either --model (a registry version) or --model-dir, not both")
-        if not Path(args.model_dir).is_dir():
-            raise ValueError(f"model directory not found: {args.model_dir}")
-        model, name = args.model_dir, args.name or Path(args.model_dir).absolute().name
-        print(f"Loading model directory {args.model_dir}", flush=True)
+        print(f"Loading model directory {model_dir}", flush=True)
+        model = fetch_model_dir(model_dir)
+        name = args.name or Path(model_dir.rstrip("/")).name or "model"
     else:
         from kfp_mlops.components.deployment.local import resolve_served_model
         from kfp_mlops.pipelines import local_runner

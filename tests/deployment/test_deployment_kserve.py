@@ -96,7 +96,8 @@ def test_custom_runtime_manifest_serves_the_model_directory_with_our_image():
     container = predictor["containers"][0]
     assert container["name"] == "kserve-container"
     assert container["image"] == "ghcr.io/kfp-mlops/kfp-mlops-serve:abc"
-    assert container["args"][:4] == ["kfp-mlops", "serve", "--model-dir", "/mnt/models"]
+    assert container["command"] == ["kfp-mlops", "serve"]
+    assert container["args"][:2] == ["--model-dir", "/mnt/models"]
     assert {"name": "STORAGE_URI", "value": "gs://bucket/registry/penguins/v3"} in container["env"]
     assert container["ports"] == [{"containerPort": 8080, "protocol": "TCP"}]
     assert container["resources"]["limits"] == {"cpu": "1", "memory": "2Gi"}

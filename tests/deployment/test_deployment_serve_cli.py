@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -11,6 +12,9 @@ import pytest
 
 from kfp_mlops.components.deployment.local import read_deployments, record_deployment, resolve_served_model
 from kfp_mlops.components.errors import InputError
+
+ROW = {"island": "Dream", "bill_length_mm": 50.0, "bill_depth_mm": 19.0, "flipper_length_mm": 198.0,
+       "body_mass_g": 3800.0, "sex": "female", "year": 2009}
 
 # Runs the subcommand through its register() the way pipelines/cli/main.py does.
 DRIVER = """
@@ -27,35 +31,61 @@ except ValueError as error:
 """
 
 
-def run_serve(*args: str) -> subprocess.Popen:
+def run_serve(*args: str, env: dict | None = None) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-c", DRIVER, "serve", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+                            stderr=subprocess.STDOUT, text=True, env={**os.environ, **(env or {})})
+
+
+def wait_for_url(process: subprocess.Popen, timeout: float = 60.0) -> str:
+    """Reads the server's output (bounded) until it prints its URL."""
+    lines, deadline = [], time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line and process.poll() is not None:
+            break
+        lines.append(line)
+        if line.startswith("Serving model"):
+            return line.split(" on ", 1)[1].strip()
+    raise AssertionError("server did not start:\n" + "".join(lines))
+
+
+def post(url: str, body: dict) -> tuple[int, dict]:
+    request = urllib.request.Request(url, method="POST", data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status, json.loads(response.read())
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    rest, _ = process.communicate(timeout=30)
+    # uvicorn shuts down gracefully, then re-raises SIGTERM so the exit status says why it stopped.
+    assert process.returncode in (0, -15) and "Traceback" not in rest
 
 
 def test_serve_model_dir_answers_and_stops_on_sigterm(penguin_model_dir):
     process = run_serve("--model-dir", str(penguin_model_dir), "--name", "penguins", "--port", "0")
     try:
-        url, lines, deadline = "", [], time.monotonic() + 60
-        while not url and time.monotonic() < deadline:
-            line = process.stdout.readline()
-            if not line and process.poll() is not None:
-                break
-            lines.append(line)
-            if line.startswith("Serving model"):
-                url = line.split(" on ", 1)[1].strip()
-        assert url.startswith("http://127.0.0.1:"), "".join(lines)
-        row = {"island": "Dream", "bill_length_mm": 50.0, "bill_depth_mm": 19.0, "flipper_length_mm": 198.0,
-               "body_mass_g": 3800.0, "sex": "female", "year": 2009}
-        request = urllib.request.Request(f"{url}/v1/models/penguins:predict", method="POST",
-                                         data=json.dumps({"instances": [row]}).encode(),
-                                         headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=10) as response:
-            assert json.loads(response.read())["predictions"] == ["Chinstrap"]
+        url = wait_for_url(process)
+        assert url.startswith("http://127.0.0.1:")
+        assert post(f"{url}/v1/models/penguins:predict", {"instances": [ROW]}) == (200, {"predictions": ["Chinstrap"]})
     finally:
-        process.terminate()
-        rest, _ = process.communicate(timeout=30)
-    # uvicorn shuts down gracefully, then re-raises SIGTERM so the exit status says why it stopped.
-    assert process.returncode in (0, -15) and "Traceback" not in rest
+        stop(process)
+
+
+def test_serve_follows_the_vertex_container_contract(penguin_model_dir):
+    """No flags: the model comes from AIP_STORAGE_URI, the port and routes from AIP_* variables."""
+    process = run_serve(env={"AIP_STORAGE_URI": str(penguin_model_dir), "AIP_HTTP_PORT": "0",
+                             "AIP_PREDICT_ROUTE": "/v1/endpoints/7/deployedModels/9:predict",
+                             "AIP_HEALTH_ROUTE": "/v1/endpoints/7/deployedModels/9"})
+    try:
+        url = wait_for_url(process)
+        with urllib.request.urlopen(f"{url}/v1/endpoints/7/deployedModels/9", timeout=10) as response:
+            assert response.status == 200
+        status, body = post(f"{url}/v1/endpoints/7/deployedModels/9:predict", {"instances": [ROW, ROW]})
+        assert status == 200 and body["predictions"] == ["Chinstrap", "Chinstrap"]
+    finally:
+        stop(process)
 
 
 def test_serve_bad_input_exits_2(tmp_path):
