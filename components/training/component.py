@@ -1,8 +1,10 @@
-"""KFP components for training: scikit-learn and Keras trainers.
+"""KFP components for training: scikit-learn and Keras trainers, and tuning trials.
 
 Thin wrappers: each imports the library inside its body, maps artifacts to
 paths, calls one library function and writes the outputs.
 """
+from typing import List
+
 from kfp.dsl import Artifact, Dataset, Input, Model, Output
 
 from kfp_mlops.components.images import component
@@ -88,3 +90,87 @@ def train_keras(
     )
     model.metadata.update(result.metadata)
     tensorboard.metadata["format"] = "tensorboard"
+
+
+@component("core")
+def make_trials(space: dict, strategy: str = "random", max_trials: int = 8, seed: int = 42) -> list:
+    """Expands a search space into a bounded list of trials (one ParallelFor item each).
+
+    Args:
+        space: Hyperparameter -> list of choices, or ``{"min", "max"[, "log",
+            "type": "int"]}`` range (random only). An ``estimator`` field
+            searches over estimators.
+        strategy: ``grid`` or ``random``.
+        max_trials: Most trials (1 to 100).
+        seed: Random seed.
+
+    Returns:
+        Trials ``{"trial": i, "estimator": ..., "hyperparameters": {...}}``.
+    """
+    from kfp_mlops.components.training.tuning import make_trial_list
+
+    return make_trial_list(space, strategy=strategy, max_trials=max_trials, seed=seed)
+
+
+@component("core")
+def train_trial(
+    train: Input[Dataset],
+    eval: Input[Dataset],  # noqa: A002 - the split's name in the user's words
+    schema: Input[Artifact],
+    model: Output[Model],
+    label: str,
+    trial: dict,
+    metric: str = "accuracy",
+    task: str = "auto",
+    seed: int = 42,
+) -> float:
+    """Trains one trial's scikit-learn model and scores it on the eval rows.
+
+    Args:
+        train: Training rows, CSV.
+        eval: Rows the trial is scored on, CSV.
+        schema: TFX ``schema.pbtxt``.
+        model: The trial's model directory; metadata adds ``trial``,
+            ``metric``, ``score`` and ``hyperparameters``.
+        label: The label column.
+        trial: One item of :func:`make_trials`.
+        metric: accuracy, balanced_accuracy, f1_macro, log_loss, r2, rmse or mae.
+        task: ``auto``, ``classification`` or ``regression``.
+        seed: Random seed.
+
+    Returns:
+        The trial's score.
+    """
+    from kfp_mlops.components.training.tuning import run_trial
+
+    score, metadata = run_trial(train.path, eval.path, schema.path, model.path, label, trial,
+                                metric=metric, task=task, seed=seed)
+    model.metadata.update(metadata)
+    return score
+
+
+@component("core")
+def select_best_trial(
+    scores: List[float],
+    models: Input[List[Model]],
+    best_model: Output[Model],
+    metric: str = "accuracy",
+) -> dict:
+    """Picks the best trial by ``metric`` and passes on its model and parameters.
+
+    Args:
+        scores: Collected trial scores (floats: kfp.local collects ints as floats).
+        models: Collected trial models; each carries its trial, score and
+            hyperparameters in its metadata.
+        best_model: A copy of the best trial's model directory and metadata.
+        metric: The metric the trials were scored with (its direction decides).
+
+    Returns:
+        ``{"trial", "estimator", "hyperparameters", "metric", "score", "scores"}``.
+    """
+    from kfp_mlops.components.training.tuning import select_best
+
+    summary, metadata = select_best(scores, [m.path for m in models], [m.metadata for m in models],
+                                    metric, best_model.path)
+    best_model.metadata.update(metadata)
+    return summary

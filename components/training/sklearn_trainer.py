@@ -57,6 +57,14 @@ def _estimator_class(estimator: str, task: str) -> type:
     return classes[(estimator, task)]
 
 
+def accepted_hyperparameters(estimator: str) -> set[str]:
+    """Hyperparameter names that ``estimator`` takes for classification or regression."""
+    names: set[str] = set()
+    for task in (F.CLASSIFICATION, F.REGRESSION):
+        names |= set(inspect.signature(_estimator_class(estimator, task)).parameters)
+    return names
+
+
 def estimator_params(cls: type, hyperparameters: dict, seed: int) -> dict:
     """Checks hyperparameter names against the estimator and restores integer values.
 
