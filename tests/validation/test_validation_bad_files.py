@@ -106,3 +106,16 @@ def test_quoted_values_spanning_lines_are_not_ragged(tmp_path):
     note = {f.path.step[0]: f for f in stats.datasets[0].features}["note"]
     assert stats.datasets[0].num_examples == 30_001
     assert "two\nlines, and a comma" in [b.label for b in note.string_stats.rank_histogram.buckets]
+
+
+def test_bom_crlf_no_final_newline_and_gzip(tmp_path):
+    (tmp_path / "bom.csv").write_bytes(b"\xef\xbb\xbfa,b\r\n1,x\r\n2,y")
+    stats = compute_statistics(tmp_path / "bom.csv")
+    assert stats.datasets[0].num_examples == 2
+    assert [f.path.step[0] for f in stats.datasets[0].features] == ["a", "b"]
+    body = "n,colour\n" + "".join(f"{i},{'red' if i % 3 else 'blue'}\n" for i in range(5000))
+    (tmp_path / "data.csv.gz").write_bytes(gzip.compress(body.encode()))
+    stats = compute_statistics(tmp_path / "data.csv.gz", block_size=1 << 12)
+    assert stats.datasets[0].num_examples == 5000
+    colour = stats.datasets[0].features[1].string_stats
+    assert {v.value: v.frequency for v in colour.top_values} == {"red": 3333, "blue": 1667}
