@@ -1,10 +1,10 @@
 """Dataset statistics in TFX's format, computed by a chunked columnar engine.
 
-The CSV is read in record batches (:mod:`.reader`); each column feeds one
-accumulator, so memory stays bounded by the batch size plus a fixed-size sample:
+The CSV is read in blocks of rows (:mod:`.reader`); each column feeds one
+accumulator, so memory stays bounded by the block size plus a fixed-size sample:
 
 * numbers: exact counts, missing, zeros, min, max, mean and standard deviation
-  (merged per batch, Chan et al.), plus a uniform row sample of at most
+  (merged per block, Chan et al.), plus a uniform row sample of at most
   ``sample_size`` values for the median and the histograms;
 * strings: exact value counts (pruned to the most frequent when a column holds
   more than ``max_tracked_values`` distinct values) and lengths.
@@ -201,7 +201,7 @@ def compute_statistics(
 
     Args:
         data_path: A CSV file with a header row.
-        block_size: Bytes of CSV text read per batch.
+        block_size: Bytes of CSV text parsed per block.
         sample_size: Rows kept in the uniform sample used for medians and histograms.
         max_tracked_values: Distinct values counted exactly per string column.
 
