@@ -52,10 +52,14 @@ def build_inference_service(
     """
     import re
 
-    from kserve import (V1beta1InferenceService, V1beta1InferenceServiceSpec, V1beta1ModelFormat,
-                        V1beta1ModelSpec, V1beta1PredictorSpec)
-    from kubernetes.client import (V1Container, V1ContainerPort, V1EnvVar, V1ObjectMeta,
-                                   V1ResourceRequirements)
+    from kserve import (
+        V1beta1InferenceService,
+        V1beta1InferenceServiceSpec,
+        V1beta1ModelFormat,
+        V1beta1ModelSpec,
+        V1beta1PredictorSpec,
+    )
+    from kubernetes.client import V1Container, V1ContainerPort, V1EnvVar, V1ObjectMeta, V1ResourceRequirements
 
     if not re.fullmatch(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?", name or ""):
         raise InputError(f"field 'name' must be a DNS-1035 label (lowercase letters, digits, '-'), got {name!r}")

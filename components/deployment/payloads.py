@@ -11,6 +11,11 @@ The endpoint takes raw rows, the same columns the model was trained on (its
 - **V2, one tensor of rows:** a single input of shape ``[n, features]`` whose
   rows follow the contract's feature order (``BYTES`` when columns are mixed).
 
+V1 and Vertex bodies may add ``"parameters": {"probabilities": true}`` to get
+``probabilities`` (rows × classes, in ``classes`` order) next to
+``predictions``; V2 requests name the outputs they want, ``predict`` (the
+default) and/or ``probabilities``.
+
 Every feature column must be present; numbers may arrive as numeric strings;
 ``null`` means a missing value. Anything else raises :class:`InputError` naming
 the column, the row and the value, which the server turns into a 400.
@@ -207,6 +212,34 @@ def frame_records(frame: pd.DataFrame, columns: Sequence[str]) -> list[dict[str,
     """Returns rows of ``frame`` as JSON-ready objects, NaN as None (for clients)."""
     subset = frame[list(columns)].astype(object)
     return subset.where(pd.notna(subset), None).to_dict(orient="records")
+
+
+def wants_probabilities(body: dict) -> bool:
+    """Whether a V1/Vertex body asks for class probabilities: ``"parameters": {"probabilities": true}``.
+
+    Raises:
+        InputError: If ``parameters`` is not an object or the flag is not a boolean.
+    """
+    parameters = body.get("parameters") or {}
+    if not isinstance(parameters, dict):
+        raise InputError("field 'parameters' must be an object")
+    flag = parameters.get("probabilities", False)
+    if not isinstance(flag, bool):
+        raise InputError(f"field 'parameters.probabilities' must be true or false, got {flag!r}")
+    return flag
+
+
+def requested_outputs(requested: Any, known: Sequence[str]) -> list[str]:
+    """Names of the V2 outputs asked for (``outputs: [{"name": ...}]``); the first known one when none.
+
+    Raises:
+        InputError: naming an unknown output.
+    """
+    names = [getattr(output, "name", output) for output in (requested or [])]
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise InputError(f"unknown output(s) {', '.join(map(repr, unknown))}; this model has: {', '.join(known)}")
+    return list(dict.fromkeys(names)) or [known[0]]
 
 
 def json_values(values: np.ndarray) -> list[Any]:

@@ -24,22 +24,17 @@ import os
 import socket
 import threading
 import time
-import uuid
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-import numpy as np
-
-from kfp_mlops.components.deployment import payloads
-from kfp_mlops.components.deployment.batching import MicroBatcher
+from kfp_mlops.components.deployment.kserve_model import contract_model_class
 from kfp_mlops.components.errors import InputError
 from kfp_mlops.components.training.model_io import Predictor, load_model
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
-PREDICT_OUTPUT = "predict"
 logger = logging.getLogger("kfp_mlops.endpoint")
 
 
@@ -51,45 +46,6 @@ def vertex_routes() -> tuple[str, str]:
 def default_port() -> int:
     """Returns ``$AIP_HTTP_PORT`` when set (Vertex sets it), else 8080."""
     return int(os.environ.get("AIP_HTTP_PORT") or DEFAULT_PORT)
-
-
-def _kserve_model_class() -> type:
-    import kserve
-    from kserve.errors import InvalidInput
-    from kserve.protocol.infer_type import InferOutput, InferRequest, InferResponse
-
-    class ContractModel(kserve.Model):
-        """A kserve Model that scores raw rows with a :class:`Predictor`."""
-
-        def __init__(self, name: str, predictor: Predictor, max_batch_rows: int = 512):
-            super().__init__(name)
-            self.predictor = predictor
-            self.contract = predictor.contract
-            self.batcher = MicroBatcher(self._score, max_batch_rows,
-                                        use_thread=self.contract.framework == "keras")
-            self.ready = True
-
-        def _score(self, batch: list[payloads.Rows]) -> np.ndarray:
-            return self.predictor.predict(payloads.rows_to_frame(batch, self.contract))
-
-        async def predict(self, payload: Any, headers: dict[str, str] | None = None) -> Any:
-            try:
-                if isinstance(payload, InferRequest):
-                    rows = payloads.rows_from_v2_inputs(payload.inputs, self.contract)
-                else:
-                    rows = payloads.rows_from_body(payload, self.contract)
-                predictions = await self.batcher.predict(rows)
-            except (InputError, ValueError, TypeError, KeyError) as error:
-                raise InvalidInput(str(error) or type(error).__name__) from error
-            if isinstance(payload, InferRequest):
-                values = np.asarray(predictions)
-                output = InferOutput(name=PREDICT_OUTPUT, shape=[len(values)],
-                                     datatype=payloads.v2_datatype(values), data=payloads.json_values(values))
-                return InferResponse(response_id=payload.id or str(uuid.uuid4()), model_name=self.name,
-                                     infer_outputs=[output])
-            return {"predictions": payloads.json_values(predictions)}
-
-    return ContractModel
 
 
 # Expected errors answer with their reason and one log line, not a traceback.
@@ -187,7 +143,7 @@ def build_server(model: str | Path | Predictor, name: str, host: str = DEFAULT_H
     # kserve 0.21's routes return ORJSONResponse, which FastAPI 0.165 flags on every call.
     warnings.filterwarnings("ignore", message="ORJSONResponse is deprecated")
 
-    model_object = _kserve_model_class()(name, _as_predictor(model), max_batch_rows)
+    model_object = contract_model_class()(name, _as_predictor(model), max_batch_rows)
     kserve_server = ModelServer(http_port=default_port() if port is None else port, enable_grpc=False,
                                 workers=1, enable_latency_logging=False)
     kserve_server.register_model(model_object)
@@ -243,6 +199,7 @@ class LocalEndpoint:
             self._thread.join(timeout)
         if self._model is not None:
             self._model.batcher.close()
+            self._model.proba_batcher.close()
 
     def __enter__(self) -> "LocalEndpoint":
         return self
@@ -301,3 +258,4 @@ def serve_forever(model: str | Path | Predictor, name: str = "model", host: str 
         asyncio.run(server.serve(sockets=[sock]))
     finally:
         model_object.batcher.close()
+        model_object.proba_batcher.close()

@@ -38,7 +38,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def handle(args: argparse.Namespace) -> int:
     """Resolves the model and serves it in the foreground."""
     from kfp_mlops.components.deployment.server import serve_forever
-
     from kfp_mlops.components.deployment.storage import STORAGE_URI_ENV, fetch_model_dir
 
     model_dir = args.model_dir

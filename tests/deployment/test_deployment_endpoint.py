@@ -6,6 +6,7 @@ import threading
 import urllib.error
 import urllib.request
 
+import numpy as np
 import pytest
 
 from kfp_mlops.components.deployment import payloads
@@ -89,6 +90,29 @@ def test_v2_column_tensors_and_row_tensor(endpoint, rows, penguin_model_dir, pen
                          "data": [[row[n] for n in names] for row in rows]}]}
     status, body = call(endpoint.v2_infer_url, table)
     assert status == 200 and body["outputs"][0]["data"] == want and body["id"]
+
+
+def test_probabilities_on_request(endpoint, rows, penguin_model_dir, penguins_frame):
+    model = load_model(penguin_model_dir)
+    want = model.predict_proba(penguins_frame.iloc[::29])
+    status, body = call(endpoint.v1_predict_url, {"instances": rows, "parameters": {"probabilities": True}})
+    assert status == 200 and body["classes"] == model.contract.classes
+    assert np.allclose(body["probabilities"], want) and body["predictions"] == expected(penguin_model_dir, penguins_frame)
+    names = load_model_contract_names()
+    table = {"inputs": [{"name": "rows", "shape": [len(rows), 7], "datatype": "BYTES",
+                         "data": [[row[n] for n in names] for row in rows]}],
+             "outputs": [{"name": "probabilities"}, {"name": "predict"}]}
+    status, body = call(endpoint.v2_infer_url, table)
+    assert status == 200, body
+    outputs = {o["name"]: o for o in body["outputs"]}
+    assert outputs["probabilities"]["shape"] == [len(rows), 3] and outputs["probabilities"]["datatype"] == "FP64"
+    assert np.allclose(np.reshape(outputs["probabilities"]["data"], (len(rows), 3)), want)
+    assert outputs["predict"]["data"] == expected(penguin_model_dir, penguins_frame)
+    table["outputs"] = [{"name": "logits"}]
+    status, body = call(endpoint.v2_infer_url, table)
+    assert status == 400 and "unknown output(s) 'logits'" in body["error"]
+    status, body = call(endpoint.v1_predict_url, {"instances": rows, "parameters": {"probabilities": "yes"}})
+    assert status == 400 and "parameters.probabilities" in body["error"]
 
 
 def test_vertex_routes_from_environment(endpoint, rows, penguin_model_dir, penguins_frame):

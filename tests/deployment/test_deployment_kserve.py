@@ -8,9 +8,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import yaml
 
-from kfp_mlops.components.deployment.kserve_manifest import (apply_inference_service, build_inference_service,
-                                                              kubernetes_api_client, set_canary_traffic, to_dict,
-                                                              to_yaml)
+from kfp_mlops.components.deployment.kserve_manifest import (
+    apply_inference_service,
+    build_inference_service,
+    kubernetes_api_client,
+    set_canary_traffic,
+    to_dict,
+    to_yaml,
+)
 from kfp_mlops.components.errors import InputError
 
 COLLECTION = "/apis/serving.kserve.io/v1beta1/namespaces/models/inferenceservices"

@@ -1,0 +1,83 @@
+"""The kserve Model behind the local endpoint: raw rows in, the model's predictions out.
+
+It parses V1/Vertex bodies and V2 requests against the model's feature
+contract (:mod:`.payloads`), scores them through micro-batchers
+(:mod:`.batching`), and answers ``predictions`` (plus ``probabilities`` on
+request) or V2 output tensors. Bad input raises kserve's ``InvalidInput``,
+which the server answers with a 400 naming the reason.
+"""
+import asyncio
+import uuid
+from typing import Any
+
+import numpy as np
+
+from kfp_mlops.components.deployment import payloads
+from kfp_mlops.components.deployment.batching import MicroBatcher
+from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.training.model_io import Predictor
+
+PREDICT_OUTPUT = "predict"
+PROBABILITIES_OUTPUT = "probabilities"
+OUTPUTS = (PREDICT_OUTPUT, PROBABILITIES_OUTPUT)
+
+
+def contract_model_class() -> type:
+    """Returns the kserve Model class (kserve is imported on first use: it takes a second)."""
+    import kserve
+    from kserve.errors import InvalidInput
+    from kserve.protocol.infer_type import InferOutput, InferRequest, InferResponse
+
+    class ContractModel(kserve.Model):
+        """A kserve Model that scores raw rows with a :class:`Predictor`."""
+
+        def __init__(self, name: str, predictor: Predictor, max_batch_rows: int = 512):
+            super().__init__(name)
+            self.predictor = predictor
+            self.contract = predictor.contract
+            threaded = self.contract.framework == "keras"
+            self.batcher = MicroBatcher(self._score, max_batch_rows, use_thread=threaded)
+            self.proba_batcher = MicroBatcher(self._score_proba, max_batch_rows, use_thread=threaded)
+            self.ready = True
+
+        def _score(self, batch: list[payloads.Rows]) -> np.ndarray:
+            return self.predictor.predict(payloads.rows_to_frame(batch, self.contract))
+
+        def _score_proba(self, batch: list[payloads.Rows]) -> np.ndarray:
+            return self.predictor.predict_proba(payloads.rows_to_frame(batch, self.contract))
+
+        async def _answer(self, rows: payloads.Rows, wanted: list[str]) -> dict[str, np.ndarray]:
+            if PROBABILITIES_OUTPUT in wanted and self.contract.task != "classification":
+                raise InputError(f"output {PROBABILITIES_OUTPUT!r} needs a classification model; "
+                                 f"this one does {self.contract.task}")
+            batchers = {PREDICT_OUTPUT: self.batcher, PROBABILITIES_OUTPUT: self.proba_batcher}
+            results = await asyncio.gather(*(batchers[name].predict(rows) for name in wanted))
+            return dict(zip(wanted, results))
+
+        async def predict(self, payload: Any, headers: dict[str, str] | None = None) -> Any:
+            v2 = isinstance(payload, InferRequest)
+            try:
+                if v2:
+                    rows = payloads.rows_from_v2_inputs(payload.inputs, self.contract)
+                    wanted = payloads.requested_outputs(payload.request_outputs, OUTPUTS)
+                else:
+                    rows = payloads.rows_from_body(payload, self.contract)
+                    wanted = [PREDICT_OUTPUT] + ([PROBABILITIES_OUTPUT] if payloads.wants_probabilities(payload) else [])
+                answers = await self._answer(rows, wanted)
+            except (InputError, ValueError, TypeError, KeyError) as error:
+                raise InvalidInput(str(error) or type(error).__name__) from error
+            if v2:
+                outputs = []
+                for name, values in answers.items():
+                    values = np.asarray(values)
+                    outputs.append(InferOutput(name=name, shape=list(values.shape), datatype=payloads.v2_datatype(values),
+                                               data=payloads.json_values(values.reshape(-1))))
+                return InferResponse(response_id=payload.id or str(uuid.uuid4()), model_name=self.name,
+                                     infer_outputs=outputs)
+            response = {"predictions": payloads.json_values(answers[PREDICT_OUTPUT])}
+            if PROBABILITIES_OUTPUT in answers:
+                response.update(probabilities=payloads.json_values(answers[PROBABILITIES_OUTPUT]),
+                                classes=list(self.contract.classes))
+            return response
+
+    return ContractModel
