@@ -51,6 +51,8 @@ def contract_model_class() -> type:
                 raise InputError(f"output {PROBABILITIES_OUTPUT!r} needs a classification model; "
                                  f"this one does {self.contract.task}")
             batchers = {PREDICT_OUTPUT: self.batcher, PROBABILITIES_OUTPUT: self.proba_batcher}
+            if len(wanted) == 1:
+                return {wanted[0]: await batchers[wanted[0]].predict(rows)}
             results = await asyncio.gather(*(batchers[name].predict(rows) for name in wanted))
             return dict(zip(wanted, results))
 

@@ -3,10 +3,11 @@
 Routes, for a model served as ``NAME``:
 
 - KServe V1: ``GET /v1/models``, ``GET /v1/models/NAME``, ``POST /v1/models/NAME:predict``
-  with ``{"instances": [...]}``, answered ``{"predictions": [...]}``.
+  with ``{"instances": [...]}``, answered ``{"predictions": [...]}`` (plus
+  ``probabilities`` and ``classes`` with ``"parameters": {"probabilities": true}``).
 - KServe V2 (Open Inference Protocol): ``GET /v2/health/live``, ``/v2/health/ready``,
   ``/v2/models/NAME``, ``/v2/models/NAME/ready`` and ``POST /v2/models/NAME/infer``,
-  answered with one output tensor ``predict``.
+  answered with the output tensor ``predict`` (and ``probabilities`` when requested).
 - Vertex AI custom container: ``POST $AIP_PREDICT_ROUTE`` (default ``/predict``)
   with ``{"instances": [...]}``, ``GET $AIP_HEALTH_ROUTE`` (default ``/health``);
   the port defaults to ``$AIP_HTTP_PORT``, then 8080.
