@@ -117,7 +117,7 @@ def deploy_vertex_endpoint(
     return result.promoted
 
 
-@component("core")
+@component("serve")  # the serve image carries the kserve SDK
 def deploy_kserve(
     name: str,
     namespace: str,
