@@ -69,6 +69,7 @@ def validate_data(
     metrics: Output[Metrics],
     baseline_statistics: Input[Artifact] = None,
     training_statistics: Input[Artifact] = None,
+    environment: str = "",
 ) -> bool:
     """Checks statistics against the schema, and for drift and skew; a gate for training.
 
@@ -85,6 +86,8 @@ def validate_data(
         metrics: ``num_anomalies``, ``max_drift``, ``max_skew``, ``passed``, ...
         baseline_statistics: Statistics of an earlier span, for drift.
         training_statistics: Statistics of the training data, for skew.
+        environment: ``TRAINING`` or ``SERVING`` to apply the schema's
+            environments (no label is expected when serving); empty checks every feature.
 
     Returns:
         True when the data has no anomalies.
@@ -95,6 +98,7 @@ def validate_data(
         statistics.path, schema.path, anomalies.path, report.path, metrics_path=metrics.path,
         baseline_statistics_path=baseline_statistics.path if baseline_statistics else None,
         training_statistics_path=training_statistics.path if training_statistics else None,
+        environment=environment,
     )
     for name, value in result.metrics.items():
         metrics.log_metric(name, value)

@@ -1,0 +1,60 @@
+"""The ``batch_prediction`` pipeline: validate new rows against the training schema, then score them.
+
+Flow::
+
+    input rows, training rows -> statistics of both -> training schema
+      -> validate input (SERVING environment: no label expected; skew against training)
+      -> [valid] fetch the registry's champion -> predict -> predictions (Dataset, with the model version)
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from kfp import dsl
+
+PIPELINE_NAME = "batch-prediction"
+
+
+def build_batch_prediction_pipeline(target: str = "local") -> Callable:
+    """Builds the batch prediction pipeline (the same definition for every target).
+
+    Args:
+        target: ``local``, ``vertex`` or ``kfp``; nothing in this pipeline differs by target.
+
+    Returns:
+        A ``@dsl.pipeline`` function.
+    """
+    from kfp_mlops.components.prediction.component import fetch_model, predict_batch
+    from kfp_mlops.components.validation import component as validation
+
+    @dsl.pipeline(name=PIPELINE_NAME, description="Validate rows against the training schema and score them with the champion.")
+    def batch_prediction(
+        data_path: str,
+        training_data_path: str,
+        registry_uri: str,
+        model_name: str,
+        label: str = "",
+        model_version: str = "champion",
+    ):
+        rows = dsl.importer(artifact_uri=data_path, artifact_class=dsl.Dataset, reimport=False)
+        rows.set_display_name("Import rows to score")
+        training = dsl.importer(artifact_uri=training_data_path, artifact_class=dsl.Dataset, reimport=False)
+        training.set_display_name("Import training rows")
+        training_statistics = validation.generate_statistics(dataset=training.output)
+        training_statistics.set_display_name("Training statistics")
+        schema = validation.infer_schema(
+            statistics=training_statistics.outputs["statistics"], label=label
+        ).set_display_name("Training schema")
+        statistics = validation.generate_statistics(dataset=rows.output).set_display_name("Input statistics")
+        validate = validation.validate_data(
+            statistics=statistics.outputs["statistics"], schema=schema.outputs["schema"],
+            training_statistics=training_statistics.outputs["statistics"], environment="SERVING",
+        ).set_display_name("Validate input (schema and skew)")
+        with dsl.If(validate.outputs["Output"] == True, name="input-valid"):  # noqa: E712
+            champion = fetch_model(registry_uri=registry_uri, model_name=model_name, version=model_version)
+            champion.set_display_name("Fetch model from registry").set_caching_options(False)
+            predict_batch(
+                model=champion.outputs["model"], data=rows.output, model_version=champion.outputs["Output"]
+            ).set_display_name("Predict")
+
+    return batch_prediction
