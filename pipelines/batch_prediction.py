@@ -6,7 +6,6 @@ Flow::
       -> validate input (SERVING environment: no label expected; skew against training)
       -> [valid] fetch the registry's champion -> predict -> predictions (Dataset, with the model version)
 """
-from __future__ import annotations
 
 from typing import Callable
 

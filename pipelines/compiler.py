@@ -23,9 +23,12 @@ TARGETS = ("vertex", "kfp")
 
 def pipeline_factories() -> dict[str, Callable[..., Callable]]:
     """Returns the factories of every pipeline, by name."""
-    from kfp_mlops.pipelines import training
+    from kfp_mlops.pipelines import batch_prediction, training
 
-    return {"training": training.build_training_pipeline}
+    return {
+        "training": training.build_training_pipeline,
+        "batch-prediction": batch_prediction.build_batch_prediction_pipeline,
+    }
 
 
 def _retag(value: Any, registry: str, tag: str) -> Any:

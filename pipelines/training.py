@@ -11,7 +11,6 @@ Flow::
         -> [blessed] register (challenger) -> infra-validate
           -> [serves] promote (champion) -> deploy (local record | Vertex canary | KServe)
 """
-from __future__ import annotations
 
 from typing import Callable
 
