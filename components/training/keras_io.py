@@ -77,12 +77,12 @@ def outputs(model: Any, frame: pd.DataFrame, contract: FeatureContract) -> np.nd
     """The model's raw outputs for raw rows: probabilities or values, float64."""
     import tensorflow as tf
 
-    inputs = to_inputs(frame, contract.features)
+    # Keras 3 rejects numpy string arrays: everything goes in as tensors.
+    tensors = {name: tf.constant(value) for name, value in to_inputs(frame, contract.features).items()}
     if len(frame) <= DIRECT_CALL_ROWS:
-        tensors = {name: tf.constant(value) for name, value in inputs.items()}
         result = model(tensors, training=False)
     else:
-        result = model.predict(inputs, batch_size=DIRECT_CALL_ROWS, verbose=0)
+        result = model.predict(tensors, batch_size=DIRECT_CALL_ROWS, verbose=0)
     return np.asarray(result, dtype="float64")
 
 

@@ -5,8 +5,9 @@ The exported model is ``preprocess -> core``:
 - ``preprocess`` takes one named input per schema feature and holds the
   preprocessing layers: ``Normalization`` (adapted on the training rows, NaN
   filled with the mean) for numbers, ``StringLookup`` (the schema's domain when
-  it declares one, else the training values) one-hot, or into an
-  ``Embedding`` for large vocabularies, for categories;
+  it declares one, else the training values, capped at the 1000 most
+  frequent) one-hot for categories; unseen and rare values share the
+  out-of-vocabulary slot;
 - ``core`` is a small dense network.
 
 Training feeds ``core`` from a tf.data pipeline that runs ``preprocess`` once,
@@ -31,7 +32,7 @@ from kfp_mlops.components.training.sklearn_trainer import TrainedModel
 from kfp_mlops.components.training.tensorboard_log import scalar_logger
 
 SAVED_MODEL_DIR = "saved_model"
-EMBEDDING_VOCABULARY = 32  # larger vocabularies go through an Embedding, not one-hot
+MAX_VOCABULARY = 1000  # one-hot width cap: rarer categories share the out-of-vocabulary slot
 PATIENCE = 3
 
 
@@ -55,9 +56,13 @@ def _vocabulary(schema, name: str, values: np.ndarray) -> list[str]:
 
     feature = next(f for f in schema.feature if f.name == name)
     domain = string_domain(schema, feature)
-    seen = sorted({v for v in values.ravel().tolist() if v != ""})
-    vocabulary = list(domain) if domain else seen
-    return vocabulary + [""] if "" in values and "" not in vocabulary else vocabulary
+    counts = pd.Series(values.ravel()).value_counts()
+    vocabulary = list(domain) if domain else sorted(v for v in counts.index if v != "")
+    if len(vocabulary) > MAX_VOCABULARY:
+        frequent = set(counts.index[:MAX_VOCABULARY])
+        print(f"[train_keras] {name!r}: keeping the {MAX_VOCABULARY} most frequent of {len(vocabulary)} categories", flush=True)
+        vocabulary = [v for v in vocabulary if v in frequent][:MAX_VOCABULARY]
+    return vocabulary + [""] if "" in counts.index and "" not in vocabulary else vocabulary
 
 
 def build_preprocess(schema, features: list[Feature], inputs: dict[str, np.ndarray]):
@@ -71,13 +76,9 @@ def build_preprocess(schema, features: list[Feature], inputs: dict[str, np.ndarr
         if feature.kind == "categorical":
             tensor = keras.Input(shape=(1,), dtype="string", name=feature.name)
             vocabulary = _vocabulary(schema, feature.name, values)
-            if len(vocabulary) > EMBEDDING_VOCABULARY:
-                index = keras.layers.StringLookup(vocabulary=vocabulary, name=f"lookup_{feature.name}", dtype="float32")(tensor)
-                embedded = keras.layers.Embedding(len(vocabulary) + 1, 8, name=f"embed_{feature.name}", dtype="float32")(index)
-                encoded.append(keras.layers.Flatten(dtype="float32")(embedded))
-            else:
-                lookup = keras.layers.StringLookup(vocabulary=vocabulary, output_mode="one_hot", name=f"lookup_{feature.name}", dtype="float32")
-                encoded.append(lookup(tensor))
+            lookup = keras.layers.StringLookup(vocabulary=vocabulary, output_mode="one_hot",
+                                               name=f"lookup_{feature.name}", dtype="float32")
+            encoded.append(lookup(tensor))
         else:
             tensor = keras.Input(shape=(1,), dtype="float32", name=feature.name)
             present = values[~np.isnan(values)].reshape(-1, 1)

@@ -103,3 +103,18 @@ def test_bad_parameters_name_the_problem(penguins, tmp_path):
     frame.to_csv(tmp_path / "bad_eval.csv", index=False)
     with pytest.raises(InputError, match="not in the training rows: Emperor"):
         train_keras_model(train, tmp_path / "bad_eval.csv", schema, tmp_path / "m", tmp_path / "tb", "species", epochs=1)
+
+
+def test_vocabulary_comes_from_the_schema_domain_or_the_data_and_is_capped(monkeypatch):
+    from tensorflow_metadata.proto.v0 import schema_pb2
+
+    from kfp_mlops.components.training import keras_trainer
+
+    schema = schema_pb2.Schema()
+    schema.feature.add(name="city", type=schema_pb2.BYTES).string_domain.value.extend(["Oslo", "Rome", "Lima"])
+    schema.feature.add(name="tag", type=schema_pb2.BYTES)
+    assert keras_trainer._vocabulary(schema, "city", np.array([["Rome"], [""]], dtype=object)) == ["Oslo", "Rome", "Lima", ""]
+    tags = np.array([["b"], ["a"], ["b"], ["c"], ["b"], ["a"]], dtype=object)
+    assert keras_trainer._vocabulary(schema, "tag", tags) == ["a", "b", "c"]
+    monkeypatch.setattr(keras_trainer, "MAX_VOCABULARY", 2)
+    assert keras_trainer._vocabulary(schema, "tag", tags) == ["a", "b"]  # the two most frequent
