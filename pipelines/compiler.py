@@ -23,11 +23,12 @@ TARGETS = ("vertex", "kfp")
 
 def pipeline_factories() -> dict[str, Callable[..., Callable]]:
     """Returns the factories of every pipeline, by name."""
-    from kfp_mlops.pipelines import batch_prediction, training
+    from kfp_mlops.pipelines import batch_prediction, monitoring, training
 
     return {
         "training": training.build_training_pipeline,
         "batch-prediction": batch_prediction.build_batch_prediction_pipeline,
+        "monitoring": monitoring.build_monitoring_pipeline,
     }
 
 

@@ -29,6 +29,13 @@ class RetrainingDecision:
     data_issues: list[str] = field(default_factory=list)
     metric_drop: float | None = None
 
+    def metrics(self) -> dict[str, float]:
+        """Scalar metrics of the decision, for a KFP Metrics artifact."""
+        values = {"retrain": float(self.retrain), "drifted_features": float(len(self.drifted_features))}
+        if self.metric_drop is not None:
+            values["metric_drop"] = float(self.metric_drop)
+        return values
+
     def to_markdown(self) -> str:
         """The decision as a Markdown report."""
         lines = [f"# Monitoring: {'RETRAIN' if self.retrain else 'no retraining needed'}", ""]
@@ -95,3 +102,35 @@ def decide_retraining(
                        f"{float(reference_metrics[metric]):.4f} -> {float(current_metrics[metric]):.4f}")
     return RetrainingDecision(retrain=bool(reasons), reasons=reasons, drifted_features=drifted,
                               data_issues=issues, metric_drop=drop)
+
+
+def decide_for_champion(
+    anomalies_path: str | os.PathLike,
+    registry_uri: str,
+    model_name: str,
+    labelled_data_path: str = "",
+    label: str = "",
+    metric: str = "accuracy",
+    max_metric_drop: float = 0.05,
+    retrain_on_drift: bool = True,
+) -> RetrainingDecision:
+    """:func:`decide_retraining` for the registry's champion.
+
+    When newly labelled rows are given, the champion is scored on them and
+    compared with the metrics it was registered with.
+
+    Raises:
+        InputError: If the model has no champion, or the labelled rows are unusable.
+    """
+    from kfp_mlops.components.data.ingest import load_labelled
+    from kfp_mlops.components.evaluation.metrics import compute_metrics
+    from kfp_mlops.components.registry import open_registry
+
+    reference, current = None, None
+    if labelled_data_path:
+        registry = open_registry(registry_uri)
+        champion = registry.get(model_name, "champion")
+        frame, _, label, _ = load_labelled(labelled_data_path, label)
+        current = compute_metrics(registry.load(model_name, champion.version), frame, label)
+        reference = champion.metrics
+    return decide_retraining(anomalies_path, metric, reference, current, max_metric_drop, retrain_on_drift)

@@ -1,0 +1,100 @@
+"""KFP components for monitoring: serving data, the retraining decision and the trigger."""
+from kfp.dsl import Artifact, Dataset, Input, Markdown, Metrics, Output
+
+from kfp_mlops.components.images import component
+
+
+@component("core")
+def collect_serving_data(source: str, dataset: Output[Dataset], drop_columns: list = []):
+    """Writes the rows to monitor as a CSV dataset: the endpoint's prediction log, or a batch CSV.
+
+    Args:
+        source: A prediction-log folder written by the local endpoint, or a CSV.
+        dataset: The feature rows, CSV.
+        drop_columns: Columns to leave out (e.g. a label column of a labelled batch).
+    """
+    from kfp_mlops.components.monitoring.serving_data import collect_serving_data as collect
+
+    rows = collect(source, dataset.path, drop_columns=tuple(drop_columns))
+    dataset.metadata.update({"rows": rows, "source": source, "format": "csv"})
+
+
+@component("core")
+def decide_retraining(
+    anomalies: Input[Artifact],
+    report: Output[Markdown],
+    metrics: Output[Metrics],
+    registry_uri: str,
+    model_name: str,
+    labelled_data_path: str = "",
+    label: str = "",
+    metric: str = "accuracy",
+    max_metric_drop: float = 0.05,
+    retrain_on_drift: bool = True,
+) -> bool:
+    """Decides whether to retrain: drift above the schema's thresholds, or decay of the champion.
+
+    Args:
+        anomalies: Serving data checked against the training schema, with the
+            training statistics as the drift baseline.
+        report: The decision and its reasons.
+        metrics: ``retrain``, ``drifted_features``, ``metric_drop``.
+        registry_uri: The model registry.
+        model_name: The registered model whose champion is watched.
+        labelled_data_path: Newly labelled rows (ground truth arriving later), if any.
+        label: Their label column.
+        metric: The metric watched for decay.
+        max_metric_drop: Decay beyond this triggers retraining.
+        retrain_on_drift: Whether drift alone triggers retraining.
+
+    Returns:
+        True when the model should be retrained.
+    """
+    from kfp_mlops.components.artifacts import write_metrics_file
+    from kfp_mlops.components.monitoring.retraining import decide_for_champion
+
+    decision = decide_for_champion(
+        anomalies.path, registry_uri, model_name, labelled_data_path=labelled_data_path, label=label,
+        metric=metric, max_metric_drop=max_metric_drop, retrain_on_drift=retrain_on_drift,
+    )
+    with open(report.path, "w") as handle:
+        handle.write(decision.to_markdown())
+    values = decision.metrics()
+    for name, value in values.items():
+        metrics.log_metric(name, value)
+    write_metrics_file(metrics.path, values)
+    return decision.retrain
+
+
+@component("core")
+def trigger_retraining(
+    target: str,
+    data_path: str,
+    label: str,
+    model_name: str,
+    registry_uri: str,
+    submit_options: dict = {},
+) -> str:
+    """Starts the ``training`` pipeline on the new data window, the way the CLI does.
+
+    Locally it is a local run; for ``vertex`` or ``kfp`` a submitted run.
+
+    Args:
+        target: ``local``, ``vertex`` or ``kfp``.
+        data_path: The new training window (CSV).
+        label: The label column.
+        model_name: The registered model to retrain.
+        registry_uri: The model registry.
+        submit_options: For remote targets: ``project``, ``region``, ``pipeline_root``, ``host``, ...
+
+    Returns:
+        What happened, in one line.
+    """
+    from kfp_mlops.pipelines.retraining import trigger_training
+
+    outcome = trigger_training(
+        target, {"data_path": data_path, "label": label, "model_name": model_name, "registry_uri": registry_uri},
+        submit_options,
+    )
+    print(f"[monitoring] {outcome}", flush=True)
+    return outcome

@@ -1,0 +1,70 @@
+"""The ``monitoring`` pipeline: drift and decay checks that trigger retraining.
+
+Flow::
+
+    serving data (the endpoint's prediction log, or a batch) -> statistics
+    training rows -> statistics -> schema (with drift comparators)
+      -> validate serving data (SERVING environment) with the training statistics as drift baseline
+      -> decide: drift above thresholds, or the champion's metric decayed on newly labelled rows
+      -> [retrain] trigger the training pipeline on the new data window (local run or submitted run)
+"""
+from typing import Callable
+
+from kfp import dsl
+
+PIPELINE_NAME = "monitoring"
+
+
+def build_monitoring_pipeline(target: str = "local") -> Callable:
+    """Builds the monitoring pipeline.
+
+    Args:
+        target: ``local``, ``vertex`` or ``kfp``: where retraining runs are started
+            (a local run, or a run submitted with the ``submit_options`` parameter).
+
+    Returns:
+        A ``@dsl.pipeline`` function.
+    """
+    from kfp_mlops.components.monitoring import component as monitoring
+    from kfp_mlops.components.validation import component as validation
+
+    @dsl.pipeline(name=PIPELINE_NAME, description="Detect drift and decay of the champion, and retrain on the new data window.")
+    def monitoring_pipeline(
+        serving_data: str,
+        training_data_path: str,
+        registry_uri: str,
+        model_name: str,
+        label: str = "",
+        new_data_path: str = "",
+        metric: str = "accuracy",
+        max_metric_drop: float = 0.05,
+        retrain_on_drift: bool = True,
+        drift_threshold: float = 0.1,
+        submit_options: dict = {},
+    ):
+        serving = monitoring.collect_serving_data(source=serving_data).set_display_name("Collect serving data")
+        serving.set_caching_options(False)  # a log folder changes under the same path
+        training = dsl.importer(artifact_uri=training_data_path, artifact_class=dsl.Dataset, reimport=False)
+        training.set_display_name("Import training rows")
+        baseline = validation.generate_statistics(dataset=training.output).set_display_name("Training statistics")
+        schema = validation.infer_schema(
+            statistics=baseline.outputs["statistics"], label=label, drift_threshold=drift_threshold
+        ).set_display_name("Training schema")
+        current = validation.generate_statistics(dataset=serving.outputs["dataset"]).set_display_name("Serving statistics")
+        check = validation.validate_data(
+            statistics=current.outputs["statistics"], schema=schema.outputs["schema"],
+            baseline_statistics=baseline.outputs["statistics"], environment="SERVING",
+        ).set_display_name("Check drift")
+        decide = monitoring.decide_retraining(
+            anomalies=check.outputs["anomalies"], registry_uri=registry_uri, model_name=model_name,
+            labelled_data_path=new_data_path, label=label, metric=metric, max_metric_drop=max_metric_drop,
+            retrain_on_drift=retrain_on_drift,
+        ).set_display_name("Decide on retraining")
+        decide.set_caching_options(False)  # depends on the registry's champion
+        with dsl.If(decide.outputs["Output"] == True, name="retrain"):  # noqa: E712
+            monitoring.trigger_retraining(
+                target=target, data_path=new_data_path, label=label, model_name=model_name,
+                registry_uri=registry_uri, submit_options=submit_options,
+            ).set_display_name("Trigger retraining").set_caching_options(False)
+
+    return monitoring_pipeline
