@@ -210,7 +210,7 @@ def train_keras_model(
             loss = "sparse_categorical_crossentropy" if task == F.CLASSIFICATION else "mse"
             metrics = ["accuracy"] if task == F.CLASSIFICATION else ["mae"]
             core.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss, metrics=metrics,
-                         steps_per_execution=_steps_per_execution(len(y_train), batch_size))
+                         steps_per_execution=_steps_per_execution(len(y_train), batch_size, strategy))
         global_batch = batch_size * strategy.num_replicas_in_sync
         train_data = make_dataset(preprocess, x_train, y_train, global_batch, True, seed)
         eval_data = make_dataset(preprocess, x_eval, y_eval, global_batch, False, seed)
@@ -244,8 +244,14 @@ def train_keras_model(
     return TrainedModel(contract=contract, metadata=metadata)
 
 
-def _steps_per_execution(rows: int, batch_size: int) -> int:
-    """Several steps per call cut Python overhead; never more than one epoch's steps."""
+def _steps_per_execution(rows: int, batch_size: int, strategy: Any = None) -> int:
+    """Several steps per call cut Python overhead; never more than one epoch's steps.
+
+    One step per call with several replicas: Keras 3.15's multi-step loop fails
+    on a distributed iterator ("You must feed a value for placeholder tensor").
+    """
+    if strategy is not None and strategy.num_replicas_in_sync > 1:
+        return 1
     return max(1, min(32, -(-rows // batch_size)))
 
 

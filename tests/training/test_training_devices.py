@@ -92,3 +92,28 @@ def test_this_machine_trains_on_cpu_with_the_real_tensorflow():
         assert keras.mixed_precision.global_policy().name == "float32"
     finally:
         keras.mixed_precision.set_global_policy("float32")
+
+
+@pytest.mark.parametrize("gpus,strategy", [(1, "one_device"), (2, "mirrored")])
+def test_gpu_strategies_with_mixed_precision_train_for_real_on_logical_cpus(penguins, tmp_path, gpus, strategy):
+    """The GPU code path for real: OneDevice/MirroredStrategy over logical CPUs, mixed_float16 on."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import numpy as np
+
+    from kfp_mlops.components.training.model_io import load_model
+
+    train, evaluation, schema, frame = penguins
+    script = Path(__file__).with_name("mirrored_cpu_run.py")
+    done = subprocess.run([sys.executable, str(script), str(train), str(evaluation), str(schema), str(tmp_path), str(gpus)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    metadata = json.loads(next(line for line in done.stdout.splitlines() if line.startswith("RESULT "))[7:])
+    assert metadata["strategy"] == strategy and metadata["devices"] == [f"/gpu:{i}" for i in range(gpus)]
+    assert metadata["mixed_precision"] is True
+    proba = load_model(tmp_path / "model").predict_proba(frame.drop(columns="species"))
+    assert proba.dtype == np.float64 and np.isfinite(proba).all()
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-3)
