@@ -148,3 +148,17 @@ def test_component_sets_model_metadata(penguins, tmp_path):
     assert {k: model.metadata[k] for k in ("framework", "estimator", "task", "label")} == {
         "framework": "sklearn", "estimator": "linear", "task": "classification", "label": "species"}
     assert load_model(tmp_path / "model").contract.framework == "sklearn"
+
+
+def test_trainers_read_the_schema_the_validation_step_infers(penguins, tmp_path):
+    from kfp_mlops.components.validation.validate import generate_statistics, infer_schema
+
+    train, _, _, evaluation = penguins
+    generate_statistics(str(train), str(tmp_path / "stats.pb"))
+    infer_schema(str(tmp_path / "stats.pb"), str(tmp_path / "schema.pbtxt"), label="species")
+    result = train_sklearn_model(train, tmp_path / "schema.pbtxt", tmp_path / "model", "species")
+    kinds = {f.name: f.kind for f in result.contract.features}
+    assert kinds["island"] == kinds["sex"] == "categorical" and kinds["body_mass_g"] == "numeric"
+    assert result.contract.classes == ["Adelie", "Chinstrap", "Gentoo"]
+    predictions = load_model(tmp_path / "model").predict(evaluation)
+    assert np.mean(predictions == evaluation["species"].to_numpy()) > 0.9
