@@ -56,7 +56,7 @@ kserve.ModelServer(http_port=int(sys.argv[2]), enable_grpc=False).start([Sklearn
 OURS = """
 import sys
 from kfp_mlops.components.deployment.server import serve_forever
-serve_forever(sys.argv[1], "%s", "127.0.0.1", int(sys.argv[2]))
+serve_forever(sys.argv[1], "%s", "127.0.0.1", int(sys.argv[2]), workers=int(sys.argv[3]))
 """ % NAME
 
 
@@ -97,10 +97,10 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start(script: str, model_path: Path, timeout: float = 90.0) -> tuple[subprocess.Popen, int]:
+def start(script: str, model_path: Path, workers: int = 1, timeout: float = 90.0) -> tuple[subprocess.Popen, int]:
     """Starts a server process and waits (bounded) until it answers ready."""
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-c", script, str(model_path), str(port)],
+    process = subprocess.Popen([sys.executable, "-c", script, str(model_path), str(port), str(workers)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and process.poll() is None:
@@ -193,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients for throughput")
     parser.add_argument("--per-client", type=int, default=150, help="requests per concurrent client")
     parser.add_argument("--rounds", type=int, default=4, help="alternating measurement rounds per server")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="also measure our server with this many worker processes (e.g. one per core)")
     parser.add_argument("--full", action="store_true", help="2000 sequential requests, 16 clients x 500")
     args = parser.parse_args(argv)
     if args.full:
@@ -202,9 +204,11 @@ def main(argv: list[str] | None = None) -> int:
         build_model(model_dir)
         processes, ports = [], {}
         try:
-            for label, script, path in (("plain KServe", PLAIN_KSERVE, model_dir / "model.joblib"),
-                                        ("ours", OURS, model_dir)):
-                process, ports[label] = start(script, path)
+            servers = [("plain KServe", PLAIN_KSERVE, model_dir / "model.joblib", 1), ("ours", OURS, model_dir, 1)]
+            if args.workers > 1:
+                servers.append((f"ours x{args.workers}", OURS, model_dir, args.workers))
+            for label, script, path, workers in servers:
+                process, ports[label] = start(script, path, workers)
                 processes.append(process)
             results = measure(ports, args.latency_requests, args.clients, args.per_client, args.rounds, model_dir)
         finally:
@@ -221,6 +225,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"ratios (plain KServe / ours): p50 {plain['p50_ms'] / ours['p50_ms']:.2f}x, "
           f"p99 {plain['p99_ms'] / ours['p99_ms']:.2f}x; throughput (ours / plain KServe): "
           f"{ours['rps'] / plain['rps']:.2f}x")
+    for label in results:
+        if label.startswith("ours x"):
+            print(f"{label}: throughput {results[label]['rps'] / plain['rps']:.2f}x plain KServe")
     print(f"aims: p99 <= 10 ms: {'met' if ours['p99_ms'] <= 10 else 'NOT met'} ({ours['p99_ms']:.2f} ms); "
           f"throughput >= 1.5x: {'met' if ours['rps'] >= 1.5 * plain['rps'] else 'NOT met'} "
           f"({ours['rps'] / plain['rps']:.2f}x)")

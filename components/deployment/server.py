@@ -245,8 +245,23 @@ def start_local_endpoint(model: str | Path | Predictor, name: str = "model", hos
 
 
 def serve_forever(model: str | Path | Predictor, name: str = "model", host: str = DEFAULT_HOST,
-                  port: int | None = None, max_batch_rows: int = 512) -> None:
-    """Serves in the foreground until interrupted (Ctrl+C or SIGTERM)."""
+                  port: int | None = None, max_batch_rows: int = 512, workers: int = 1) -> None:
+    """Serves in the foreground until interrupted (Ctrl+C or SIGTERM).
+
+    Args:
+        model: A model directory or a loaded :class:`Predictor`.
+        name: The model's name in the routes.
+        host: Interface to bind; 127.0.0.1 by default.
+        port: Port; None means ``$AIP_HTTP_PORT`` or 8080; 0 picks a free one.
+        max_batch_rows: Most rows scored in one micro-batch.
+        workers: Server processes sharing the listening socket (forked after the
+            model is loaded, so they share its memory); 1 serves in this process.
+
+    Raises:
+        InputError: If ``workers`` < 1, the model cannot be loaded or the port is taken.
+    """
+    if workers < 1:
+        raise InputError(f"workers must be at least 1, got {workers}")
     server, sock, model_object = build_server(model, name, host, port, max_batch_rows)
     gc.collect()
     gc.freeze()  # this process serves for good: keep the model's objects out of every GC pass (tail latency)
@@ -255,8 +270,50 @@ def serve_forever(model: str | Path | Predictor, name: str = "model", host: str 
     print(f"Serving model {name!r} on http://{host}:{bound[1]}", flush=True)
     print(f"  V1: POST /v1/models/{name}:predict   V2: POST /v2/models/{name}/infer", flush=True)
     print(f"  Vertex: POST {predict_route}   GET {health_route}", flush=True)
+    if workers > 1:
+        print(f"  {workers} worker processes share the port", flush=True)
+        _serve_in_workers(server, sock, workers)
+        return
     try:
         asyncio.run(server.serve(sockets=[sock]))
     finally:
         model_object.batcher.close()
         model_object.proba_batcher.close()
+
+
+def _serve_in_workers(server: Any, sock: socket.socket, workers: int) -> None:
+    """Forks ``workers`` processes that serve the same socket; forwards SIGINT/SIGTERM and waits for them."""
+    import signal
+
+    children = []
+    for _ in range(workers):
+        pid = os.fork()
+        if pid == 0:  # a worker: uvicorn installs its own signal handlers and shuts down gracefully
+            code = 0
+            try:
+                asyncio.run(server.serve(sockets=[sock]))
+            except BaseException:  # noqa: BLE001 - a worker must never return into the parent's code
+                code = 1
+            finally:
+                os._exit(code)
+        children.append(pid)
+    sock.close()
+
+    def forward(signum: int, _frame: Any) -> None:
+        for child in children:
+            try:
+                os.kill(child, signum)
+            except ProcessLookupError:
+                pass
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, forward)
+    for child in children:
+        while True:
+            try:
+                os.waitpid(child, 0)
+                break
+            except ChildProcessError:
+                break
+            except InterruptedError:
+                continue

@@ -30,6 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="interface to bind (default 127.0.0.1; 0.0.0.0 exposes it to the network)")
     parser.add_argument("--port", type=int, default=None,
                         help="port (default: $AIP_HTTP_PORT, else 8080; 0 picks a free one)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="server processes sharing the port (each micro-batches; use up to one per core)")
     parser.add_argument("--max-batch-rows", type=int, default=512,
                         help="most rows scored together when concurrent requests are micro-batched")
     parser.set_defaults(func=handle)
@@ -60,5 +62,5 @@ def handle(args: argparse.Namespace) -> int:
     if args.host not in LOOPBACK:
         print(f"warning: binding {args.host} exposes the endpoint beyond this machine, with no authentication",
               flush=True)
-    serve_forever(model, name, args.host, args.port, args.max_batch_rows)
+    serve_forever(model, name, args.host, args.port, args.max_batch_rows, args.workers)
     return 0

@@ -73,6 +73,24 @@ def test_serve_model_dir_answers_and_stops_on_sigterm(penguin_model_dir):
         stop(process)
 
 
+def test_serve_with_two_worker_processes(penguin_model_dir):
+    import psutil
+
+    process = run_serve("--model-dir", str(penguin_model_dir), "--name", "penguins", "--port", "0", "--workers", "2")
+    try:
+        url = wait_for_url(process)
+        deadline = time.monotonic() + 10
+        while len(psutil.Process(process.pid).children()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        workers = psutil.Process(process.pid).children()
+        assert len(workers) == 2
+        for _ in range(10):
+            assert post(f"{url}/v1/models/penguins:predict", {"instances": [ROW]}) == (200, {"predictions": ["Chinstrap"]})
+    finally:
+        stop(process)
+    assert not any(worker.is_running() and worker.status() != psutil.STATUS_ZOMBIE for worker in workers)
+
+
 def test_serve_follows_the_vertex_container_contract(penguin_model_dir):
     """No flags: the model comes from AIP_STORAGE_URI, the port and routes from AIP_* variables."""
     process = run_serve(env={"AIP_STORAGE_URI": str(penguin_model_dir), "AIP_HTTP_PORT": "0",
