@@ -102,7 +102,7 @@ def test_optional_artifact_inputs_under_kfp_local(penguin_splits, tmp_path, monk
     assert found == ["validate-data", "validate-data-2"]
     for path in runs[0].rglob("metrics"):
         assert json.loads(path.read_text())["passed"] == 1.0
-    with_baseline = [p for p in runs[0].rglob("anomalies") if p.parent.name == "validate-data-2"][0]
+    with_baseline = next(p for p in runs[0].rglob("anomalies") if p.parent.name == "validate-data-2")
     assert read_anomalies(with_baseline).drift_skew_info  # drift was measured against the baseline
 
 

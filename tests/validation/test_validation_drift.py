@@ -63,7 +63,7 @@ def test_shift_fires_on_small_data(tmp_path):
 def test_drift_at_one_million_rows(tmp_path):
     result = _drift(tmp_path, rows=1_000_000, shift=1.0, mix=(0.35, 0.35, 0.3))
     assert sorted(result.anomalies.anomaly_info) == ["moving", "size"]
-    measure, value, threshold = result.drift["moving"]
+    measure, value, _ = result.drift["moving"]
     assert measure == "jensen_shannon" and value > 0.1
     assert result.drift["size"][0] == "l_infinity" and result.drift["size"][1] == pytest.approx(0.15, abs=0.005)
     for quiet in ("steady", "count", "skewed", "colour"):

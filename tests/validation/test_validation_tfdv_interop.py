@@ -60,7 +60,7 @@ def test_tfdv_reads_ours_and_we_read_tfdv(tmp_path):
     infer_schema(tmp_path / "base.pb", tmp_path / "schema.pbtxt")
     validate(tmp_path / "cur.pb", tmp_path / "schema.pbtxt", tmp_path / "anomalies.pbtxt", tmp_path / "r.html",
              baseline_statistics_path=tmp_path / "base.pb")
-    done = subprocess.run([str(TFDV_PYTHON), "-c", SCRIPT, str(tmp_path)], capture_output=True, text=True,
+    done = subprocess.run([str(TFDV_PYTHON), "-c", SCRIPT, str(tmp_path)], capture_output=True, text=True, check=False,
                           env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"}, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     seen = json.loads(done.stdout.strip().splitlines()[-1])
