@@ -20,7 +20,6 @@ Concurrent requests are micro-batched (:mod:`.batching`).
 """
 import asyncio
 import gc
-import logging
 import os
 import socket
 import threading
@@ -28,93 +27,20 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from kfp_mlops.components.deployment.kserve_model import contract_model_class
+from kfp_mlops.components.deployment.routes import build_app, vertex_routes
 from kfp_mlops.components.errors import InputError
 from kfp_mlops.components.training.model_io import Predictor, load_model
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
-logger = logging.getLogger("kfp_mlops.endpoint")
-
-
-def vertex_routes() -> tuple[str, str]:
-    """Returns the Vertex predict and health routes, from ``AIP_PREDICT_ROUTE`` and ``AIP_HEALTH_ROUTE``."""
-    return os.environ.get("AIP_PREDICT_ROUTE", "/predict"), os.environ.get("AIP_HEALTH_ROUTE", "/health")
 
 
 def default_port() -> int:
     """Returns ``$AIP_HTTP_PORT`` when set (Vertex sets it), else 8080."""
     return int(os.environ.get("AIP_HTTP_PORT") or DEFAULT_PORT)
-
-
-# Expected errors answer with their reason and one log line, not a traceback.
-ERROR_STATUS = (
-    ("InvalidInput", 400), ("ModelNotFound", 404), ("ModelNotReady", 503), ("InferenceError", 500),
-    ("UnsupportedProtocol", 501), ("NotImplementedError", 501), ("ServerNotLive", 503), ("ServerNotReady", 503),
-)
-
-
-def _json(content: Any, status: int = 200) -> Any:
-    import orjson
-    from fastapi import Response
-
-    return Response(orjson.dumps(content), status_code=status, media_type="application/json")
-
-
-def _error_handler(status: int, prefix: str = "") -> Callable:
-    async def handle(request: Any, error: Exception) -> Any:
-        reason = prefix + (str(error) if not prefix else f"{type(error).__name__}: {error}")
-        logger.warning("%s %s -> %d: %s", request.method, request.url.path, status, reason)
-        return _json({"error": reason}, status)
-
-    return handle
-
-
-def _build_app(model: Any, dataplane: Any, repository_extension: Any) -> Any:
-    """Builds a fresh FastAPI app with kserve's V1/V2 routes, error handlers and the Vertex routes."""
-    import orjson
-    from fastapi import FastAPI, Request
-    from fastapi.exceptions import RequestValidationError
-    from kserve import errors
-    from kserve.errors import InvalidInput
-    from kserve.protocol.rest.v1_endpoints import register_v1_endpoints
-    from kserve.protocol.rest.v2_endpoints import register_v2_endpoints
-
-    app = FastAPI(title="kfp-mlops endpoint", docs_url=None, redoc_url=None)
-    app.add_api_route("/", dataplane.live, methods=["GET"])
-    register_v1_endpoints(app, dataplane, repository_extension)
-    register_v2_endpoints(app, dataplane, repository_extension)
-    for error_type, status in ERROR_STATUS:
-        app.add_exception_handler(getattr(errors, error_type, None) or NotImplementedError,
-                                  _error_handler(status))
-    # kserve's own decoding (e.g. V2 binary bodies) raises these on malformed requests: a 400, not a 500.
-    for error_type in (KeyError, ValueError, TypeError, IndexError, UnicodeDecodeError):
-        app.add_exception_handler(error_type, _error_handler(400, "malformed request: "))
-    app.add_exception_handler(Exception, errors.generic_exception_handler)  # anything else is a bug: 500
-
-    async def validation_handler(_: Request, error: RequestValidationError) -> Any:
-        reasons = "; ".join(f"{'.'.join(map(str, e.get('loc', ())))}: {e.get('msg', '')}" for e in error.errors())
-        return _json({"error": f"malformed request: {reasons}"}, 400)
-
-    app.add_exception_handler(RequestValidationError, validation_handler)
-    predict_route, health_route = vertex_routes()
-
-    async def vertex_predict(request: Request) -> Any:
-        try:
-            body = orjson.loads(await request.body())
-        except orjson.JSONDecodeError as error:
-            raise InvalidInput(f"request body is not valid JSON: {error}") from error
-        response, _ = await model(body, headers=dict(request.headers))
-        return _json(response)
-
-    async def vertex_health() -> Any:
-        return _json({"name": model.name, "ready": bool(model.ready)}, 200 if model.ready else 503)
-
-    app.add_api_route(predict_route, vertex_predict, methods=["POST"], response_model=None)
-    app.add_api_route(health_route, vertex_health, methods=["GET"], response_model=None)
-    return app
 
 
 def _as_predictor(model: str | Path | Predictor) -> Predictor:
@@ -148,7 +74,7 @@ def build_server(model: str | Path | Predictor, name: str, host: str = DEFAULT_H
     kserve_server = ModelServer(http_port=default_port() if port is None else port, enable_grpc=False,
                                 workers=1, enable_latency_logging=False)
     kserve_server.register_model(model_object)
-    app = _build_app(model_object, kserve_server.dataplane, kserve_server.model_repository_extension)
+    app = build_app(model_object, kserve_server.dataplane, kserve_server.model_repository_extension)
     # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets whose proto says TCP; without it,
     # Nagle plus delayed ACKs add 40 ms to every response.
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
