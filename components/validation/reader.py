@@ -119,20 +119,24 @@ def _prefetch(reader, depth: int = 2) -> Iterator:
     stop = threading.Event()
     done = object()
 
+    def hand_over(item: object) -> bool:
+        """Queues one item; False when the consumer has gone."""
+        while not stop.is_set():
+            try:
+                batches.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def produce() -> None:
         try:
             for batch in reader:
-                while not stop.is_set():
-                    try:
-                        batches.put(batch, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if not hand_over(batch):
                     return
-            batches.put(done)
+            hand_over(done)
         except Exception as error:  # noqa: BLE001 - handed to the consumer
-            batches.put(error)
+            hand_over(error)
 
     worker = threading.Thread(target=produce, name="csv-prefetch", daemon=True)
     worker.start()
