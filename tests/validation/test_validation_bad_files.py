@@ -119,3 +119,20 @@ def test_bom_crlf_no_final_newline_and_gzip(tmp_path):
     assert stats.datasets[0].num_examples == 5000
     colour = stats.datasets[0].features[1].string_stats
     assert {v.value: v.frequency for v in colour.top_values} == {"red": 3333, "blue": 1667}
+
+
+def test_stopping_early_ends_the_prefetch_thread(tmp_path):
+    import threading
+    import time
+
+    from kfp_mlops.components.validation.reader import CsvBatches
+
+    path = tmp_path / "many.csv"
+    path.write_text("a,b\n" + "".join(f"{i},{i % 7}\n" for i in range(200_000)))
+    reader = CsvBatches(path, block_size=1 << 14).read()
+    next(reader)
+    reader.close()  # the consumer stops after one block of many
+    deadline = time.monotonic() + 5
+    while any(t.name == "csv-prefetch" for t in threading.enumerate()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(t.name == "csv-prefetch" for t in threading.enumerate())
