@@ -72,3 +72,25 @@ def test_deployment_components_compile_into_a_pipeline(tmp_path):
     images = {e["container"]["image"] for e in spec["deploymentSpec"]["executors"].values() if "container" in e}
     assert any("kfp-mlops-serve" in image for image in images)
     assert any("kfp-mlops-core" in image for image in images)
+
+
+def test_infra_validation_gates_deployment_under_kfp_local(penguin_model_dir, eval_csv, tmp_path):
+    """The gate as the lead wires it: infra_validate -> dsl.If -> deploy_kserve (manifest only), run by kfp.local."""
+    from kfp_mlops.pipelines.local_runner import run_pipeline
+
+    @dsl.pipeline(name="deployment-gate")
+    def gate_pipeline(model_uri: str, examples_uri: str):
+        model = dsl.importer(artifact_uri=model_uri, artifact_class=Model)
+        examples = dsl.importer(artifact_uri=examples_uri, artifact_class=Dataset)
+        gate = c.infra_validate(model=model.output, examples=examples.output, label="species", max_examples=8)
+        with dsl.If(gate.outputs["Output"] == True):  # noqa: E712 - a KFP condition
+            c.deploy_kserve(name="penguins", namespace="models", model=model.output, serving_image="img",
+                            storage_uri="gs://b/m", apply=False)
+
+    run = run_pipeline(gate_pipeline, {"model_uri": str(penguin_model_dir), "examples_uri": str(eval_csv)},
+                       root=tmp_path / "root", enable_caching=False, progress=False)
+    assert run.succeeded, run.error
+    assert run.output("infra-validate") is True
+    assert run.output("deploy-kserve") == "written"
+    manifest = yaml.safe_load(Path(run.tasks["deploy-kserve"]["manifest"].path).read_text())
+    assert manifest["spec"]["predictor"]["containers"][0]["env"][0]["value"] == "gs://b/m"
