@@ -57,3 +57,27 @@ def build_batch_prediction_pipeline(target: str = "local") -> Callable:
             ).set_display_name("Predict")
 
     return batch_prediction
+
+
+def run_batch_prediction(data_path: str, training_data_path: str, model_name: str, label: str = "",
+                         registry: str = "", model_version: str = "champion", log_path: str | None = None):
+    """Runs batch prediction locally and returns the :class:`~kfp_mlops.pipelines.local_runner.LocalRun`.
+
+    Raises:
+        InputError: For a missing or unreadable CSV.
+    """
+    from pathlib import Path
+
+    from kfp_mlops.components.data.ingest import read_csv
+    from kfp_mlops.pipelines import local_runner
+
+    for path in (data_path, training_data_path):
+        read_csv(path)  # fail fast, naming the file
+    registry_path = Path(registry).absolute() if registry else local_runner.default_registry()
+    print(f"Running pipeline 'batch-prediction' locally on {data_path} with {model_name} {model_version}", flush=True)
+    return local_runner.run_pipeline(
+        build_batch_prediction_pipeline(),
+        {"data_path": str(Path(data_path).absolute()), "training_data_path": str(Path(training_data_path).absolute()),
+         "registry_uri": str(registry_path), "model_name": model_name, "label": label, "model_version": model_version},
+        log_path=log_path,
+    )

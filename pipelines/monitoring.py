@@ -68,3 +68,25 @@ def build_monitoring_pipeline(target: str = "local") -> Callable:
             ).set_display_name("Trigger retraining").set_caching_options(False)
 
     return monitoring_pipeline
+
+
+def run_monitoring(serving_data: str, training_data_path: str, model_name: str, label: str = "",
+                   new_data_path: str = "", registry: str = "", log_path: str | None = None, **parameters):
+    """Runs monitoring locally (retraining, when triggered, is a local run too).
+
+    Returns:
+        The :class:`~kfp_mlops.pipelines.local_runner.LocalRun`.
+    """
+    from pathlib import Path
+
+    from kfp_mlops.pipelines import local_runner
+
+    registry_path = Path(registry).absolute() if registry else local_runner.default_registry()
+    print(f"Running pipeline 'monitoring' locally on {serving_data}", flush=True)
+    return local_runner.run_pipeline(
+        build_monitoring_pipeline(),
+        {"serving_data": str(Path(serving_data).absolute()), "training_data_path": str(Path(training_data_path).absolute()),
+         "registry_uri": str(registry_path), "model_name": model_name, "label": label,
+         "new_data_path": str(Path(new_data_path).absolute()) if new_data_path else "", **parameters},
+        log_path=log_path,
+    )

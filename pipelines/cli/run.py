@@ -9,31 +9,63 @@ from typing import Any
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Adds the ``run`` subcommand."""
+    """Adds the ``run`` subcommand, with one sub-command per pipeline."""
     parser = subparsers.add_parser(
         "run",
         help="run a pipeline locally (kfp.local, installed environment, cached)",
-        description="Run the training pipeline locally and print a summary. "
-        "Exit 0 when a model was registered, 1 when a gate stopped it, 2 on bad input.",
+        description="Run a pipeline locally and print a summary. "
+        "Exit 0 on success, 1 when a gate stopped it or a task failed, 2 on bad input.",
     )
-    parser.add_argument("pipeline", choices=("training",))
-    parser.add_argument("--data", default="", help="CSV with a header row (default: bundled palmerpenguins)")
-    parser.add_argument("--label", default="", help="label column (default: species for the bundled data)")
-    parser.add_argument("--schema", default="", help="curated TFX schema.pbtxt to validate against")
-    parser.add_argument("--model-name", default="", help="registry name (default: the data file's stem)")
-    parser.add_argument("--trainer", choices=("sklearn", "keras"), default="sklearn")
-    parser.add_argument("--estimator", default="hist_gradient_boosting",
-                        help="sklearn estimator: linear, random_forest, hist_gradient_boosting")
-    parser.add_argument("--epochs", type=int, default=20, help="Keras epochs")
-    parser.add_argument("--threshold", action="append", default=[], metavar="METRIC=VALUE",
-                        help="absolute gate, e.g. accuracy=0.9 (repeatable; default accuracy=0.8)")
-    parser.add_argument("--slice-feature", default="", help="feature to compute per-slice metrics on")
-    parser.add_argument("--slice-floor", action="append", default=[], metavar="METRIC=VALUE",
-                        help="per-slice floor, e.g. accuracy=0.7 (repeatable)")
+    pipelines = parser.add_subparsers(dest="pipeline", metavar="PIPELINE", required=True)
+    training = pipelines.add_parser("training", help="validate, train, evaluate, register, deploy")
+    training.add_argument("--data", default="", help="CSV with a header row (default: bundled palmerpenguins)")
+    training.add_argument("--label", default="", help="label column (default: species for the bundled data)")
+    training.add_argument("--schema", default="", help="curated TFX schema.pbtxt to validate against")
+    training.add_argument("--model-name", default="", help="registry name (default: the data file's stem)")
+    training.add_argument("--trainer", choices=("sklearn", "keras"), default="sklearn")
+    training.add_argument("--estimator", default="hist_gradient_boosting",
+                          help="sklearn estimator: linear, random_forest, hist_gradient_boosting")
+    training.add_argument("--epochs", type=int, default=20, help="Keras epochs")
+    training.add_argument("--threshold", action="append", default=[], metavar="METRIC=VALUE",
+                          help="absolute gate, e.g. accuracy=0.9 (repeatable; default accuracy=0.8)")
+    training.add_argument("--slice-feature", default="", help="feature to compute per-slice metrics on")
+    training.add_argument("--slice-floor", action="append", default=[], metavar="METRIC=VALUE",
+                          help="per-slice floor, e.g. accuracy=0.7 (repeatable)")
+    _common(training)
+    training.set_defaults(func=handle)
+
+    batch = pipelines.add_parser("batch-prediction", help="validate rows against the training schema and score them")
+    batch.add_argument("--data", required=True, help="CSV of rows to score")
+    batch.add_argument("--training-data", required=True, help="the training CSV (schema and skew baseline)")
+    batch.add_argument("--model-name", required=True)
+    batch.add_argument("--model-version", default="champion", help="version or alias (default: champion)")
+    batch.add_argument("--label", default="", help="label column of the training data")
+    _common(batch)
+    batch.set_defaults(func=handle_batch)
+
+    monitor = pipelines.add_parser("monitoring", help="check drift and decay; retrain when needed")
+    monitor.add_argument("--serving-data", required=True, help="prediction-log folder of the endpoint, or a CSV")
+    monitor.add_argument("--training-data", required=True, help="the champion's training CSV (drift baseline)")
+    monitor.add_argument("--model-name", required=True)
+    monitor.add_argument("--label", default="", help="label column")
+    monitor.add_argument("--new-data", default="", help="newly labelled CSV: decay check and retraining window")
+    monitor.add_argument("--max-metric-drop", type=float, default=0.05)
+    _common(monitor)
+    monitor.set_defaults(func=handle_monitoring)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--registry", default="", help="local registry folder (default: .kfp-mlops/registry)")
     parser.add_argument("--no-cache", action="store_true", help="disable kfp.local caching")
     parser.add_argument("--verbose", action="store_true", help="show every task's logs on the console")
-    parser.set_defaults(func=handle)
+
+
+def _log_path(args: argparse.Namespace) -> str | None:
+    from kfp_mlops.pipelines import local_runner
+
+    if args.verbose:
+        return None
+    return str(local_runner.home_dir() / "logs" / f"{args.pipeline}-{time.strftime('%Y%m%d-%H%M%S')}.log")
 
 
 def parse_pairs(pairs: list[str], flag: str) -> dict[str, float]:
@@ -60,14 +92,12 @@ def _path(artifact: Any) -> str:
 
 def handle(args: argparse.Namespace) -> int:
     """Runs the training pipeline locally and prints the summary."""
-    from kfp_mlops.pipelines import local_runner
     from kfp_mlops.pipelines.training import DEFAULT_THRESHOLDS, run_training
 
-    logs = local_runner.home_dir() / "logs" / f"training-{time.strftime('%Y%m%d-%H%M%S')}.log"
     run = run_training(
         data_path=args.data, label=args.label, schema_path=args.schema, model_name=args.model_name,
         registry=args.registry, trainer=args.trainer, enable_caching=not args.no_cache,
-        log_path=None if args.verbose else str(logs), estimator=args.estimator, epochs=args.epochs,
+        log_path=_log_path(args), estimator=args.estimator, epochs=args.epochs,
         thresholds=parse_pairs(args.threshold, "--threshold") or DEFAULT_THRESHOLDS,
         slice_feature=args.slice_feature, slice_floors=parse_pairs(args.slice_floor, "--slice-floor"),
     )
@@ -108,4 +138,51 @@ def print_training_summary(run: Any, model_name: str, registry: Path) -> int:
     print(f"Registered: {model_name} {version}" + (" (champion)" if promoted else " (challenger)")
           + f" in {registry}")
     print(json.dumps({"model_name": model_name, "version": version, "blessed": True}))
+    return 0
+
+
+def _finish(run: Any) -> bool:
+    print(f"Finished in {run.seconds:.1f} s" + (f"; task logs: {run.log_path}" if run.log_path else ""))
+    if not run.succeeded:
+        print(f"FAILED: {run.error}")
+    return run.succeeded
+
+
+def handle_batch(args: argparse.Namespace) -> int:
+    """Runs batch prediction locally and prints where the predictions are."""
+    from kfp_mlops.components.validation.anomalies import describe_anomalies
+    from kfp_mlops.pipelines.batch_prediction import run_batch_prediction
+
+    run = run_batch_prediction(args.data, args.training_data, args.model_name, label=args.label,
+                               registry=args.registry, model_version=args.model_version, log_path=_log_path(args))
+    if not _finish(run):
+        return 2 if "InputError" in run.error else 1
+    validate = run.tasks["validate-data"]
+    if not validate["Output"]:
+        print("Input validation FAILED; nothing was scored:")
+        for line in describe_anomalies(_path(validate["anomalies"])):
+            print(f"  - {line}")
+        return 1
+    predictions = run.tasks["predict-batch"]["predictions"]
+    print(f"Scored {predictions.metadata['rows']} rows with {args.model_name} {predictions.metadata['model_version']}: "
+          f"{_path(predictions)}")
+    return 0
+
+
+def handle_monitoring(args: argparse.Namespace) -> int:
+    """Runs monitoring locally and prints the decision."""
+    from pathlib import Path
+
+    from kfp_mlops.pipelines.monitoring import run_monitoring
+
+    run = run_monitoring(args.serving_data, args.training_data, args.model_name, label=args.label,
+                         new_data_path=args.new_data, registry=args.registry, log_path=_log_path(args),
+                         max_metric_drop=args.max_metric_drop)
+    if not _finish(run):
+        return 2 if "InputError" in run.error else 1
+    decide = run.tasks["decide-retraining"]
+    print(Path(_path(decide["report"])).read_text().strip())
+    outcome = run.output("trigger-retraining")
+    if outcome:
+        print(outcome)
     return 0
