@@ -14,9 +14,8 @@ from typing import Mapping
 
 from tensorflow_metadata.proto.v0 import anomalies_pb2
 
+from kfp_mlops.components.evaluation.metrics import higher_is_better
 from kfp_mlops.components.validation.anomalies import describe_anomalies, read_anomalies
-
-LOWER_IS_BETTER = ("rmse", "mae", "mse", "log_loss")
 
 
 @dataclass
@@ -64,7 +63,7 @@ def metric_drop(metric: str, reference: Mapping[str, float], current: Mapping[st
     if metric not in reference or metric not in current:
         return None
     drop = float(reference[metric]) - float(current[metric])
-    return -drop if metric in LOWER_IS_BETTER else drop
+    return drop if higher_is_better(metric) else -drop
 
 
 def decide_retraining(
