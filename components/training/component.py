@@ -59,6 +59,7 @@ def train_keras(
     learning_rate: float = 1e-3,
     hidden_units: str = "64,32",
     seed: int = 42,
+    task: str = "auto",
 ):
     """Trains a Keras model that serves raw rows, on the GPUs it finds or the CPU.
 
@@ -81,12 +82,13 @@ def train_keras(
         learning_rate: Adam learning rate.
         hidden_units: Dense layer widths, e.g. ``"64,32"``.
         seed: Random seed.
+        task: ``auto``, ``classification`` or ``regression``.
     """
     from kfp_mlops.components.training.keras_trainer import train_keras_model
 
     result = train_keras_model(
         train.path, eval.path, schema.path, model.path, tensorboard.path, label, epochs=epochs,
-        batch_size=batch_size, learning_rate=learning_rate, hidden_units=hidden_units, seed=seed,
+        batch_size=batch_size, learning_rate=learning_rate, hidden_units=hidden_units, seed=seed, task=task,
     )
     model.metadata.update(result.metadata)
     tensorboard.metadata["format"] = "tensorboard"

@@ -69,6 +69,9 @@ def test_saved_model_export_matches_the_keras_model(trained_penguins):
     served = tf.saved_model.load(str(tmp / "model" / "saved_model"))
     inputs = {name: tf.constant(value) for name, value in to_inputs(rows, predictor.contract.features).items()}
     np.testing.assert_allclose(served.serve(inputs).numpy(), predictor.predict_proba(rows), rtol=1e-4, atol=1e-6)
+    # TF Serving and Vertex call the default signature with one named tensor per feature
+    default = served.signatures["serving_default"](**inputs)["output_0"].numpy()
+    np.testing.assert_allclose(default, predictor.predict_proba(rows), rtol=1e-4, atol=1e-6)
 
 
 def test_tensorboard_logs_hold_train_and_validation_scalars(trained_penguins):
