@@ -11,6 +11,29 @@ def vertex_routes() -> tuple[str, str]:
     return os.environ.get("AIP_PREDICT_ROUTE", "/predict"), os.environ.get("AIP_HEALTH_ROUTE", "/health")
 
 
+MAX_BODY_BYTES = 64 << 20
+
+
+class BodyLimit:
+    """ASGI middleware: a request whose Content-Length exceeds the limit gets a 413; its body is never kept."""
+
+    def __init__(self, app: Any, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] == "http":
+            length = dict(scope["headers"]).get(b"content-length", b"")
+            if length.isdigit() and int(length) > self.max_bytes:
+                reason = f"request body of {int(length)} bytes exceeds the limit of {self.max_bytes} bytes"
+                logger.warning("%s %s -> 413: %s", scope["method"], scope["path"], reason)
+                while (await receive()).get("more_body"):
+                    pass  # discard the body without keeping it, so the client reads the 413 instead of a reset
+                await _json({"error": reason}, 413)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 # Expected errors answer with their reason and one log line, not a traceback.
 ERROR_STATUS = (
     ("InvalidInput", 400), ("ModelNotFound", 404), ("ModelNotReady", 503), ("InferenceError", 500),
@@ -34,8 +57,15 @@ def _error_handler(status: int, prefix: str = "") -> Callable:
     return handle
 
 
-def build_app(model: Any, dataplane: Any, repository_extension: Any) -> Any:
-    """Builds a fresh FastAPI app with kserve's V1/V2 routes, error handlers and the Vertex routes."""
+def build_app(model: Any, dataplane: Any, repository_extension: Any, max_body_bytes: int = MAX_BODY_BYTES) -> Any:
+    """Builds a fresh FastAPI app with kserve's V1/V2 routes, error handlers and the Vertex routes.
+
+    Args:
+        model: The kserve Model (for the Vertex routes).
+        dataplane: kserve's DataPlane holding the model.
+        repository_extension: kserve's model repository extension.
+        max_body_bytes: Larger requests (by Content-Length) get a 413.
+    """
     import orjson
     from fastapi import FastAPI, Request
     from fastapi.exceptions import RequestValidationError
@@ -45,6 +75,7 @@ def build_app(model: Any, dataplane: Any, repository_extension: Any) -> Any:
     from kserve.protocol.rest.v2_endpoints import register_v2_endpoints
 
     app = FastAPI(title="kfp-mlops endpoint", docs_url=None, redoc_url=None)
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     app.add_api_route("/", dataplane.live, methods=["GET"])
     register_v1_endpoints(app, dataplane, repository_extension)
     register_v2_endpoints(app, dataplane, repository_extension)

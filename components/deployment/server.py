@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from kfp_mlops.components.deployment.kserve_model import contract_model_class
-from kfp_mlops.components.deployment.routes import build_app, vertex_routes
+from kfp_mlops.components.deployment.routes import MAX_BODY_BYTES, build_app, vertex_routes
 from kfp_mlops.components.errors import InputError
 from kfp_mlops.components.training.model_io import Predictor, load_model
 
@@ -48,7 +48,7 @@ def _as_predictor(model: str | Path | Predictor) -> Predictor:
 
 
 def build_server(model: str | Path | Predictor, name: str, host: str = DEFAULT_HOST, port: int | None = None,
-                 max_batch_rows: int = 512) -> tuple[Any, socket.socket, Any]:
+                 max_batch_rows: int = 512, max_body_bytes: int = MAX_BODY_BYTES) -> tuple[Any, socket.socket, Any]:
     """Builds the uvicorn server of a KServe ModelServer serving ``model`` as ``name``.
 
     Args:
@@ -57,6 +57,7 @@ def build_server(model: str | Path | Predictor, name: str, host: str = DEFAULT_H
         host: Interface to bind; 127.0.0.1 by default.
         port: Port; None means ``$AIP_HTTP_PORT`` or 8080; 0 picks a free port.
         max_batch_rows: Most rows scored in one micro-batch.
+        max_body_bytes: Requests with a larger Content-Length get a 413.
 
     Returns:
         ``(uvicorn_server, bound_socket, kserve_model)``.
@@ -74,7 +75,7 @@ def build_server(model: str | Path | Predictor, name: str, host: str = DEFAULT_H
     kserve_server = ModelServer(http_port=default_port() if port is None else port, enable_grpc=False,
                                 workers=1, enable_latency_logging=False)
     kserve_server.register_model(model_object)
-    app = build_app(model_object, kserve_server.dataplane, kserve_server.model_repository_extension)
+    app = build_app(model_object, kserve_server.dataplane, kserve_server.model_repository_extension, max_body_bytes)
     # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets whose proto says TCP; without it,
     # Nagle plus delayed ACKs add 40 ms to every response.
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
@@ -136,7 +137,8 @@ class LocalEndpoint:
 
 
 def start_local_endpoint(model: str | Path | Predictor, name: str = "model", host: str = DEFAULT_HOST,
-                         port: int = 0, timeout: float = 30.0, max_batch_rows: int = 512) -> LocalEndpoint:
+                         port: int = 0, timeout: float = 30.0, max_batch_rows: int = 512,
+                         max_body_bytes: int = MAX_BODY_BYTES) -> LocalEndpoint:
     """Starts the endpoint in a background thread and returns once it accepts requests.
 
     Args:
@@ -146,6 +148,7 @@ def start_local_endpoint(model: str | Path | Predictor, name: str = "model", hos
         port: Port; 0 (the default) picks a free one; see ``.url``.
         timeout: Seconds to wait for the server to start.
         max_batch_rows: Most rows scored in one micro-batch.
+        max_body_bytes: Requests with a larger Content-Length get a 413 (64 MiB by default).
 
     Returns:
         A :class:`LocalEndpoint`; call ``.stop()`` (or use it as a context manager).
@@ -154,7 +157,7 @@ def start_local_endpoint(model: str | Path | Predictor, name: str = "model", hos
         InputError: If the model cannot be loaded or the port is taken.
         RuntimeError: If the server did not start within ``timeout``.
     """
-    server, sock, model_object = build_server(model, name, host, port, max_batch_rows)
+    server, sock, model_object = build_server(model, name, host, port, max_batch_rows, max_body_bytes)
     bound_port = sock.getsockname()[1]
     thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])),
                               name=f"kfp-mlops-endpoint-{bound_port}", daemon=True)

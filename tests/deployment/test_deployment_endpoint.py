@@ -25,7 +25,7 @@ def endpoint(penguin_model_dir):
     mp = pytest.MonkeyPatch()
     mp.setenv("AIP_PREDICT_ROUTE", "/v1/endpoints/e1/deployedModels/d1:predict")
     mp.setenv("AIP_HEALTH_ROUTE", "/v1/endpoints/e1/deployedModels/d1")
-    served = start_local_endpoint(penguin_model_dir, NAME)
+    served = start_local_endpoint(penguin_model_dir, NAME, max_body_bytes=200_000)
     yield served
     served.stop()
     mp.undo()
@@ -229,6 +229,12 @@ def test_mutated_payloads_never_get_a_5xx(endpoint, rows):
         for variant in variants:
             status, answer = call(url, variant)
             assert status < 500, (variant, answer)
+
+
+def test_oversized_body_gets_413_and_is_not_kept(endpoint, rows):
+    status, answer = call(endpoint.v1_predict_url, {"instances": rows * 2000})
+    assert status == 413 and "exceeds the limit of 200000 bytes" in answer["error"]
+    assert call(endpoint.v1_predict_url, {"instances": rows})[0] == 200
 
 
 def test_unknown_model_is_404(endpoint):
