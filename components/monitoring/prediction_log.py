@@ -114,3 +114,22 @@ def read_prediction_log(log_dir: str | os.PathLike, since: float = 0.0) -> pd.Da
     if not records:
         raise InputError(f"no logged predictions in {log_dir}")
     return pd.DataFrame.from_records(records)
+
+
+def logged_predictor(predictor: Any, logger: PredictionLogger, model_version: str) -> Any:
+    """Wraps a ``model_io.Predictor`` so every ``predict`` call is logged (sampled) by ``logger``.
+
+    The endpoint serves the wrapper like any predictor; monitoring later reads
+    the log with :func:`read_prediction_log`.
+    """
+    from kfp_mlops.components.training.model_io import Predictor
+
+    class LoggedPredictor(Predictor):
+        """A predictor that logs its inputs and predictions."""
+
+        def predict(self, frame: pd.DataFrame) -> Any:
+            predictions = super().predict(frame)
+            logger.log(frame[self.contract.feature_names].to_dict("records"), predictions, model_version)
+            return predictions
+
+    return LoggedPredictor(predictor.model, predictor.contract)

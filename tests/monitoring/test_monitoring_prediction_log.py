@@ -42,3 +42,25 @@ def test_empty_log_and_bad_settings_are_clear(tmp_path):
     (tmp_path / "predictions.jsonl").write_text("not json\n")
     with pytest.raises(InputError, match="predictions.jsonl:1 is not a JSON prediction record"):
         read_prediction_log(tmp_path)
+
+
+def test_endpoint_requests_are_logged_and_read_back(tmp_path, penguins_model):
+    import json
+    import urllib.request
+
+    from kfp_mlops.components.deployment.server import start_local_endpoint
+    from kfp_mlops.components.monitoring.prediction_log import logged_predictor
+    from kfp_mlops.components.training.model_io import load_model
+
+    logger = PredictionLogger(tmp_path / "log")
+    rows = [{"bill_length_mm": 39.1, "bill_depth_mm": 18.7, "flipper_length_mm": 181, "body_mass_g": 3750,
+             "island": "Torgersen", "sex": "male"}] * 3
+    with start_local_endpoint(logged_predictor(load_model(penguins_model), logger, "v4"), name="penguins") as endpoint:
+        request = urllib.request.Request(endpoint.v1_predict_url, json.dumps({"instances": rows}).encode(),
+                                         {"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            predictions = json.loads(response.read())["predictions"]
+    frame = read_prediction_log(tmp_path / "log")
+    assert len(frame) == 3
+    assert list(frame["prediction"]) == predictions
+    assert set(frame["model_version"]) == {"v4"} and list(frame["island"]) == ["Torgersen"] * 3
