@@ -107,3 +107,30 @@ def test_tuning_sub_pipeline_runs_locally_and_picks_the_best_trial(xor_data, tmp
     assert model.metadata["score"] == best["score"]
     assert load_model(model.path).contract.framework == "sklearn"
     assert score_model(model.path, evaluation, "accuracy") == pytest.approx(best["score"])
+
+
+def test_tuning_sub_pipeline_compiles_inside_a_condition(tmp_path):
+    import yaml
+    from google.protobuf import json_format
+    from kfp import compiler, dsl
+    from kfp.pipeline_spec import pipeline_spec_pb2
+
+    from kfp_mlops.pipelines.tuning import tune_sklearn
+
+    @dsl.pipeline(name="tuning-compile")
+    def pipeline(train_uri: str, eval_uri: str, schema_uri: str, enable: bool = True):
+        train_data = dsl.importer(artifact_uri=train_uri, artifact_class=dsl.Dataset)
+        eval_data = dsl.importer(artifact_uri=eval_uri, artifact_class=dsl.Dataset)
+        schema_file = dsl.importer(artifact_uri=schema_uri, artifact_class=dsl.Artifact)
+        with dsl.If(enable == True):  # noqa: E712
+            tune_sklearn(train=train_data.output, eval=eval_data.output, schema=schema_file.output, label="y")
+
+    path = tmp_path / "tuning.yaml"
+    compiler.Compiler().compile(pipeline, str(path))
+    spec = yaml.safe_load(path.read_text())
+    json_format.ParseDict(spec, pipeline_spec_pb2.PipelineSpec())
+    tune = spec["components"]["comp-tune-sklearn"]["dag"]["tasks"]
+    loop = next(name for name in tune if name.startswith("for-loop"))
+    assert {"make-trials", "select-best-trial"} <= set(tune)
+    assert tune[loop]["parameterIterator"]["items"]["inputParameter"].startswith("pipelinechannel--make-trials")
+    assert spec["deploymentSpec"]["executors"]["exec-train-trial"]["container"]["image"].endswith("/kfp-mlops-core:latest")
