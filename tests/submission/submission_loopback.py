@@ -57,7 +57,8 @@ def start() -> Loopback:
             body = self.rfile.read(length) if length else b""
             parts = urlsplit(self.path)
             loop = box["loop"]
-            loop.requests.append(Request(self.command, parts.path, parse_qs(parts.query), dict(self.headers), body))
+            loop.requests.append(Request(self.command, parts.path, parse_qs(parts.query),
+                                         {k.lower(): v for k, v in self.headers.items()}, body))
             status, payload = loop.reply_for(self.command, parts.path)
             if callable(payload):
                 payload = payload(loop.requests[-1])

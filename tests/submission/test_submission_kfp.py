@@ -1,0 +1,100 @@
+"""KFP submission through the real kfp.Client, and template upload through RegistryClient, on loopback."""
+import json
+
+import pytest
+from kfp.registry import ApiAuth
+
+from kfp_mlops.pipelines.submission import submit, submit_kfp, upload_template
+
+
+@pytest.fixture
+def kfp_host(loopback, monkeypatch):
+    monkeypatch.setenv("SHORT_SHA", "abc1234")
+    monkeypatch.setattr("time.sleep", lambda s: None)
+    loopback.route("GET", "/apis/v2beta1/healthz", (200, {"multi_user": False}))
+    loopback.route("GET", "/apis/v2beta1/experiments", (200, {}))
+    loopback.route("POST", "/apis/v2beta1/experiments", (200, {"experiment_id": "exp-1"}))
+    loopback.route("POST", "/apis/v2beta1/runs", (200, {"run_id": "run-1"}))
+    loopback.route("POST", "/apis/v2beta1/recurringruns", (200, {"recurring_run_id": "rr-1"}))
+    return loopback
+
+
+def test_run_request_carries_spec_parameters_account_labels_and_caching(kfp_host, toy_package):
+    result = submit_kfp(toy_package, kfp_host.url, parameters={"data_path": "/d.csv", "flag": "false"},
+                        experiment="nightly", enable_caching=False, service_account="pipeline-runner")
+    [experiment] = kfp_host.find("POST", "/experiments")
+    assert experiment.json()["display_name"] == "nightly"
+    [req] = kfp_host.find("POST", "/runs")
+    body = req.json()
+    assert body["experiment_id"] == "exp-1"
+    assert body["pipeline_spec"]["pipelineInfo"]["name"] == "toy"
+    assert body["runtime_config"]["parameters"] == {"data_path": "/d.csv", "flag": False}
+    assert body["service_account"] == "pipeline-runner"
+    assert "git-commit=abc1234" in body["description"] and "pipeline-version=0-1-0-" in body["description"]
+    assert body["display_name"].startswith("toy abc1234 ")
+    tasks = body["pipeline_spec"]["root"]["dag"]["tasks"]
+    # protobuf JSON leaves out a false enableCache; the compiled default is true
+    assert tasks and all(task["cachingOptions"].get("enableCache", False) is False for task in tasks.values())
+    assert result.run_name == "run-1" and result.url == f"{kfp_host.url}/#/runs/details/run-1"
+
+
+def test_schedule_creates_a_recurring_run_with_a_seconds_field(kfp_host, toy_package):
+    result = submit_kfp(toy_package, kfp_host.url, parameters={"data_path": "/d.csv"}, schedule="0 3 * * 1")
+    assert kfp_host.find("POST", "/runs") == []
+    [req] = kfp_host.find("POST", "/recurringruns")
+    body = req.json()
+    assert body["trigger"]["cron_schedule"]["cron"] == "0 0 3 * * 1"
+    assert body["runtime_config"]["parameters"] == {"data_path": "/d.csv"}
+    assert "git-commit=abc1234" in body["description"]
+    assert body["mode"] == "ENABLE" and result.schedule_name == "rr-1"
+    tasks = body["pipeline_spec"]["root"]["dag"]["tasks"]
+    assert all(task["cachingOptions"]["enableCache"] is True for task in tasks.values())
+
+
+def test_transient_503_is_retried_then_succeeds(kfp_host, toy_package):
+    kfp_host.route("POST", "/apis/v2beta1/runs", (503, {"error": "unavailable"}), (200, {"run_id": "run-2"}))
+    result = submit_kfp(toy_package, kfp_host.url, parameters={"data_path": "x"})
+    assert len(kfp_host.find("POST", "/runs")) == 2 and result.run_name == "run-2"
+
+
+def test_forbidden_is_not_retried(kfp_host, toy_package):
+    import kfp_server_api
+
+    kfp_host.route("POST", "/apis/v2beta1/runs", (403, {"error": "forbidden"}))
+    with pytest.raises(kfp_server_api.ApiException) as raised:
+        submit_kfp(toy_package, kfp_host.url, parameters={"data_path": "x"})
+    assert raised.value.status == 403 and len(kfp_host.find("POST", "/runs")) == 1
+
+
+def test_bad_parameter_type_fails_before_any_request(kfp_host, toy_package):
+    with pytest.raises(ValueError, match=r"'epochs' is NUMBER_INTEGER; cannot use 'three'"):
+        submit_kfp(toy_package, kfp_host.url, parameters={"data_path": "x", "epochs": "three"})
+    with pytest.raises(ValueError, match=r"'flag' is BOOLEAN; got int"):
+        submit_kfp(toy_package, kfp_host.url, parameters={"data_path": "x", "flag": 1})
+    assert kfp_host.requests == []
+
+
+def test_dispatcher_routes_kfp_and_requires_a_host(kfp_host, toy_package):
+    assert submit(toy_package, "kfp", parameters={"data_path": "x"}, host=kfp_host.url).run_name == "run-1"
+    with pytest.raises(ValueError, match="needs: host"):
+        submit(toy_package, "kfp", parameters={"data_path": "x"})
+    with pytest.raises(ValueError, match="unknown target"):
+        submit(toy_package, "sagemaker")
+
+
+def test_upload_template_sends_the_file_and_tags(loopback, toy_package):
+    loopback.route("POST", "/proj/repo", (200, "toy/sha256:" + "a" * 64))
+    name, version = upload_template(toy_package, f"{loopback.url}/proj/repo", tags=["abc1234", "latest"],
+                                    auth=ApiAuth("test-token"))
+    [req] = loopback.find("POST", "/proj/repo")
+    assert req.headers["authorization"] == "Bearer test-token"
+    assert b'name="tags"' in req.body and b"abc1234,latest" in req.body
+    assert toy_package.read_bytes() in req.body
+    assert (name, version) == ("toy", "sha256:" + "a" * 64)
+
+
+def test_upload_retries_503(loopback, toy_package, monkeypatch):
+    monkeypatch.setattr("time.sleep", lambda s: None)
+    loopback.route("POST", "/proj/repo", (503, "busy"), (200, "toy/sha256:" + "b" * 64))
+    assert upload_template(toy_package, f"{loopback.url}/proj/repo", tags=["x"], auth=ApiAuth("t"))[0] == "toy"
+    assert len(loopback.find("POST", "/proj/repo")) == 2
