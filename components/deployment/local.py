@@ -107,20 +107,25 @@ def resolve_served_model(registry_uri: str | os.PathLike, name: str = "", versio
 
     Args:
         registry_uri: The local registry folder.
-        name: Registered model name; may be left empty when exactly one model is deployed.
+        name: Registered model name; may be left empty when exactly one model is
+            deployed, or, with none deployed, exactly one is registered.
         version_or_alias: Version or alias; empty means the deployed version, else ``champion``.
 
     Raises:
         InputError: If the name cannot be inferred, or the version is not in the registry.
     """
     deployments = read_deployments(registry_uri)
+    registry = None
     if not name:
-        if len(deployments) != 1:
-            known = ", ".join(sorted(deployments)) or "none deployed"
-            raise InputError(f"give the model's name with --name (deployed models: {known})")
-        name = next(iter(deployments))
+        names = sorted(deployments)
+        if not names:
+            registry = _open(registry_uri)
+            names = sorted({version.name for version in registry.list()})
+        if len(names) != 1:
+            raise InputError(f"give the model's name with --name (models: {', '.join(names) or 'none registered'})")
+        name = names[0]
     version_or_alias = version_or_alias or deployments.get(name, {}).get("version") or DEFAULT_ALIAS
-    registry = _open(registry_uri)
+    registry = registry or _open(registry_uri)
     model_version = registry.get(name, version_or_alias)
     predictor = registry.load(name, model_version.version)
     return ServedModel(name, model_version.version, str(model_version.path), predictor)

@@ -119,7 +119,7 @@ def test_deployments_record_and_name_inference(tmp_path):
     record_deployment(tmp_path, "penguins", "v3")
     assert read_deployments(tmp_path)["penguins"]["version"] == "v3"
     record_deployment(tmp_path, "iris", "v1")
-    with pytest.raises(InputError, match="--name.*iris, penguins"):
+    with pytest.raises(InputError, match="--name.*models: iris, penguins"):
         resolve_served_model(tmp_path)
     (tmp_path / "deployments.json").write_text("[1]")
     with pytest.raises(InputError, match="JSON object"):
