@@ -24,6 +24,7 @@ class Level2Data:
     initial: Path  # era 1, labelled: trains the first champion
     traffic: Path  # era 2, no label: sent to the endpoint
     fresh: Path  # era 2, labelled later: the new training window
+    traffic_truth: Path  # the traffic's labels, arriving after it was served
     label: str = BUNDLED_LABEL
 
 
@@ -41,12 +42,14 @@ def recalibrated_season(rows: int, seed: int = 11) -> pd.DataFrame:
 
 
 def write_level2_data(folder: str | Path, traffic_rows: int = 300, fresh_rows: int = 900) -> Level2Data:
-    """Writes the demo's three CSV files into ``folder``."""
+    """Writes the demo's CSV files into ``folder``."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    data = Level2Data(folder / "penguins_era1.csv", folder / "traffic_era2.csv", folder / "penguins_era2.csv")
+    data = Level2Data(folder / "penguins_era1.csv", folder / "traffic_era2.csv", folder / "penguins_era2.csv",
+                      folder / "traffic_era2_labelled.csv")
     pd.read_csv(bundled_dataset_path()).to_csv(data.initial, index=False)
     season = recalibrated_season(traffic_rows + fresh_rows)
     season.iloc[:traffic_rows].drop(columns=[BUNDLED_LABEL]).to_csv(data.traffic, index=False)
+    season.iloc[:traffic_rows].to_csv(data.traffic_truth, index=False)
     season.iloc[traffic_rows:].to_csv(data.fresh, index=False)
     return data

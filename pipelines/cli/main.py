@@ -10,7 +10,7 @@ import importlib
 import sys
 
 # Each module exposes register(subparsers); imported lazily so --help stays fast.
-COMMAND_MODULES = ("run", "validate", "compile", "list_cmd", "serve")
+COMMAND_MODULES = ("run", "validate", "compile", "list_cmd", "serve", "demo")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     except (InputError, ValueError, FileNotFoundError) as error:
         print(f"kfp-mlops: error: {error}", file=sys.stderr)
         code = 2
+    except RuntimeError as error:
+        print(f"kfp-mlops: failed: {error}", file=sys.stderr)
+        code = 1
     except KeyboardInterrupt:
         print("kfp-mlops: interrupted", file=sys.stderr)
         code = 130
