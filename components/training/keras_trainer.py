@@ -118,7 +118,7 @@ def make_dataset(preprocess, inputs: dict, targets: np.ndarray, batch_size: int,
     return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
-def _read(path, schema, features, label):
+def _read(path, features: list[Feature], label: str) -> pd.DataFrame:
     from kfp_mlops.components.data.ingest import read_csv
 
     frame = read_csv(path)
@@ -178,8 +178,8 @@ def train_keras_model(
     hidden = parse_hidden_units(hidden_units)
     schema = F.read_schema_file(schema_path)
     features = F.features_from_schema(schema, label)
-    train_frame = _read(train_path, schema, features, label)
-    eval_frame = _read(eval_path, schema, features, label)
+    train_frame = _read(train_path, features, label)
+    eval_frame = _read(eval_path, features, label)
     label_type = next(f.type for f in schema.feature if f.name == label)
     task = F.resolve_task(task, train_frame[label], label_type)
     y_train, y_eval = F.label_values(train_frame[label], task), F.label_values(eval_frame[label], task)
