@@ -189,6 +189,10 @@ def deploy_inference_service(
     from kfp_mlops.components.training.model_io import load_contract
 
     framework = load_contract(model_path).framework
+    if storage_uri.startswith("minio://"):
+        # KFP's MinIO artifact store; KServe's storage initializer reads it as S3 (the service account
+        # carries the MinIO endpoint and credentials, as for any S3-compatible store).
+        storage_uri = "s3://" + storage_uri[len("minio://"):]
     service = build_inference_service(name, namespace, storage_uri, serving_image, runtime, framework,
                                       canary_percent, min_replicas, max_replicas, service_account=service_account,
                                       labels=labels)

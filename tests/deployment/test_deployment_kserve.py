@@ -147,3 +147,13 @@ def test_apply_creates_then_patches_then_promotes(kube):
     set_canary_traffic("penguins", "models", 100, client)
     assert kube.requests[-1][3] == {"spec": {"predictor": {"canaryTrafficPercent": 100}}}
     assert kube.objects["penguins"]["spec"]["predictor"]["canaryTrafficPercent"] == 100
+
+
+def test_kfp_minio_artifact_uri_becomes_s3(penguin_model_dir, tmp_path):
+    from kfp_mlops.components.deployment.kserve_manifest import deploy_inference_service
+
+    outcome = deploy_inference_service(str(penguin_model_dir), str(tmp_path / "isvc.yaml"), "penguins", "models",
+                                       "minio://mlpipeline/v2/artifacts/run/model", serving_image="img", apply=False)
+    manifest = yaml.safe_load((tmp_path / "isvc.yaml").read_text())
+    assert outcome == "written"
+    assert manifest["spec"]["predictor"]["containers"][0]["env"][0]["value"] == "s3://mlpipeline/v2/artifacts/run/model"
