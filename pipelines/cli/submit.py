@@ -1,0 +1,165 @@
+"""``kfp-mlops submit`` and ``kfp-mlops upload``: send pipelines to Vertex AI or Kubeflow, templates to Artifact Registry."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Adds the ``submit`` and ``upload`` subcommands."""
+    parser = subparsers.add_parser(
+        "submit",
+        help="submit a run (or a schedule) to Vertex AI or a Kubeflow Pipelines host",
+        description="Submit PIPELINE (a pipeline name, compiled on the fly, or a compiled YAML file). "
+        "Parameters are checked against the compiled spec before anything is sent.",
+    )
+    parser.add_argument("pipeline", help="pipeline name (e.g. training) or compiled YAML file")
+    parser.add_argument("--target", required=True, choices=("vertex", "kfp"))
+    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                        help="pipeline parameter, typed by the compiled spec (JSON for dict/list); repeatable")
+    parser.add_argument("--label", action="append", default=[], metavar="KEY=VALUE", help="extra run label; repeatable")
+    parser.add_argument("--no-cache", action="store_true", help="turn caching off for every task")
+    parser.add_argument("--wait", action="store_true", help="wait for the run to end; exit 1 unless it succeeded")
+    parser.add_argument("--schedule", metavar="CRON", help="create a recurring run on this cron instead of one run")
+    parser.add_argument("--service-account", help="service account the run executes as")
+    parser.add_argument("--dry-run", action="store_true", help="check and print what would be sent; send nothing")
+    vertex = parser.add_argument_group("vertex")
+    vertex.add_argument("--project", default=os.environ.get("GOOGLE_CLOUD_PROJECT"))
+    vertex.add_argument("--region", default=os.environ.get("GOOGLE_CLOUD_REGION"))
+    vertex.add_argument("--pipeline-root", help="gs:// folder for run artifacts (kfp: optional override)")
+    vertex.add_argument("--api-endpoint", help="override of the Vertex AI API endpoint")
+    kfp = parser.add_argument_group("kfp")
+    kfp.add_argument("--host", help="KFP API endpoint, e.g. http://localhost:8080")
+    kfp.add_argument("--namespace")
+    kfp.add_argument("--experiment", help="experiment name (default: the pipeline's name)")
+    build = parser.add_argument_group("compiling a pipeline name")
+    build.add_argument("--image-tag", help="tag of the component images (default: the compiler's)")
+    build.add_argument("--image-registry", help="registry prefix of the component images")
+    parser.set_defaults(func=handle_submit)
+
+    upload = subparsers.add_parser(
+        "upload",
+        help="upload compiled templates to an Artifact Registry KFP repository",
+        description="Upload compiled YAML files (or every *.yaml in a folder) as pipeline templates.",
+    )
+    upload.add_argument("paths", nargs="+", help="compiled YAML files or folders")
+    upload.add_argument("--host", help="https://REGION-kfp.pkg.dev/PROJECT/REPOSITORY")
+    upload.add_argument("--project", default=os.environ.get("GOOGLE_CLOUD_PROJECT"))
+    upload.add_argument("--region", default=os.environ.get("GOOGLE_CLOUD_REGION"))
+    upload.add_argument("--repository", help="Artifact Registry repository (format KFP)")
+    upload.add_argument("--tag", action="append", default=[], help="version tag, e.g. the commit; repeatable")
+    upload.set_defaults(func=handle_upload)
+
+
+def _pairs(items: list[str], flag: str) -> dict[str, str]:
+    """Parses ``KEY=VALUE`` strings."""
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"{flag} {item!r}: expected KEY=VALUE")
+        out[key] = value
+    return out
+
+
+def handle_submit(args: argparse.Namespace) -> int:
+    """Compiles when needed, checks parameters, submits; prints the run and its URL."""
+    from kfp_mlops.pipelines.submission import load_package, parse_param_args, resolve_package, run_labels
+    from kfp_mlops.pipelines.submission.credentials import assert_no_credentials
+
+    if args.target == "vertex":
+        missing = [flag for flag, value in (("--project", args.project), ("--region", args.region),
+                                            ("--pipeline-root", args.pipeline_root)) if not value]
+    else:
+        missing = [] if args.host else ["--host"]
+    if missing:
+        raise ValueError(f"--target {args.target} needs {', '.join(missing)}")
+    path = resolve_package(args.pipeline, args.target, image_tag=args.image_tag, image_registry=args.image_registry)
+    package = load_package(path)
+    parameters = parse_param_args(package, args.param)
+    labels = _pairs(args.label, "--label")
+    if args.dry_run:
+        from kfp_mlops.pipelines.submission.spec import validate_parameters
+
+        assert_no_credentials(path)
+        print(json.dumps({"target": args.target, "package": str(path), "pipeline": package.name,
+                          "parameters": validate_parameters(package, parameters),
+                          "labels": run_labels(package, labels), "enable_caching": not args.no_cache,
+                          "schedule": args.schedule}, indent=2, sort_keys=True))
+        return 0
+    common = {"parameters": parameters, "enable_caching": not args.no_cache, "wait": args.wait,
+              "schedule": args.schedule, "labels": labels, "service_account": args.service_account}
+    try:
+        if args.target == "vertex":
+            from kfp_mlops.pipelines.submission import submit_vertex
+
+            result = submit_vertex(path, project=args.project, region=args.region, pipeline_root=args.pipeline_root,
+                                   api_endpoint=args.api_endpoint, **common)
+        else:
+            from kfp_mlops.pipelines.submission import submit_kfp
+
+            result = submit_kfp(path, host=args.host, namespace=args.namespace, experiment=args.experiment,
+                                pipeline_root=args.pipeline_root, **common)
+    except RuntimeError as error:  # the run ended badly (--wait)
+        print(f"kfp-mlops: {error}", file=sys.stderr)
+        return 1
+    except ValueError:
+        raise
+    except Exception as error:  # noqa: BLE001 - API errors: one line, exit 1
+        if not _is_api_error(error):
+            raise
+        print(f"kfp-mlops: error: submission failed: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+    print(json.dumps(result.to_dict(), sort_keys=True))
+    return 0
+
+
+def _is_api_error(error: BaseException) -> bool:
+    """True for errors from the remote API or the network (not bugs)."""
+    from kfp_mlops.pipelines.submission.retry import http_status
+
+    names = {cls.__module__.split(".")[0] + "." + cls.__name__ for cls in type(error).__mro__}
+    return http_status(error) is not None or any(
+        name.startswith(("google.", "kfp_server_api.", "requests.", "urllib3.")) for name in names)
+
+
+def _templates(paths: list[str]) -> list[Path]:
+    """Expands folders to their ``*.yaml`` files."""
+    files: list[Path] = []
+    for item in paths:
+        path = Path(item)
+        if path.is_dir():
+            found = sorted(path.glob("*.yaml"))
+            if not found:
+                raise ValueError(f"{path}: no compiled *.yaml files")
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise FileNotFoundError(f"not found: {path}")
+    return files
+
+
+def handle_upload(args: argparse.Namespace) -> int:
+    """Uploads each template with the given tags."""
+    from kfp_mlops.pipelines.submission import upload_template
+
+    host = args.host
+    if not host:
+        if not (args.project and args.region and args.repository):
+            raise ValueError("upload needs --host, or --project, --region and --repository")
+        host = f"https://{args.region}-kfp.pkg.dev/{args.project}/{args.repository}"
+    for path in _templates(args.paths):
+        try:
+            upload_template(path, host, tags=args.tag)
+        except ValueError:
+            raise
+        except Exception as error:  # noqa: BLE001
+            if not _is_api_error(error):
+                raise
+            print(f"kfp-mlops: error: upload of {path} failed: {type(error).__name__}: {error}", file=sys.stderr)
+            return 1
+    return 0
