@@ -67,3 +67,31 @@ def test_unknown_model_or_version_is_an_input_error(registry):
         deploy_local(uri, "nope")
     with pytest.raises(InputError):
         resolve_served_model(uri, "penguins", "v99")
+
+
+def test_kfp_mlops_serve_serves_the_deployed_version(registry):
+    """The real console entry point: ``kfp-mlops serve --registry R`` with nothing else."""
+    import subprocess
+    import sys
+
+    from test_deployment_serve_cli import ROW, post, stop, wait_for_url
+
+    uri, *_ = registry
+    deploy_local(uri, "penguins")
+    process = subprocess.Popen([sys.executable, "-m", "kfp_mlops.pipelines.cli.main", "serve", "--registry", uri,
+                                "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        url = wait_for_url(process)
+        assert post(f"{url}/v1/models/penguins:predict", {"instances": [ROW]}) == (200, {"predictions": ["Chinstrap"]})
+    finally:
+        stop(process)
+
+
+def test_kfp_mlops_serve_bad_input_exits_2(tmp_path):
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "kfp_mlops.pipelines.cli.main", "serve", "--registry",
+                             str(tmp_path / "empty")], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert "kfp-mlops: error:" in result.stderr and "--name" in result.stderr
