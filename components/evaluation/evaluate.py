@@ -1,0 +1,118 @@
+"""``evaluate_model``'s library function: score, compare with the champion, slice, decide, report."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kfp_mlops.components.artifacts import write_metrics_file
+from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.evaluation import gate, metrics as M
+from kfp_mlops.components.evaluation.report import render_markdown
+
+
+@dataclass
+class EvaluationResult:
+    """What ``evaluate_model`` logs and returns."""
+
+    blessed: bool
+    evaluation: M.Evaluation
+    verdict: gate.Verdict
+    champion: M.Evaluation | None = None
+    champion_version: str = ""
+    slices: dict[str, dict[str, float]] = field(default_factory=dict)
+    report: str = ""
+
+
+def _champion(registry_uri: str, model_name: str, frame, label: str) -> tuple[M.Evaluation | None, str, str]:
+    """Scores the registry's champion on the same rows: (evaluation, version, error)."""
+    if not (registry_uri and model_name):
+        return None, "", ""
+    from kfp_mlops.components.registry import CHAMPION, open_registry
+
+    registry = open_registry(registry_uri)
+    if not registry.has(model_name, CHAMPION):
+        print(f"[evaluation] no champion for {model_name!r} in {registry_uri}", flush=True)
+        return None, "", ""
+    version = registry.get(model_name, CHAMPION)
+    predictor = registry.load(model_name, version.version)  # ChecksumError on tampered files: never silent
+    try:
+        return M.evaluate_frame(predictor, frame, label), version.version, ""
+    except InputError as error:
+        return None, version.version, str(error)
+
+
+def evaluate_model_dir(
+    model_dir: str | os.PathLike,
+    test_path: str | os.PathLike,
+    label: str,
+    report_path: str | os.PathLike,
+    metrics_path: str | os.PathLike | None = None,
+    classification_metrics_path: str | os.PathLike | None = None,
+    thresholds: dict[str, float] | None = None,
+    registry_uri: str = "",
+    model_name: str = "",
+    regression_margin: float = 0.01,
+    slice_feature: str = "",
+    slice_floors: dict[str, float] | None = None,
+) -> EvaluationResult:
+    """Evaluates a model directory on a labelled CSV and decides whether it is blessed.
+
+    Blessed requires all of: the absolute ``thresholds``; no regression beyond
+    ``regression_margin`` against the registry's champion scored on the same
+    rows (when ``registry_uri`` and ``model_name`` name one); and the
+    ``slice_floors`` on every value of ``slice_feature``. See
+    :mod:`kfp_mlops.components.evaluation.gate`. A champion that cannot score the
+    test rows (its features are missing) fails the comparison, with the reason.
+
+    Args:
+        model_dir: The challenger's model directory.
+        test_path: Labelled CSV with a header.
+        label: The label column.
+        report_path: Where the Markdown report goes.
+        metrics_path: Where the scalar metrics JSON goes (optional).
+        classification_metrics_path: Where the confusion matrix and ROC JSON go (optional).
+        thresholds: Metric -> floor; a ceiling for rmse, mae and log_loss.
+        registry_uri: The registry holding the champion.
+        model_name: The model's registry name.
+        regression_margin: Largest allowed drop against the champion.
+        slice_feature: A column to slice the test rows by.
+        slice_floors: Metric -> floor applied to every slice.
+
+    Raises:
+        InputError: For a missing label or feature column, an unknown metric,
+            or slice floors without a slice feature.
+        ChecksumError: If the champion's files do not match their sha256.
+    """
+    from kfp_mlops.components.data.ingest import read_csv
+    from kfp_mlops.components.training.model_io import load_model
+
+    if slice_floors and not slice_feature:
+        raise InputError("slice_floors need a slice_feature")
+    frame = read_csv(test_path)
+    predictor = load_model(model_dir)
+    evaluation = M.evaluate_frame(predictor, frame, label)
+    print(f"[evaluation] {evaluation.task} on {evaluation.rows} rows: "
+          + ", ".join(f"{k}={v:.4f}" for k, v in sorted(evaluation.metrics.items())), flush=True)
+    champion, champion_version, champion_error = _champion(registry_uri, model_name, frame, label)
+    slices = M.slice_metrics(predictor, frame, label, slice_feature) if slice_feature else {}
+    champion_label = f"champion {champion_version}"
+    verdict = gate.decide(evaluation.task, evaluation.metrics, thresholds, champion.metrics if champion else None,
+                          regression_margin, slices, slice_floors, slice_feature, champion_label)
+    if champion_error:
+        verdict.checks.append(gate.Check("champion", "", False, f"{champion_label} could not score the test rows: "
+                                         f"{champion_error}; promote by hand with 'kfp-mlops models promote'"))
+        verdict.blessed = False
+    report = render_markdown(model_name, evaluation, verdict, champion, champion_label, slices, slice_feature)
+    Path(report_path).parent.mkdir(parents=True, exist_ok=True)
+    Path(report_path).write_text(report)
+    if metrics_path:
+        write_metrics_file(metrics_path, evaluation.metrics)
+    if classification_metrics_path:
+        write_metrics_file(classification_metrics_path, {
+            "classes": evaluation.classes, "confusion_matrix": evaluation.confusion_matrix,
+            "roc": evaluation.roc.__dict__ if evaluation.roc else None,
+            "pr": evaluation.pr.__dict__ if evaluation.pr else None})
+    print(f"[evaluation] {'BLESSED' if verdict.blessed else 'NOT BLESSED'}"
+          + "".join(f"\n  - {c.reason}" for c in verdict.failures), flush=True)
+    return EvaluationResult(verdict.blessed, evaluation, verdict, champion, champion_version, slices, report)

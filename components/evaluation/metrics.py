@@ -1,0 +1,165 @@
+"""Metrics by task type: scalar metrics, confusion matrix, ROC curve and per-slice metrics.
+
+Classification: ``accuracy``, ``balanced_accuracy``, ``f1_macro``,
+``precision_macro``, ``recall_macro``, ``log_loss``, and for binary tasks
+``roc_auc`` and ``average_precision`` (the area under the PR curve).
+Regression: ``rmse``, ``mae``, ``r2``.
+
+``rmse``, ``mae`` and ``log_loss`` are lower-is-better (:data:`LOWER_IS_BETTER`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from kfp_mlops.components.errors import InputError
+
+LOWER_IS_BETTER = frozenset({"rmse", "mae", "log_loss"})
+MAX_CURVE_POINTS = 200
+MISSING_SLICE = "(missing)"
+
+
+def higher_is_better(metric: str) -> bool:
+    """True unless ``metric`` is an error or a loss (rmse, mae, log_loss)."""
+    return metric not in LOWER_IS_BETTER
+
+
+@dataclass
+class Curve:
+    """A thinned ROC or PR curve: x, y and the decision thresholds."""
+
+    x: list[float]
+    y: list[float]
+    thresholds: list[float]
+
+
+@dataclass
+class Evaluation:
+    """Everything measured on one labelled set."""
+
+    task: str
+    rows: int
+    metrics: dict[str, float]
+    classes: list[str] = field(default_factory=list)
+    confusion_matrix: list[list[int]] = field(default_factory=list)
+    roc: Curve | None = None
+    pr: Curve | None = None
+
+
+def _thin(indices_count: int, limit: int = MAX_CURVE_POINTS) -> np.ndarray:
+    """At most ``limit`` evenly spread indices of a curve, first and last kept."""
+    if indices_count <= limit:
+        return np.arange(indices_count)
+    return np.unique(np.linspace(0, indices_count - 1, limit).round().astype(int))
+
+
+def _finite(values: np.ndarray) -> list[float]:
+    # roc_curve's first threshold is +inf; JSON and KFP need finite numbers.
+    return [float(v) if np.isfinite(v) else 1.0 for v in values]
+
+
+def _truth(frame: pd.DataFrame, label: str, task: str) -> np.ndarray:
+    from kfp_mlops.components.training.features import label_values
+
+    if label not in frame.columns:
+        raise InputError(f"test data has no label column {label!r}; columns: {', '.join(map(str, frame.columns))}")
+    return label_values(frame[label], task)
+
+
+def _classification(truth: np.ndarray, predicted: np.ndarray, proba: np.ndarray | None,
+                    classes: list[Any]) -> Evaluation:
+    from sklearn import metrics as m
+
+    labels = list(classes) if classes else sorted(set(truth.tolist()) | set(predicted.tolist()), key=str)
+    values = {
+        "accuracy": m.accuracy_score(truth, predicted),
+        "balanced_accuracy": m.balanced_accuracy_score(truth, predicted),
+        "f1_macro": m.f1_score(truth, predicted, average="macro", labels=labels, zero_division=0),
+        "precision_macro": m.precision_score(truth, predicted, average="macro", labels=labels, zero_division=0),
+        "recall_macro": m.recall_score(truth, predicted, average="macro", labels=labels, zero_division=0),
+    }
+    result = Evaluation("classification", len(truth), {}, [str(c) for c in labels],
+                        m.confusion_matrix(truth, predicted, labels=labels).tolist())
+    if proba is not None and len(labels) == proba.shape[1]:
+        values["log_loss"] = m.log_loss(truth, np.clip(proba, 1e-15, 1), labels=labels)
+        if len(labels) == 2 and len(set(truth.tolist())) == 2:
+            positive = (truth == labels[1]).astype(int)
+            score = proba[:, 1]
+            values["roc_auc"] = m.roc_auc_score(positive, score)
+            values["average_precision"] = m.average_precision_score(positive, score)
+            fpr, tpr, roc_t = m.roc_curve(positive, score)
+            keep = _thin(len(fpr))
+            result.roc = Curve(_finite(fpr[keep]), _finite(tpr[keep]), _finite(roc_t[keep]))
+            precision, recall, pr_t = m.precision_recall_curve(positive, score)
+            keep = _thin(len(pr_t))
+            result.pr = Curve(_finite(recall[keep]), _finite(precision[keep]), _finite(pr_t[keep]))
+    result.metrics = {name: float(value) for name, value in values.items()}
+    return result
+
+
+def _regression(truth: np.ndarray, predicted: np.ndarray) -> Evaluation:
+    from sklearn import metrics as m
+
+    predicted = predicted.astype("float64")
+    values = {
+        "rmse": float(np.sqrt(m.mean_squared_error(truth, predicted))),
+        "mae": float(m.mean_absolute_error(truth, predicted)),
+        "r2": float(m.r2_score(truth, predicted)) if len(truth) > 1 else float("nan"),
+    }
+    return Evaluation("regression", len(truth), values)
+
+
+def evaluate_frame(predictor: Any, frame: pd.DataFrame, label: str) -> Evaluation:
+    """Scores a loaded model on labelled rows.
+
+    Args:
+        predictor: A :class:`kfp_mlops.components.training.model_io.Predictor`.
+        frame: Rows holding the model's features and the label.
+        label: The label column.
+
+    Returns:
+        The :class:`Evaluation` for the model's task.
+
+    Raises:
+        InputError: If the label or a feature column is missing, or the set is empty.
+    """
+    if frame.empty:
+        raise InputError("test data has no rows")
+    task = predictor.contract.task
+    truth = _truth(frame, label, task)
+    predicted = np.asarray(predictor.predict(frame))
+    if task == "classification":
+        return _classification(truth, predicted, predictor.predict_proba(frame), predictor.contract.classes)
+    return _regression(truth, predicted)
+
+
+def compute_metrics(predictor: Any, frame: pd.DataFrame, label: str) -> dict[str, float]:
+    """Scalar metrics of a loaded model on labelled rows (see :func:`evaluate_frame`)."""
+    return evaluate_frame(predictor, frame, label).metrics
+
+
+def slice_metrics(predictor: Any, frame: pd.DataFrame, label: str, feature: str) -> dict[str, dict[str, float]]:
+    """Metrics of each value of ``feature`` (missing values form the slice ``(missing)``).
+
+    Each slice's dict also holds ``rows``. Slices are scored independently, so
+    a slice holding one class has no ROC AUC.
+
+    Raises:
+        InputError: If ``feature`` is not a column of the test data.
+    """
+    if feature not in frame.columns:
+        raise InputError(f"slice feature {feature!r} is not a column of the test data; "
+                         f"columns: {', '.join(map(str, frame.columns))}")
+    import warnings
+
+    keys = frame[feature].astype("string").fillna(MISSING_SLICE)
+    result: dict[str, dict[str, float]] = {}
+    for value in sorted(keys.unique()):
+        part = frame[(keys == value).to_numpy()]
+        with warnings.catch_warnings():  # small slices often hold one class; sklearn warns on each metric
+            warnings.simplefilter("ignore", UserWarning)
+            result[str(value)] = {**evaluate_frame(predictor, part, label).metrics, "rows": float(len(part))}
+    return result

@@ -1,0 +1,57 @@
+"""The evaluation report: the verdict, the reason for each check, and the metrics, as Markdown."""
+from __future__ import annotations
+
+from kfp_mlops.components.evaluation.gate import Verdict
+from kfp_mlops.components.evaluation.metrics import Evaluation
+
+KIND_TITLES = {"threshold": "Absolute thresholds", "champion": "Against the champion", "slice": "Slices"}
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return lines + ["| " + " | ".join(row) + " |" for row in rows]
+
+
+def render_markdown(model_name: str, evaluation: Evaluation, verdict: Verdict,
+                    champion: Evaluation | None = None, champion_label: str = "",
+                    slices: dict[str, dict[str, float]] | None = None, slice_feature: str = "") -> str:
+    """Renders the report.
+
+    Args:
+        model_name: The model's registry name (or any title).
+        evaluation: The challenger's evaluation.
+        verdict: The gate's verdict.
+        champion: The champion's evaluation on the same rows, if any.
+        champion_label: e.g. ``champion v3``.
+        slices: Per-slice metrics.
+        slice_feature: The sliced feature.
+    """
+    status = "BLESSED" if verdict.blessed else "NOT BLESSED"
+    lines = [f"# Evaluation of {model_name or 'model'}: {status}", "",
+             f"{evaluation.task.capitalize()} model, scored on {evaluation.rows} test rows.", ""]
+    if verdict.failures:
+        lines += ["## Why not blessed", ""] + [f"- {c.reason}" for c in verdict.failures] + [""]
+    lines += ["## Checks", ""]
+    for kind, title in KIND_TITLES.items():
+        checks = [c for c in verdict.checks if c.kind == kind]
+        if checks:
+            lines += [f"### {title}", ""] + [f"- {'PASS' if c.passed else 'FAIL'}: {c.reason}" for c in checks] + [""]
+    header = ["metric", "model"] + ([champion_label or "champion"] if champion else [])
+    rows = [[name, f"{value:.4f}"] + ([f"{champion.metrics[name]:.4f}"] if champion and name in champion.metrics
+                                      else ["-"] if champion else [])
+            for name, value in sorted(evaluation.metrics.items())]
+    lines += ["## Metrics", ""] + _table(header, rows) + [""]
+    if evaluation.confusion_matrix:
+        lines += ["## Confusion matrix (rows: truth, columns: predicted)", ""]
+        lines += _table([""] + evaluation.classes,
+                        [[cls] + [str(n) for n in row] for cls, row in zip(evaluation.classes, evaluation.confusion_matrix)])
+        lines.append("")
+    if slices:
+        names = sorted({m for values in slices.values() for m in values if m != "rows"})
+        lines += [f"## Slices by {slice_feature}", ""]
+        lines += _table([slice_feature, "rows"] + names,
+                        [[value, str(int(values.get("rows", 0)))] + [f"{values[m]:.4f}" if m in values else "-"
+                                                                      for m in names]
+                         for value, values in slices.items()])
+        lines.append("")
+    return "\n".join(lines)

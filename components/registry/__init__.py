@@ -1,0 +1,57 @@
+"""Model registries behind one API: a local folder, or Vertex AI Model Registry.
+
+Open one with :func:`open_registry`::
+
+    registry = open_registry("./.kfp-mlops/registry")        # local backend
+    registry = open_registry("vertex://my-project/us-central1")  # Vertex backend
+
+    version = registry.register("model_dir", "penguins", metrics={"accuracy": 0.97},
+                                lineage=build_lineage("train.csv", "schema.pbtxt", "run-1"))
+    registry.promote("penguins", version.version)       # alias "champion"
+    predictor = registry.load("penguins", "champion")   # refuses a sha256 mismatch
+    registry.rollback("penguins")                       # champion back to the previous one
+
+Every version carries ``.version``, ``.path``, ``.sha256``, ``.metrics``,
+``.lineage``, ``.aliases`` and ``.created_at`` (:class:`ModelVersion`).
+"""
+from __future__ import annotations
+
+from kfp_mlops.components.registry.base import (
+    CHALLENGER,
+    CHAMPION,
+    ChecksumError,
+    ModelVersion,
+    Registry,
+)
+from kfp_mlops.components.registry.lineage import build_lineage
+
+VERTEX_SCHEME = "vertex://"
+
+__all__ = ["CHALLENGER", "CHAMPION", "ChecksumError", "ModelVersion", "Registry", "build_lineage", "open_registry"]
+
+
+def open_registry(uri: str, **options) -> Registry:
+    """Opens the registry at ``uri``.
+
+    Args:
+        uri: A local folder (created on first registration), or
+            ``vertex://PROJECT/LOCATION`` for Vertex AI Model Registry.
+        **options: Backend options (Vertex: ``serving_image``, ``api_endpoint``...).
+
+    Raises:
+        InputError: For an empty URI or a malformed ``vertex://`` URI.
+    """
+    from kfp_mlops.components.errors import InputError
+
+    if not uri:
+        raise InputError("registry_uri is empty: give a local folder or vertex://PROJECT/LOCATION")
+    if uri.startswith(VERTEX_SCHEME):
+        from kfp_mlops.components.registry.vertex import VertexRegistry
+
+        parts = uri[len(VERTEX_SCHEME):].strip("/").split("/")
+        if len(parts) != 2 or not all(parts):
+            raise InputError(f"registry_uri {uri!r} must be vertex://PROJECT/LOCATION")
+        return VertexRegistry(parts[0], parts[1], **options)
+    from kfp_mlops.components.registry.local import LocalRegistry
+
+    return LocalRegistry(uri, **options)

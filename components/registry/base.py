@@ -1,0 +1,135 @@
+"""The backend-neutral registry API: :class:`ModelVersion`, :class:`Registry`, and the errors."""
+from __future__ import annotations
+
+import abc
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from kfp_mlops.components.errors import InputError
+
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+
+
+class ChecksumError(InputError):
+    """A stored model's files no longer match the sha256 recorded at registration."""
+
+
+@dataclass
+class ModelVersion:
+    """One registered version of a model.
+
+    Attributes:
+        name: The model's name in the registry.
+        version: ``v1``, ``v2``... (local) or the Vertex version id as ``v<ID>``.
+        path: Where the model directory lives (a local folder or a ``gs://`` URI).
+        sha256: :func:`kfp_mlops.components.artifacts.sha256_tree` of the directory.
+        metrics: The metrics it was registered with.
+        lineage: ``dataset_sha256``, ``schema_sha256``, ``git_commit``,
+            ``pipeline_run_id``, and anything else the caller recorded.
+        aliases: Aliases pointing at this version (``champion``, ``challenger``...).
+        created_at: ISO-8601 UTC time of registration.
+        resource_name: The backend's own id (the Vertex model resource), if any.
+    """
+
+    name: str
+    version: str
+    path: str
+    sha256: str
+    metrics: dict[str, float] = field(default_factory=dict)
+    lineage: dict[str, Any] = field(default_factory=dict)
+    aliases: list[str] = field(default_factory=list)
+    created_at: str = ""
+    resource_name: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return asdict(self)
+
+
+class Registry(abc.ABC):
+    """A model registry. Open one with :func:`kfp_mlops.components.registry.open_registry`."""
+
+    uri: str
+
+    @abc.abstractmethod
+    def register(self, model_dir: str, name: str, metrics: dict[str, float] | None = None,
+                 lineage: dict[str, Any] | None = None, aliases: tuple[str, ...] | list[str] = (CHALLENGER,)
+                 ) -> ModelVersion:
+        """Stores a model directory as a new version, or returns the version with the same sha256.
+
+        Registration is idempotent on the directory's sha256: registering the
+        same files again returns the existing version (and adds ``aliases`` to it).
+
+        Raises:
+            InputError: If ``model_dir`` is not a model directory, or ``name`` is not usable.
+        """
+
+    @abc.abstractmethod
+    def get(self, name: str, version_or_alias: str = CHAMPION) -> ModelVersion:
+        """Returns one version, by version (``v3``, or ``3``) or alias (``champion``).
+
+        Raises:
+            InputError: If the model, version or alias does not exist.
+        """
+
+    @abc.abstractmethod
+    def list(self, name: str | None = None) -> list[ModelVersion]:
+        """Every version of ``name`` (or of every model), oldest first."""
+
+    @abc.abstractmethod
+    def promote(self, name: str, version: str, alias: str = CHAMPION) -> ModelVersion:
+        """Points ``alias`` at ``version`` (moving it off any other version) and returns the version.
+
+        Promoting to ``champion`` records the previous champion, for :meth:`rollback`.
+
+        Raises:
+            InputError: If the model or version does not exist.
+        """
+
+    @abc.abstractmethod
+    def rollback(self, name: str) -> ModelVersion:
+        """Moves ``champion`` back to the previous champion and returns it.
+
+        Raises:
+            InputError: If there is no previous champion.
+        """
+
+    @abc.abstractmethod
+    def local_dir(self, version: ModelVersion) -> str:
+        """A local path to the version's files (a Cloud Storage FUSE path for ``gs://``)."""
+
+    def has(self, name: str, version_or_alias: str = CHAMPION) -> bool:
+        """True when :meth:`get` would find the version or alias."""
+        try:
+            self.get(name, version_or_alias)
+        except InputError:
+            return False
+        return True
+
+    def verify(self, name: str, version_or_alias: str = CHAMPION) -> ModelVersion:
+        """Checks the stored files against the recorded sha256 and returns the version.
+
+        Raises:
+            ChecksumError: On a mismatch (the files were changed or damaged).
+        """
+        from kfp_mlops.components.artifacts import sha256_tree
+
+        version = self.get(name, version_or_alias)
+        actual = sha256_tree(self.local_dir(version))
+        if actual != version.sha256:
+            raise ChecksumError(f"{name} {version.version}: sha256 mismatch at {version.path} "
+                                f"(registered {version.sha256[:12]}, found {actual[:12]}); refusing to load")
+        return version
+
+    def load(self, name: str, version_or_alias: str = CHAMPION) -> Any:
+        """Loads a version as a :class:`~kfp_mlops.components.training.model_io.Predictor`, sha256 checked.
+
+        Raises:
+            ChecksumError: If the files do not match the recorded sha256.
+            InputError: If the model, version or alias does not exist.
+        """
+        from kfp_mlops.components.training.model_io import load_model
+
+        version = self.verify(name, version_or_alias)
+        return load_model(self.local_dir(version))

@@ -1,0 +1,63 @@
+"""KFP components for the model registry: register a blessed model, promote a version."""
+from kfp.dsl import Artifact, Dataset, Input, Metrics, Model
+
+from kfp_mlops.components.images import component
+
+
+@component("core")
+def register_model(
+    model: Input[Model],
+    metrics: Input[Metrics],
+    registry_uri: str,
+    model_name: str,
+    dataset: Input[Dataset] = None,
+    schema: Input[Artifact] = None,
+    pipeline_run_id: str = "",
+    alias: str = "challenger",
+) -> str:
+    """Registers a model directory as a new version, with its metrics and lineage.
+
+    Idempotent on the model files' sha256: registering the same files again
+    returns the existing version. Lineage records the training data's and the
+    schema's sha256, the git commit, the pipeline run id and the model's sha256.
+
+    Args:
+        model: The model directory.
+        metrics: The evaluation metrics to record (from ``evaluate_model``).
+        registry_uri: A local folder, or ``vertex://PROJECT/LOCATION``.
+        model_name: The model's registry name.
+        dataset: The training data, hashed into the lineage (optional).
+        schema: The schema.pbtxt, hashed into the lineage (optional).
+        pipeline_run_id: The pipeline run, e.g. ``dsl.PIPELINE_JOB_NAME_PLACEHOLDER``.
+        alias: Alias to point at the version (``challenger``); promote to
+            ``champion`` with ``promote_model``.
+
+    Returns:
+        The version id, e.g. ``v3``.
+    """
+    from kfp_mlops.components.registry.register import register_artifact
+
+    return register_artifact(
+        registry_uri, model_name, model.path, dict(metrics.metadata),
+        dataset_path=dataset.path if dataset else None,
+        dataset_sha256=dataset.metadata.get("sha256", "") if dataset else "",
+        schema_path=schema.path if schema else None, pipeline_run_id=pipeline_run_id, alias=alias,
+    )
+
+
+@component("core")
+def promote_model(registry_uri: str, model_name: str, version: str, alias: str = "champion") -> str:
+    """Points an alias (``champion`` by default) at a registered version.
+
+    Args:
+        registry_uri: A local folder, or ``vertex://PROJECT/LOCATION``.
+        model_name: The model's registry name.
+        version: The version to promote, e.g. ``v3`` (``register_model``'s output).
+        alias: The alias to move.
+
+    Returns:
+        The promoted version id.
+    """
+    from kfp_mlops.components.registry.register import promote
+
+    return promote(registry_uri, model_name, version, alias)
