@@ -61,3 +61,4 @@ def assert_no_credentials(path: str | os.PathLike) -> None:
     if findings:
         where = "; ".join(f"line {f.line}: {f.kind} ({f.excerpt})" for f in findings[:5])
         raise ValueError(f"{path}: compiled spec carries credentials, refusing to use it: {where}")
+
