@@ -98,3 +98,20 @@ def test_upload_retries_503(loopback, toy_package, monkeypatch):
     loopback.route("POST", "/proj/repo", (503, "busy"), (200, "toy/sha256:" + "b" * 64))
     assert upload_template(toy_package, f"{loopback.url}/proj/repo", tags=["x"], auth=ApiAuth("t"))[0] == "toy"
     assert len(loopback.find("POST", "/proj/repo")) == 2
+
+
+def test_retraining_trigger_compiles_and_submits_the_real_training_pipeline(kfp_host):
+    """The monitoring pipeline's retraining path: a pipeline name, compiled on the fly, sent through kfp.Client."""
+    from kfp_mlops.pipelines.retraining import trigger_training
+
+    line = trigger_training("kfp", {"data_path": "gs://b/window.csv", "label": "species", "model_name": "penguins",
+                                    "registry_uri": "gs://b/registry"},
+                            submit_options={"host": kfp_host.url, "image_tag": "abc1234", "experiment": "retraining"})
+    assert line == "submitted training run: run-1"
+    body = kfp_host.find("POST", "/runs")[0].json()
+    assert body["pipeline_spec"]["pipelineInfo"]["name"] == "training"
+    assert body["runtime_config"]["parameters"]["model_name"] == "penguins"
+    executors = body["pipeline_spec"]["deploymentSpec"]["executors"].values()
+    images = {e["container"]["image"] for e in executors if "container" in e}
+    assert images and all(i.endswith(":abc1234") for i in images if "kfp-mlops-" in i)
+    assert kfp_host.find("POST", "/experiments")[0].json()["display_name"] == "retraining"
