@@ -46,11 +46,11 @@ def open_registry(uri: str, **options) -> Registry:
     if not uri:
         raise InputError("registry_uri is empty: give a local folder or vertex://PROJECT/LOCATION")
     if uri.startswith(VERTEX_SCHEME):
-        from kfp_mlops.components.registry.vertex import VertexRegistry
-
         parts = uri[len(VERTEX_SCHEME):].strip("/").split("/")
         if len(parts) != 2 or not all(parts):
             raise InputError(f"registry_uri {uri!r} must be vertex://PROJECT/LOCATION")
+        from kfp_mlops.components.registry.vertex import VertexRegistry
+
         return VertexRegistry(parts[0], parts[1], **options)
     from kfp_mlops.components.registry.local import LocalRegistry
 

@@ -1,0 +1,99 @@
+"""The local registry: versions, idempotency, aliases, promote, rollback, lineage, sha256-checked load."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+from registry_models import iris_frame, make_model
+
+from kfp_mlops.components.artifacts import sha256_tree
+from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.registry import ChecksumError, build_lineage, open_registry
+
+
+@pytest.fixture
+def registry(tmp_path):
+    return open_registry(str(tmp_path / "registry"))
+
+
+def test_register_copies_the_model_and_records_everything(tmp_path, registry):
+    model = make_model(tmp_path / "m0")
+    data = tmp_path / "train.csv"
+    iris_frame().to_csv(data, index=False)
+    lineage = build_lineage(data, None, "run-42")
+    version = registry.register(str(model), "iris", {"accuracy": 0.97}, lineage)
+    assert version.version == "v1" and version.aliases == ["challenger"]
+    assert version.path == str(tmp_path / "registry" / "iris" / "v1")
+    assert version.sha256 == sha256_tree(model) == sha256_tree(version.path)
+    assert version.metrics == {"accuracy": 0.97}
+    assert version.lineage["dataset_sha256"] == sha256_tree(data)
+    assert version.lineage["schema_sha256"] == "" and version.lineage["pipeline_run_id"] == "run-42"
+    assert version.lineage["model_sha256"] == version.sha256
+    head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=False).stdout.strip()
+    assert version.lineage["git_commit"] == (head or "unknown")
+    assert version.created_at.endswith("+00:00")
+    index = json.loads((tmp_path / "registry" / "index.json").read_text())
+    assert index["models"]["iris"]["versions"][0]["path"] == "iris/v1"  # relative: the folder can move
+
+
+def test_same_files_register_once(tmp_path, registry):
+    model = make_model(tmp_path / "m0")
+    first = registry.register(str(model), "iris")
+    again = registry.register(str(model), "iris", {"accuracy": 0.5})
+    assert again.version == first.version and again.metrics == first.metrics
+    copy = shutil.copytree(model, tmp_path / "copy")  # same bytes elsewhere: still the same version
+    assert registry.register(str(copy), "iris").version == "v1"
+    assert registry.register(str(make_model(tmp_path / "m1", seed=1)), "iris").version == "v2"
+    assert [v.version for v in registry.list("iris")] == ["v1", "v2"]
+
+
+def test_aliases_promote_and_rollback(tmp_path, registry):
+    for seed in range(3):
+        registry.register(str(make_model(tmp_path / f"m{seed}", seed)), "iris")
+    assert registry.get("iris", "challenger").version == "v3"  # the alias moves to the newest
+    assert not registry.has("iris", "champion")
+    registry.promote("iris", "v1")
+    registry.promote("iris", "2")
+    assert registry.promote("iris", "v3").aliases == ["challenger", "champion"]
+    assert registry.get("iris", "v1").aliases == []
+    assert registry.rollback("iris").version == "v2"
+    assert registry.get("iris").version == "v2"
+    assert registry.rollback("iris").version == "v1"
+    with pytest.raises(InputError, match="no previous champion"):
+        registry.rollback("iris")
+
+
+def test_errors_name_what_is_wrong(tmp_path, registry):
+    with pytest.raises(InputError, match="'iris' is not in the registry"):
+        registry.get("iris")
+    registry.register(str(make_model(tmp_path / "m0")), "iris")
+    with pytest.raises(InputError, match="no version 'v9'"):
+        registry.get("iris", "v9")
+    with pytest.raises(InputError, match="no alias 'champion'"):
+        registry.load("iris", "champion")
+    with pytest.raises(InputError, match="model name"):
+        registry.register(str(tmp_path / "m0"), "../escape")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match="feature_contract.json"):
+        registry.register(str(tmp_path / "empty"), "iris")
+    with pytest.raises(InputError, match="empty"):
+        open_registry("")
+    with pytest.raises(InputError, match="vertex://PROJECT/LOCATION"):
+        open_registry("vertex://only-project")
+
+
+def test_load_checks_sha256(tmp_path, registry):
+    registry.register(str(make_model(tmp_path / "m0")), "iris")
+    frame = iris_frame()
+    predictions = registry.load("iris", "v1").predict(frame)
+    assert np.mean(predictions == frame["target"].to_numpy()) > 0.9
+    stored = registry.get("iris", "v1").path
+    shutil.copy(make_model(tmp_path / "m1", seed=1) / "model.joblib", f"{stored}/model.joblib")
+    with pytest.raises(ChecksumError, match="sha256 mismatch"):
+        registry.load("iris", "v1")
+    (tmp_path / "registry" / "iris" / "v1" / "model.joblib").unlink()
+    with pytest.raises(ChecksumError):
+        registry.load("iris", "v1")
