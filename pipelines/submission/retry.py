@@ -45,7 +45,7 @@ def with_retries(
     attempts: int = 5,
     initial_delay: float = 1.0,
     max_delay: float = 30.0,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
 ) -> T:
     """Runs ``call``, retrying transient failures with exponential backoff.
 
@@ -55,7 +55,7 @@ def with_retries(
         attempts: Total tries, at least 1.
         initial_delay: Seconds before the first retry; doubles each time.
         max_delay: Cap on one delay.
-        sleep: Sleep function (tests pass a recorder).
+        sleep: Sleep function; default ``time.sleep``, looked up at call time.
 
     Returns:
         What ``call`` returns.
@@ -73,6 +73,6 @@ def with_retries(
             status = http_status(error)
             print(f"{what}: transient error ({status or type(error).__name__}), retry {attempt}/{attempts - 1} "
                   f"in {delay:.1f} s", flush=True)
-            sleep(delay)
+            (sleep or time.sleep)(delay)
             delay = min(delay * 2, max_delay)
     raise AssertionError("unreachable")

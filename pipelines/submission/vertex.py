@@ -108,7 +108,11 @@ def submit_vertex(
                   f"?project={project}")
     print(f"submitted {result.run_name}\n  {result.url}", flush=True)
     if wait:
-        job.wait()
+        try:
+            job.wait()  # aiplatform raises RuntimeError itself when the run fails
+        except RuntimeError as error:
+            state = job.state.name if job.state is not None else "an unknown state"
+            raise RuntimeError(f"run {result.run_name} ended in {state}: {str(error).strip()}") from error
         result.state = job.state.name if job.state is not None else None
         if result.state != "PIPELINE_STATE_SUCCEEDED":
             raise RuntimeError(f"run {result.run_name} ended in {result.state}")

@@ -115,3 +115,17 @@ def test_retraining_trigger_compiles_and_submits_the_real_training_pipeline(kfp_
     images = {e["container"]["image"] for e in executors if "container" in e}
     assert images and all(i.endswith(":abc1234") for i in images if "kfp-mlops-" in i)
     assert kfp_host.find("POST", "/experiments")[0].json()["display_name"] == "retraining"
+
+
+@pytest.mark.parametrize("state", ["SUCCEEDED", "FAILED"])
+def test_wait_polls_the_run(kfp_host, toy_package, state):
+    kfp_host.route("GET", "/apis/v2beta1/runs/run-1", (200, {"run_id": "run-1", "state": "RUNNING"}),
+                   (200, {"run_id": "run-1", "state": state}))
+    if state == "SUCCEEDED":
+        assert submit_kfp(toy_package, kfp_host.url, parameters={"data_path": "x"}, wait=True).state == "SUCCEEDED"
+    else:
+        with pytest.raises(RuntimeError, match="ended in FAILED"):
+            submit_kfp(toy_package, kfp_host.url, parameters={"data_path": "x"}, wait=True)
+    assert len(kfp_host.find("GET", "/runs/run-1")) == 2
+    with pytest.raises(ValueError, match="cannot be combined"):
+        submit_kfp(toy_package, kfp_host.url, parameters={"data_path": "x"}, wait=True, schedule="0 1 * * *")

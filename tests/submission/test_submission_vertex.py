@@ -109,3 +109,20 @@ def test_dispatcher_sends_a_compiled_file(vertex, toy_package):
     assert result.target == "vertex" and len(vertex.find("POST", "pipelineJobs")) == 1
     with pytest.raises(ValueError, match="needs: pipeline_root"):
         submit(str(toy_package), "vertex", parameters={"data_path": "x"}, **vertex.kw)
+
+
+@pytest.mark.parametrize("state, ok", [("PIPELINE_STATE_SUCCEEDED", True), ("PIPELINE_STATE_FAILED", False)])
+def test_wait_polls_the_run_until_it_ends(vertex, toy_package, monkeypatch, state, ok):
+    monkeypatch.setattr("time.sleep", lambda s: None)
+    vertex.route("GET", f"/v1/projects/{P}/locations/{L}/pipelineJobs/",
+                 (200, lambda req: {"name": req.path[len("/v1/"):], "state": "PIPELINE_STATE_RUNNING"}),
+                 (200, lambda req: {"name": req.path[len("/v1/"):], "state": state}))
+    if ok:
+        result = submit_vertex(toy_package, pipeline_root="gs://b/r", parameters={"data_path": "x"}, wait=True,
+                               **vertex.kw)
+        assert result.state == "PIPELINE_STATE_SUCCEEDED"
+    else:
+        with pytest.raises(RuntimeError, match="ended in PIPELINE_STATE_FAILED"):
+            submit_vertex(toy_package, pipeline_root="gs://b/r", parameters={"data_path": "x"}, wait=True,
+                          **vertex.kw)
+    assert len(vertex.find("GET", "pipelineJobs/")) >= 2
