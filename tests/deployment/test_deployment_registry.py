@@ -16,7 +16,7 @@ def registry(tmp_path, penguin_model_dir, penguins_frame):
     module = pytest.importorskip("kfp_mlops.components.registry")
     if not hasattr(module, "open_registry"):
         pytest.skip("kfp_mlops.components.registry.open_registry has not landed yet")
-    from conftest import build_penguin_model
+    from deployment_models import build_penguin_model
 
     uri = str(tmp_path / "registry")
     opened = module.open_registry(uri)
