@@ -179,7 +179,17 @@ def run_pipeline(
     """
     from kfp import local
 
+    from kfp_mlops.components.errors import InputError
+
     root = Path(root) if root else pipeline_root()
+    for name, value in {**arguments, "pipeline root": str(root)}.items():
+        # kfp.local's SubprocessRunner replaces "python3" in every task argument with the
+        # interpreter's path, so such a value would reach the task mangled.
+        if "python3" in str(value):
+            raise InputError(
+                f"{name} {value!r} contains 'python3', which kfp.local rewrites in task arguments; "
+                "use a path without it (e.g. copy the file elsewhere, or set KFP_MLOPS_HOME)"
+            )
     root.mkdir(parents=True, exist_ok=True)
     local.init(
         runner=local.SubprocessRunner(use_venv=False),

@@ -217,7 +217,9 @@ def run_training(
     print(f"  pipeline root: {local_runner.pipeline_root()}", flush=True)
     pipeline = build_training_pipeline(target="local", trainer=trainer, import_schema=bool(schema_path))
     arguments = {
-        "data_path": str(Path(source).absolute()),
+        # Empty means the bundled data, resolved inside the task: its path lies in site-packages,
+        # and kfp.local rewrites "python3" (as in lib/python3.11) inside task arguments.
+        "data_path": str(Path(data_path).absolute()) if data_path else "",
         "label": label,
         "schema_path": str(Path(schema_path).absolute()) if schema_path else "",
         "registry_uri": str(registry_path),

@@ -67,3 +67,12 @@ def test_failure_reports_the_tasks_exception_line(tmp_path):
     run = local_runner.run_pipeline(failing, {}, root=tmp_path, progress=False, log_path=tmp_path / "f.log")
     assert not run.succeeded
     assert run.error == "ValueError: column 'x' is bad"
+
+
+def test_arguments_that_kfp_local_would_mangle_are_refused(tmp_path):
+    import pytest
+
+    from kfp_mlops.components.errors import InputError
+
+    with pytest.raises(InputError, match="contains 'python3'"):
+        local_runner.run_pipeline(gated, {"rows": 1, "path": "/x/lib/python3.11/d.csv"}, root=tmp_path)

@@ -17,9 +17,9 @@ def _registry_versions(home: Path) -> list:
     return list(open_registry(str(home / "registry")).list())
 
 
-def test_training_runs_end_to_end_and_registers_a_working_model(isolated_home, capsys):
+def test_training_runs_end_to_end_and_registers_a_working_model(isolated_home, capfd):
     code = main(["run", "training", "--model-name", "penguins"])
-    out = capsys.readouterr().out
+    out = capfd.readouterr().out
     assert code == 0, out
     assert "Data validation: passed" in out
     assert "Blessed: yes" in out
@@ -42,7 +42,7 @@ def test_training_runs_end_to_end_and_registers_a_working_model(isolated_home, c
 
     # A cached re-run registers nothing new and keeps the same champion.
     assert main(["run", "training", "--model-name", "penguins"]) == 0
-    out = capsys.readouterr().out
+    out = capfd.readouterr().out
     assert "ingest-data: cached" in out and "train-sklearn: cached" in out
     assert "Registered: penguins v1" in out
 
@@ -58,13 +58,13 @@ def test_training_runs_end_to_end_and_registers_a_working_model(isolated_home, c
     ],
 )
 def test_bad_input_fails_with_one_line_cause_and_registers_nothing(
-    tmp_path, isolated_home, capsys, content, label, message
+    tmp_path, isolated_home, capfd, content, label, message
 ):
     path = tmp_path / "input.csv"
     if content is not None:
         path.write_bytes(content)
     code = main(["run", "training", "--data", str(path), "--label", label])
-    err = capsys.readouterr().err
+    err = capfd.readouterr().err
     assert code == 2
     assert message in err
     assert len(err.strip().splitlines()) == 1
@@ -86,7 +86,7 @@ def test_bad_input_inside_the_pipeline_stops_at_ingest(tmp_path, isolated_home):
     assert _registry_versions(isolated_home) == []
 
 
-def test_failed_validation_stops_before_training(tmp_path, isolated_home, capsys):
+def test_failed_validation_stops_before_training(tmp_path, isolated_home, capfd):
     from google.protobuf import text_format
     from tensorflow_metadata.proto.v0 import schema_pb2
 
@@ -103,7 +103,7 @@ def test_failed_validation_stops_before_training(tmp_path, isolated_home, capsys
     path.write_text(text_format.MessageToString(schema))
 
     code = main(["run", "training", "--schema", str(path), "--model-name", "penguins"])
-    out = capsys.readouterr().out
+    out = capfd.readouterr().out
     assert code == 1
     assert "Data validation: FAILED" in out
     assert "island" in out and "tail_length_mm" in out
