@@ -120,11 +120,16 @@ def submit_vertex(
 
 
 def _submit_once(job: Any, service_account: str | None) -> None:
-    """Sends the create request, treating 409 (the same job id, created by a lost reply) as done."""
+    """Sends the create request. A 409 on this job id means an earlier try went through
+    (its reply was lost): the existing job is fetched and taken as the result."""
     from google.api_core import exceptions
 
     try:
         job.submit(service_account=service_account)
-    except exceptions.AlreadyExists:
-        print(f"job {job.job_id} already exists (an earlier try went through)", flush=True)
-        job._gca_resource = job.api_client.get_pipeline_job(name=f"{job._parent}/pipelineJobs/{job.job_id}")
+    except exceptions.Conflict as conflict:
+        name = f"{job._parent}/pipelineJobs/{job.job_id}"
+        try:
+            job._gca_resource = job.api_client.get_pipeline_job(name=name)
+        except exceptions.NotFound:
+            raise conflict from None
+        print(f"job {job.job_id} already exists (an earlier try went through); using it", flush=True)

@@ -126,3 +126,24 @@ def test_wait_polls_the_run_until_it_ends(vertex, toy_package, monkeypatch, stat
             submit_vertex(toy_package, pipeline_root="gs://b/r", parameters={"data_path": "x"}, wait=True,
                           **vertex.kw)
     assert len(vertex.find("GET", "pipelineJobs/")) >= 2
+
+
+def test_a_lost_reply_then_409_takes_the_existing_job(vertex, toy_package, monkeypatch):
+    monkeypatch.setattr("time.sleep", lambda s: None)
+    vertex.route("POST", f"/v1/projects/{P}/locations/{L}/pipelineJobs",
+                 (503, {"error": {"code": 503, "message": "unavailable", "status": "UNAVAILABLE"}}),
+                 (409, {"error": {"code": 409, "message": "exists", "status": "ALREADY_EXISTS"}}))
+    vertex.route("GET", f"/v1/projects/{P}/locations/{L}/pipelineJobs/",
+                 (200, lambda req: {"name": req.path[len("/v1/"):], "state": "PIPELINE_STATE_RUNNING"}))
+    result = submit_vertex(toy_package, pipeline_root="gs://b/r", parameters={"data_path": "x"}, **vertex.kw)
+    [get] = vertex.find("GET", "pipelineJobs/")
+    assert len(vertex.find("POST", "pipelineJobs")) == 2
+    assert result.run_name == get.path[len("/v1/"):]
+
+
+def test_a_kfp_compiled_file_is_refused_for_vertex(vertex, toy_package, tmp_path):
+    two_docs = tmp_path / "kfp.yaml"
+    two_docs.write_text(toy_package.read_text() + "---\nplatforms:\n  kubernetes: {}\n")
+    with pytest.raises(ValueError, match="compile with --target vertex"):
+        submit_vertex(two_docs, pipeline_root="gs://b/r", parameters={"data_path": "x"}, **vertex.kw)
+    assert vertex.requests == []
