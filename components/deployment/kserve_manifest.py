@@ -78,7 +78,8 @@ def build_inference_service(
     resources = V1ResourceRequirements(requests={"cpu": cpu, "memory": memory}, limits={"cpu": cpu, "memory": memory})
     predictor = V1beta1PredictorSpec(
         min_replicas=min_replicas, max_replicas=max_replicas or None,
-        canary_traffic_percent=canary_percent if canary_percent < 100 else None,
+        # Always explicit: a merge patch cannot remove a field, so 100 must overwrite an earlier canary's 10.
+        canary_traffic_percent=canary_percent,
         service_account_name=service_account or None)
     if runtime == "sklearn":
         predictor.model = V1beta1ModelSpec(model_format=V1beta1ModelFormat(name="sklearn"), storage_uri=storage_uri,

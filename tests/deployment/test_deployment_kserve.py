@@ -114,7 +114,7 @@ def test_stock_sklearn_runtime_manifest_uses_the_model_spec():
     model = manifest["spec"]["predictor"]["model"]
     assert model["modelFormat"] == {"name": "sklearn"}
     assert model["storageUri"] == "gs://b/m" and model["protocolVersion"] == "v2"
-    assert "canaryTrafficPercent" not in manifest["spec"]["predictor"]
+    assert manifest["spec"]["predictor"]["canaryTrafficPercent"] == 100
 
 
 @pytest.mark.parametrize("kwargs, field", [
@@ -144,6 +144,11 @@ def test_apply_creates_then_patches_then_promotes(kube):
     assert body["spec"]["predictor"]["canaryTrafficPercent"] == 10
     stored = kube.objects["penguins"]["spec"]["predictor"]
     assert stored["containers"][0]["env"][0]["value"] == "gs://b/v2" and stored["canaryTrafficPercent"] == 10
+    third = build_inference_service("penguins", "models", "gs://b/v3", serving_image="img:3")
+    assert apply_inference_service(third, client) == "patched"
+    assert kube.objects["penguins"]["spec"]["predictor"]["canaryTrafficPercent"] == 100  # the earlier 10 is gone
+    set_canary_traffic("penguins", "models", 0, client)
+    assert kube.objects["penguins"]["spec"]["predictor"]["canaryTrafficPercent"] == 0
     set_canary_traffic("penguins", "models", 100, client)
     assert kube.requests[-1][3] == {"spec": {"predictor": {"canaryTrafficPercent": 100}}}
     assert kube.objects["penguins"]["spec"]["predictor"]["canaryTrafficPercent"] == 100
