@@ -10,9 +10,10 @@ Two ways to serve a model directory at ``storage_uri`` (``gs://``, ``s3://``, ``
 - ``runtime="sklearn"``: KServe's stock sklearn runtime
   (``model.modelFormat.name: sklearn``) loading ``model.joblib``.
 
-``canary_percent`` below 100 sets ``canaryTrafficPercent``: on an update, the
-new revision takes that share of the traffic and the previous one the rest,
-until :func:`set_canary_traffic` promotes (100) or rolls back (0).
+``canary_percent`` sets ``canaryTrafficPercent`` (always, 100 for a full
+rollout): on an update, the new revision takes that share of the traffic and
+the previous one the rest, until :func:`set_canary_traffic` promotes (100) or
+rolls back (0).
 """
 from typing import Any, Optional
 
