@@ -1,0 +1,89 @@
+"""The Vertex AI Model Registry backend, with the real aiplatform client against a loopback server."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from registry_models import make_model
+from vertex_models_loopback import FakeModelRegistry
+
+from kfp_mlops.components.artifacts import sha256_tree
+from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.registry import open_registry
+from kfp_mlops.components.registry.vertex import to_fuse_path, to_gcs_uri
+
+
+@pytest.fixture
+def vertex():
+    from google.auth.credentials import AnonymousCredentials
+
+    with FakeModelRegistry() as fake:
+        registry = open_registry("vertex://proj/us-central1", api_endpoint=fake.url, api_transport="rest",
+                                 credentials=AnonymousCredentials(), serving_image="us-docker.pkg.dev/p/r/serve:1")
+        yield fake, registry
+
+
+def test_upload_request_and_new_versions_under_the_parent(tmp_path, vertex):
+    fake, registry = vertex
+    model = make_model(tmp_path / "m0")
+    first = registry.register(str(model), "iris", {"accuracy": 0.95}, {"pipeline_run_id": "run-7"},
+                              artifact_uri="gs://bucket/runs/7/model")
+    [upload] = fake.calls("POST", r"models:upload$")
+    sent = upload["model"]
+    assert sent["displayName"] == "iris" and sent["artifactUri"] == "gs://bucket/runs/7/model"
+    assert sent["containerSpec"]["imageUri"] == "us-docker.pkg.dev/p/r/serve:1"
+    assert set(sent["versionAliases"]) == {"challenger", "default"}  # the first version is Vertex's default
+    assert "parentModel" not in upload
+    recorded = json.loads(sent["versionDescription"])
+    assert recorded["sha256"] == sha256_tree(model) == sent["labels"]["kfp-mlops-sha256"] + recorded["sha256"][63:]
+    assert recorded["metrics"] == {"accuracy": 0.95} and recorded["lineage"]["pipeline_run_id"] == "run-7"
+    assert first.version == "v1" and first.resource_name.endswith("@1")
+
+    second = registry.register(str(make_model(tmp_path / "m1", seed=1)), "iris", artifact_uri="gs://bucket/runs/8/model")
+    upload = fake.calls("POST", r"models:upload$")[-1]
+    assert upload["parentModel"] == first.resource_name.split("@")[0]  # a new version, not a new model
+    assert upload["model"]["versionAliases"] == ["challenger"]
+    assert second.version == "v2"
+    assert [v.version for v in registry.list("iris")] == ["v1", "v2"]
+    assert registry.get("iris", "challenger").version == "v2"  # the alias moved
+    assert registry.get("iris", "v1").metrics == {"accuracy": 0.95}
+
+
+def test_same_files_are_not_uploaded_twice(tmp_path, vertex):
+    fake, registry = vertex
+    model = make_model(tmp_path / "m0")
+    registry.register(str(model), "iris", artifact_uri="gs://bucket/a")
+    again = registry.register(str(model), "iris", aliases=["challenger", "staging"], artifact_uri="gs://bucket/b")
+    assert again.version == "v1" and "staging" in again.aliases
+    assert len(fake.calls("POST", r"models:upload$")) == 1
+    assert fake.calls("POST", r"mergeVersionAliases$") == [{"versionAliases": ["staging"]}]
+
+
+def test_promote_rollback_and_sha256_checked_load(tmp_path, vertex, monkeypatch):
+    fake, registry = vertex
+    for seed in range(2):
+        registry.register(str(make_model(tmp_path / "gcs" / "bucket" / f"m{seed}", seed)), "iris",
+                          artifact_uri=f"gs://bucket/m{seed}")
+    registry.promote("iris", "v1")
+    assert registry.promote("iris", "v2").aliases == ["challenger", "champion"]
+    assert registry.get("iris", "previous-champion").version == "v1"
+    assert registry.rollback("iris").version == "v1"
+    assert registry.get("iris").version == "v1"
+    with pytest.raises(InputError, match="no previous champion"):
+        registry.rollback("iris")
+    # Loading reads the Cloud Storage FUSE path; point /gcs/ at a local folder for the test.
+    monkeypatch.setattr("kfp_mlops.components.registry.vertex.FUSE_PREFIX", str(tmp_path / "gcs") + "/")
+    assert registry.load("iris", "champion").contract.label == "target"
+    shutil.copy(tmp_path / "gcs" / "bucket" / "m1" / "model.joblib", tmp_path / "gcs" / "bucket" / "m0" / "model.joblib")
+    with pytest.raises(InputError, match="sha256 mismatch"):
+        registry.load("iris", "champion")
+
+
+def test_errors_and_paths(tmp_path, vertex):
+    _, registry = vertex
+    with pytest.raises(InputError, match="'iris' is not in the Vertex registry"):
+        registry.get("iris")
+    with pytest.raises(InputError, match="Cloud Storage"):
+        registry.register(str(make_model(tmp_path / "m0")), "iris")
+    assert to_gcs_uri("/gcs/bucket/x/") == "gs://bucket/x" and to_fuse_path("gs://bucket/x") == "/gcs/bucket/x"
