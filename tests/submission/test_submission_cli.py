@@ -106,3 +106,15 @@ def test_upload_folder_with_tags(loopback, toy_package, tmp_path):
 def test_upload_needs_a_host_or_a_repository(toy_package):
     with pytest.raises(ValueError, match="--host, or --project, --region and --repository"):
         cli(["upload", str(toy_package)])
+
+
+def test_through_kfp_mlops_main_a_typo_is_exit_2_with_one_line(toy_package, monkeypatch, capsys):
+    from kfp_mlops.pipelines.cli import main as main_mod
+
+    if "submit" not in main_mod.COMMAND_MODULES:  # until the lead registers the module
+        monkeypatch.setattr(main_mod, "COMMAND_MODULES", (*main_mod.COMMAND_MODULES, "submit"))
+    code = main_mod.main(["submit", str(toy_package), "--target", "kfp", "--host", "http://127.0.0.1:9",
+                          "--param", "epoch=3"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "no parameter 'epoch'; valid parameters: data_path" in err
+    assert main_mod.main(["upload", str(toy_package)]) == 2
