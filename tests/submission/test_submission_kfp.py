@@ -100,14 +100,12 @@ def test_upload_retries_503(loopback, toy_package, monkeypatch):
     assert len(loopback.find("POST", "/proj/repo")) == 2
 
 
-def test_retraining_trigger_compiles_and_submits_the_real_training_pipeline(kfp_host):
-    """The monitoring pipeline's retraining path: a pipeline name, compiled on the fly, sent through kfp.Client."""
-    from kfp_mlops.pipelines.retraining import trigger_training
-
-    line = trigger_training("kfp", {"data_path": "gs://b/window.csv", "label": "species", "model_name": "penguins",
-                                    "registry_uri": "gs://b/registry"},
-                            submit_options={"host": kfp_host.url, "image_tag": "abc1234", "experiment": "retraining"})
-    assert line == "submitted training run: run-1"
+def test_a_pipeline_name_is_compiled_with_the_image_tag_and_submitted(kfp_host):
+    """What retraining does: the real training pipeline, by name, compiled on the fly, sent through kfp.Client."""
+    result = submit("training", "kfp", parameters={"data_path": "gs://b/window.csv", "label": "species",
+                                                   "model_name": "penguins", "registry_uri": "gs://b/registry"},
+                    host=kfp_host.url, image_tag="abc1234", experiment="retraining")
+    assert result.run_name == "run-1" and result.pipeline == "training"
     body = kfp_host.find("POST", "/runs")[0].json()
     assert body["pipeline_spec"]["pipelineInfo"]["name"] == "training"
     assert body["runtime_config"]["parameters"]["model_name"] == "penguins"
