@@ -105,10 +105,20 @@ def handle(args: argparse.Namespace) -> int:
 
 
 def print_training_summary(run: Any, model_name: str, registry: Path) -> int:
-    """Prints what the run did and returns the exit code."""
+    """Prints what the run did, then one machine-readable result line, and returns the exit code."""
+    from kfp_mlops.pipelines.retraining import RESULT_PREFIX
+
+    result = {"model_name": model_name, "version": None, "promoted": False, "stopped_by": None}
+    code = _training_summary(run, model_name, registry, result)
+    print(RESULT_PREFIX + json.dumps(result))
+    return code
+
+
+def _training_summary(run: Any, model_name: str, registry: Path, result: dict) -> int:
     print(f"Finished in {run.seconds:.1f} s" + (f"; task logs: {run.log_path}" if run.log_path else ""))
     if not run.succeeded:
         print(f"FAILED: {run.error}")
+        result["stopped_by"] = "failure"
         return 2 if "InputError" in run.error else 1
     validate = run.tasks.get("validate-data", {})
     if validate:
@@ -120,6 +130,7 @@ def print_training_summary(run: Any, model_name: str, registry: Path) -> int:
         for line in describe_anomalies(_path(validate["anomalies"])):
             print(f"  - {line}")
         print("Stopped before training: nothing was trained or registered.")
+        result["stopped_by"] = "data validation"
         return 1
     evaluate = run.tasks.get("evaluate-model", {})
     if evaluate:
@@ -133,12 +144,15 @@ def print_training_summary(run: Any, model_name: str, registry: Path) -> int:
     version = run.tasks.get("register-model", {}).get("Output")
     if not version:
         print("Not registered: the model did not pass the gate (see the report).")
+        result["stopped_by"] = "evaluation gate"
         return 1
     promoted = "promote-model" in run.tasks
-    print(f"Registered: {model_name} {version}" + (" (champion)" if promoted else " (challenger)")
+    result.update(version=version, promoted=promoted)
+    if not promoted:
+        result["stopped_by"] = "infra validation"
+    print(f"Registered: {model_name} {version}" + (" (champion)" if promoted else " (challenger: infra validation failed)")
           + f" in {registry}")
-    print(json.dumps({"model_name": model_name, "version": version, "blessed": True}))
-    return 0
+    return 0 if promoted else 1
 
 
 def _finish(run: Any) -> bool:
