@@ -1,14 +1,21 @@
 """Submits a compiled pipeline to an open-source Kubeflow Pipelines host through ``kfp.Client``,
 and uploads templates to Artifact Registry through ``kfp.registry.RegistryClient``.
 
-KFP v2 runs carry no labels, so the labels go into the run's description
-(``git-commit=... pipeline-version=...``) and its display name carries the commit.
+KFP v2 runs carry no labels of their own, so the labels go (1) into the run's
+description (``labels: git-commit=... pipeline-version=...``), (2) onto every
+task's pod as Kubernetes labels (the platform spec's ``podMetadata``, so
+``kubectl get pods -l git-commit=abc1234`` finds them), and the run's display
+name carries the commit.
 """
 from __future__ import annotations
 
 import os
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from kfp_mlops.pipelines.submission.credentials import assert_no_credentials
 from kfp_mlops.pipelines.submission.labels import run_labels
@@ -30,6 +37,38 @@ def kfp_cron(cron: str) -> str:
 def labels_description(labels: dict[str, str]) -> str:
     """Renders labels as the ``key=value`` description of a KFP run."""
     return "labels: " + " ".join(f"{key}={value}" for key, value in sorted(labels.items()))
+
+
+def with_pod_labels(package_path: str | os.PathLike, labels: dict[str, str],
+                    out_dir: str | os.PathLike | None = None) -> Path:
+    """Writes a copy of a compiled package whose every container task carries ``labels`` on its pod.
+
+    The labels go into the Kubernetes platform spec
+    (``platforms.kubernetes.deploymentSpec.executors.<executor>.podMetadata.labels``),
+    added to a platform spec the package already has.
+
+    Args:
+        package_path: The compiled file.
+        labels: Label keys and values (valid Kubernetes label syntax).
+        out_dir: Folder of the copy; default: a new temporary folder.
+
+    Returns:
+        The copy's path (same file name).
+    """
+    source = Path(package_path)
+    docs = [doc for doc in yaml.safe_load_all(source.read_text()) if doc is not None]
+    spec, platform = docs[0], (docs[1] if len(docs) > 1 else {})
+    executors = (platform.setdefault("platforms", {}).setdefault("kubernetes", {})
+                 .setdefault("deploymentSpec", {}).setdefault("executors", {}))
+    for name, executor in spec.get("deploymentSpec", {}).get("executors", {}).items():
+        if "container" in executor:
+            metadata = executors.setdefault(name, {}).setdefault("podMetadata", {})
+            metadata["labels"] = {**metadata.get("labels", {}), **labels}
+    folder = Path(out_dir or tempfile.mkdtemp(prefix="kfp-mlops-labels-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / source.name
+    target.write_text(yaml.safe_dump_all([spec, platform], sort_keys=True))
+    return target
 
 
 def submit_kfp(
@@ -90,7 +129,8 @@ def submit_kfp(
         "get KFP experiment", attempts=retry_attempts,
     )
     result = SubmissionResult(target="kfp", pipeline=package.name, labels=run_label_values, parameters=values)
-    common = {"pipeline_package_path": str(package.path), "params": values,
+    labelled = with_pod_labels(package.path, run_label_values)
+    common = {"pipeline_package_path": str(labelled), "params": values,
               "pipeline_root": pipeline_root, "enable_caching": enable_caching}
     if cron:
         created = with_retries(lambda: client.create_recurring_run(

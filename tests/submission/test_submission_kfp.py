@@ -7,6 +7,14 @@ from kfp.registry import ApiAuth
 from kfp_mlops.pipelines.submission import submit, submit_kfp, upload_template
 
 
+def unwrap(body):
+    """kfp.Client sends {pipeline_spec, platform_spec} when a platform spec exists: lift them to the top."""
+    spec = body["pipeline_spec"]
+    if "platform_spec" in spec:
+        body = {**body, "pipeline_spec": spec["pipeline_spec"], "platform_spec": spec["platform_spec"]}
+    return body
+
+
 @pytest.fixture
 def kfp_host(loopback, monkeypatch):
     monkeypatch.setenv("SHORT_SHA", "abc1234")
@@ -25,13 +33,17 @@ def test_run_request_carries_spec_parameters_account_labels_and_caching(kfp_host
     [experiment] = kfp_host.find("POST", "/experiments")
     assert experiment.json()["display_name"] == "nightly"
     [req] = kfp_host.find("POST", "/runs")
-    body = req.json()
+    body = unwrap(req.json())
     assert body["experiment_id"] == "exp-1"
     assert body["pipeline_spec"]["pipelineInfo"]["name"] == "toy"
     assert body["runtime_config"]["parameters"] == {"data_path": "/d.csv", "flag": False}
     assert body["service_account"] == "pipeline-runner"
     assert "git-commit=abc1234" in body["description"] and "pipeline-version=0-1-0-" in body["description"]
     assert body["display_name"].startswith("toy abc1234 ")
+    # the same labels on every task's pod, through the Kubernetes platform spec
+    platform = body["platform_spec"]["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+    assert set(platform) == set(body["pipeline_spec"]["deploymentSpec"]["executors"])
+    assert all(e["podMetadata"]["labels"]["git-commit"] == "abc1234" for e in platform.values())
     tasks = body["pipeline_spec"]["root"]["dag"]["tasks"]
     # protobuf JSON leaves out a false enableCache; the compiled default is true
     assert tasks and all(task["cachingOptions"].get("enableCache", False) is False for task in tasks.values())
@@ -42,7 +54,7 @@ def test_schedule_creates_a_recurring_run_with_a_seconds_field(kfp_host, toy_pac
     result = submit_kfp(toy_package, kfp_host.url, parameters={"data_path": "/d.csv"}, schedule="0 3 * * 1")
     assert kfp_host.find("POST", "/runs") == []
     [req] = kfp_host.find("POST", "/recurringruns")
-    body = req.json()
+    body = unwrap(req.json())
     assert body["trigger"]["cron_schedule"]["cron"] == "0 0 3 * * 1"
     assert body["runtime_config"]["parameters"] == {"data_path": "/d.csv"}
     assert "git-commit=abc1234" in body["description"]
@@ -106,7 +118,7 @@ def test_a_pipeline_name_is_compiled_with_the_image_tag_and_submitted(kfp_host):
                                                    "model_name": "penguins", "registry_uri": "gs://b/registry"},
                     host=kfp_host.url, image_tag="abc1234", experiment="retraining")
     assert result.run_name == "run-1" and result.pipeline == "training"
-    body = kfp_host.find("POST", "/runs")[0].json()
+    body = unwrap(kfp_host.find("POST", "/runs")[0].json())
     assert body["pipeline_spec"]["pipelineInfo"]["name"] == "training"
     assert body["runtime_config"]["parameters"]["model_name"] == "penguins"
     executors = body["pipeline_spec"]["deploymentSpec"]["executors"].values()
@@ -127,3 +139,32 @@ def test_wait_polls_the_run(kfp_host, toy_package, state):
     assert len(kfp_host.find("GET", "/runs/run-1")) == 2
     with pytest.raises(ValueError, match="cannot be combined"):
         submit_kfp(toy_package, kfp_host.url, parameters={"data_path": "x"}, wait=True, schedule="0 1 * * *")
+
+
+def test_pod_labels_merge_into_an_existing_platform_spec_and_parse_strictly(tmp_path):
+    from google.protobuf import json_format
+    from kfp import compiler, dsl, kubernetes
+    from kfp.kubernetes import kubernetes_executor_config_pb2 as k8s
+    from kfp.pipeline_spec import pipeline_spec_pb2
+    import yaml
+
+    from kfp_mlops.pipelines.submission.kfp_host import with_pod_labels
+
+    @dsl.component(base_image="python:3.11")
+    def hello() -> str:
+        return "hi"
+
+    @dsl.pipeline(name="gpu-ish")
+    def pipe():
+        kubernetes.add_node_selector(hello(), "cloud.google.com/gke-accelerator", "nvidia-l4")
+
+    compiled = tmp_path / "p.yaml"
+    compiler.Compiler().compile(pipe, str(compiled))
+    out = with_pod_labels(compiled, {"git-commit": "abc1234"}, tmp_path / "out")
+    spec, platform = list(yaml.safe_load_all(out.read_text()))
+    json_format.ParseDict(spec, pipeline_spec_pb2.PipelineSpec())
+    executor = json_format.ParseDict(platform, pipeline_spec_pb2.PlatformSpec()).platforms["kubernetes"] \
+        .deployment_spec.executors["exec-hello"]
+    config = json_format.ParseDict(json_format.MessageToDict(executor), k8s.KubernetesExecutorConfig())
+    assert config.pod_metadata.labels["git-commit"] == "abc1234"
+    assert config.node_selector.labels["cloud.google.com/gke-accelerator"] == "nvidia-l4"  # kept
