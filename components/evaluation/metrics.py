@@ -73,17 +73,23 @@ def _classification(truth: np.ndarray, predicted: np.ndarray, proba: np.ndarray 
                     classes: list[Any]) -> Evaluation:
     from sklearn import metrics as m
 
-    labels = list(classes) if classes else sorted(set(truth.tolist()) | set(predicted.tolist()), key=str)
+    # Compared as text: a contract read back from JSON may hold the classes 0 and 1 as "0" and "1".
+    truth, predicted = truth.astype(str), predicted.astype(str)
+    labels = [str(c) for c in classes] if classes else sorted(set(truth.tolist()) | set(predicted.tolist()))
     values = {
         "accuracy": m.accuracy_score(truth, predicted),
         "balanced_accuracy": m.balanced_accuracy_score(truth, predicted),
-        "f1_macro": m.f1_score(truth, predicted, average="macro", labels=labels, zero_division=0),
-        "precision_macro": m.precision_score(truth, predicted, average="macro", labels=labels, zero_division=0),
-        "recall_macro": m.recall_score(truth, predicted, average="macro", labels=labels, zero_division=0),
+        # Macro averages over the classes present (in truth or predictions): a slice holding one
+        # species must not be marked down for the species it does not hold.
+        "f1_macro": m.f1_score(truth, predicted, average="macro", zero_division=0),
+        "precision_macro": m.precision_score(truth, predicted, average="macro", zero_division=0),
+        "recall_macro": m.recall_score(truth, predicted, average="macro", zero_division=0),
     }
-    result = Evaluation("classification", len(truth), {}, [str(c) for c in labels],
-                        m.confusion_matrix(truth, predicted, labels=labels).tolist())
-    if proba is not None and len(labels) == proba.shape[1]:
+    unseen = sorted(set(truth.tolist()) - set(labels))  # test classes the model never learned
+    shown = labels + unseen
+    result = Evaluation("classification", len(truth), {}, shown,
+                        m.confusion_matrix(truth, predicted, labels=shown).tolist())
+    if proba is not None and len(labels) == proba.shape[1] and not unseen:
         values["log_loss"] = m.log_loss(truth, np.clip(proba, 1e-15, 1), labels=labels)
         if len(labels) == 2 and len(set(truth.tolist())) == 2:
             positive = (truth == labels[1]).astype(int)

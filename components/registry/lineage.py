@@ -12,17 +12,26 @@ GIT_COMMIT_ENV = "KFP_MLOPS_GIT_COMMIT"
 UNKNOWN = "unknown"
 
 
-def git_commit(cwd: str | os.PathLike | None = None) -> str:
-    """The source commit: ``$KFP_MLOPS_GIT_COMMIT`` (set in images), else ``git rev-parse HEAD``, else ``unknown``."""
-    if os.environ.get(GIT_COMMIT_ENV):
-        return os.environ[GIT_COMMIT_ENV]
+def _rev_parse(cwd: str | os.PathLike | None) -> str:
     try:
         done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True,
                               timeout=10, check=False)
     except (OSError, subprocess.SubprocessError):
-        return UNKNOWN
-    commit = done.stdout.strip()
-    return commit if done.returncode == 0 and commit else UNKNOWN
+        return ""
+    return done.stdout.strip() if done.returncode == 0 else ""
+
+
+def git_commit(cwd: str | os.PathLike | None = None) -> str:
+    """The commit of the code that made the model.
+
+    ``$KFP_MLOPS_GIT_COMMIT`` when set (images set it at build time); else
+    ``git rev-parse HEAD`` in the checkout this package runs from (an editable
+    install), then in ``cwd``; else ``unknown``.
+    """
+    if os.environ.get(GIT_COMMIT_ENV):
+        return os.environ[GIT_COMMIT_ENV]
+    package_dir = Path(__file__).resolve().parent
+    return _rev_parse(package_dir) or _rev_parse(cwd) or UNKNOWN
 
 
 def file_hash(path: str | os.PathLike | None, recorded: str = "") -> str:

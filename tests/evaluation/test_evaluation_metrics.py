@@ -84,3 +84,23 @@ def test_unknown_columns_are_named(penguin_models, penguins_split):
         evaluate_frame(model, test.drop(columns="island"), "species")
     with pytest.raises(InputError, match="no rows"):
         evaluate_frame(model, pd.DataFrame(columns=test.columns), "species")
+
+
+def test_slice_macro_metrics_count_only_the_classes_present(tmp_path, penguin_models, penguins_split):
+    _, _, test = penguins_split
+    model = load_model(penguin_models["strong"])
+    slices = slice_metrics(model, test, "species", "island")
+    torgersen = test[test["island"] == "Torgersen"]
+    assert set(torgersen["species"]) == {"Adelie"}  # one species lives there
+    if slices["Torgersen"]["accuracy"] == 1.0:
+        assert slices["Torgersen"]["f1_macro"] == 1.0
+    assert slices["Torgersen"]["f1_macro"] >= slices["Torgersen"]["accuracy"] - 0.5
+
+
+def test_a_class_the_model_never_learned_counts_as_an_error(penguin_models, penguins_split):
+    _, _, test = penguins_split
+    odd = test.copy()
+    odd.loc[odd.index[:5], "species"] = "Emperor"
+    result = evaluate_frame(load_model(penguin_models["strong"]), odd, "species")
+    assert result.classes[-1] == "Emperor" and sum(result.confusion_matrix[-1]) == 5
+    assert "log_loss" not in result.metrics and result.metrics["accuracy"] < 1

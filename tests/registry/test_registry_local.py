@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -32,7 +33,10 @@ def test_register_copies_the_model_and_records_everything(tmp_path, registry):
     assert version.lineage["dataset_sha256"] == sha256_tree(data)
     assert version.lineage["schema_sha256"] == "" and version.lineage["pipeline_run_id"] == "run-42"
     assert version.lineage["model_sha256"] == version.sha256
-    head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=False).stdout.strip()
+    import kfp_mlops.components.registry as package
+
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(package.__file__).parent, capture_output=True,
+                          text=True, check=False).stdout.strip()
     assert version.lineage["git_commit"] == (head or "unknown")
     assert version.created_at.endswith("+00:00")
     index = json.loads((tmp_path / "registry" / "index.json").read_text())
@@ -97,3 +101,10 @@ def test_load_checks_sha256(tmp_path, registry):
     (tmp_path / "registry" / "iris" / "v1" / "model.joblib").unlink()
     with pytest.raises(ChecksumError):
         registry.load("iris", "v1")
+
+
+def test_git_commit_comes_from_the_environment_when_set(monkeypatch):
+    from kfp_mlops.components.registry.lineage import git_commit
+
+    monkeypatch.setenv("KFP_MLOPS_GIT_COMMIT", "abc123")
+    assert git_commit() == "abc123"

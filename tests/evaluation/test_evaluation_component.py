@@ -1,0 +1,40 @@
+"""evaluate_model called as its Python function with real kfp.dsl artifacts: a binary task logs a ROC curve."""
+from __future__ import annotations
+
+import json
+
+from evaluation_models import save_model
+from kfp import dsl
+
+from kfp_mlops.components.evaluation.component import evaluate_model
+
+
+def test_binary_model_logs_confusion_matrix_and_roc_curve(tmp_path):
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.linear_model import LogisticRegression
+
+    data = load_breast_cancer(as_frame=True).frame.sample(frac=1.0, random_state=2)
+    features = [c for c in data.columns if c != "target"][:5]
+    model_dir = save_model(tmp_path / "model", data.iloc[:300], "target", features, [], LogisticRegression(max_iter=2000))
+    data.iloc[300:].to_csv(tmp_path / "test.csv", index=False)
+
+    def artifact(kind, name):
+        return kind(name=name, uri=str(tmp_path / "out" / name))
+
+    metrics, classification = artifact(dsl.Metrics, "metrics"), artifact(dsl.ClassificationMetrics, "cm")
+    report = artifact(dsl.Markdown, "report.md")
+    blessed = evaluate_model.python_func(
+        model=dsl.Model(name="model", uri=str(model_dir)), test=dsl.Dataset(name="test", uri=str(tmp_path / "test.csv")), label="target",
+        metrics=metrics, classification_metrics=classification, report=report,
+        thresholds={"roc_auc": 0.9, "log_loss": 0.5}, slice_feature="", slice_floors={},
+    )
+    assert blessed is True
+    assert metrics.metadata["roc_auc"] > 0.9 and "average_precision" in metrics.metadata
+    assert json.loads(open(metrics.path).read()) == metrics.metadata
+    roc = classification.metadata["confidenceMetrics"]
+    assert 2 <= len(roc) <= 200 and {"falsePositiveRate", "recall", "confidenceThreshold"} <= set(roc[0])
+    specs = classification.metadata["confusionMatrix"]["annotationSpecs"]
+    assert [s["displayName"] for s in specs] == ["0", "1"]
+    saved = json.loads(open(classification.path).read())
+    assert saved["roc"]["x"] == [point["falsePositiveRate"] for point in roc]
+    assert "# Evaluation of model: BLESSED" in open(report.path).read()
