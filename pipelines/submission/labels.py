@@ -17,8 +17,12 @@ MAX_LABEL = 63
 
 
 def sanitize_label(value: str) -> str:
-    """Maps ``value`` to a valid label value: lowercase, ``[a-z0-9_-]``, 63 characters at most."""
-    return _INVALID.sub("-", value.lower()).strip("-")[:MAX_LABEL] or "unknown"
+    """Maps ``value`` to a valid label value: lowercase, ``[a-z0-9_-]``, 63 characters at most.
+
+    It also begins and ends with a letter or digit, so it is a valid Kubernetes
+    label value too (the KFP target puts the labels on the pods).
+    """
+    return _INVALID.sub("-", value.lower()).strip("-_")[:MAX_LABEL].strip("-_") or "unknown"
 
 
 def git_commit(cwd: str | None = None) -> str:

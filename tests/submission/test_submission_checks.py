@@ -40,6 +40,8 @@ def test_labels_follow_vertex_rules(toy_package, monkeypatch):
     import re
     assert all(re.fullmatch(r"[a-z][a-z0-9_-]{0,62}", k) and re.fullmatch(r"[a-z0-9_-]{1,63}", v)
                for k, v in labels.items())
+    assert label_mod.sanitize_label("_a" + "b" * 60 + "-_c") == "a" + "b" * 60  # ends alphanumeric (Kubernetes)
+    assert label_mod.sanitize_label("...") == "unknown"
     with pytest.raises(ValueError, match="must start with a letter"):
         label_mod.run_labels(load_package(toy_package), {"1x": "y"})
 
