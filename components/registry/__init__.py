@@ -35,7 +35,10 @@ def open_registry(uri: str, **options) -> Registry:
 
     Args:
         uri: A local folder (created on first registration), or
-            ``vertex://PROJECT/LOCATION`` for Vertex AI Model Registry.
+            ``vertex://PROJECT/LOCATION`` for Vertex AI Model Registry. A
+            ``gs://BUCKET/DIR`` folder is the local backend on its Cloud
+            Storage FUSE path ``/gcs/BUCKET/DIR`` (inside Vertex tasks; file
+            locks on FUSE do not span machines, so prefer Vertex there).
         **options: Backend options (Vertex: ``serving_image``, ``api_endpoint``...).
 
     Raises:
@@ -54,4 +57,6 @@ def open_registry(uri: str, **options) -> Registry:
         return VertexRegistry(parts[0], parts[1], **options)
     from kfp_mlops.components.registry.local import LocalRegistry
 
+    if uri.startswith("gs://"):  # a folder in Cloud Storage, through its FUSE mount in Vertex tasks
+        uri = "/gcs/" + uri[len("gs://"):]
     return LocalRegistry(uri, **options)

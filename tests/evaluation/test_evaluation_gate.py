@@ -132,3 +132,29 @@ def test_champion_that_cannot_score_fails_with_reason(tmp_path, penguin_models, 
                        model_name="penguins")
     assert not result.blessed
     assert "could not score" in result.verdict.failures[0].reason and "bill_length_mm" in result.verdict.failures[0].reason
+
+
+def test_regression_champion_comparison_uses_rmse_as_lower_is_better(tmp_path):
+    from evaluation_models import save_model
+    from sklearn.datasets import load_diabetes
+    from sklearn.dummy import DummyRegressor
+    from sklearn.linear_model import Ridge
+
+    data = load_diabetes(as_frame=True).frame
+    features = [c for c in data.columns if c != "target"]
+    data.iloc[300:].to_csv(tmp_path / "test.csv", index=False)
+    ridge = save_model(tmp_path / "ridge", data.iloc[:300], "target", features, [], Ridge(alpha=0.1), "regression")
+    dummy = save_model(tmp_path / "dummy", data.iloc[:300], "target", features, [], DummyRegressor(), "regression")
+    registry = open_registry(str(tmp_path / "registry"))
+    registry.promote("diabetes", registry.register(str(ridge), "diabetes").version)
+    options = dict(registry_uri=str(tmp_path / "registry"), model_name="diabetes", regression_margin=1.0)
+
+    def run(model, **extra):
+        return evaluate_model_dir(model, tmp_path / "test.csv", "target", tmp_path / "report.md", **options, **extra)
+
+    worse = run(dummy)
+    assert not worse.blessed
+    assert worse.verdict.failures[0].metric == "rmse" and "worse than the champion v1" in worse.verdict.failures[0].reason
+    assert run(ridge, thresholds={"rmse": 80.0, "r2": 0.2}).blessed  # ceilings and floors together
+    registry.promote("diabetes", registry.register(str(dummy), "diabetes").version)
+    assert run(ridge).blessed  # better than a weak champion

@@ -108,3 +108,7 @@ def test_git_commit_comes_from_the_environment_when_set(monkeypatch):
 
     monkeypatch.setenv("KFP_MLOPS_GIT_COMMIT", "abc123")
     assert git_commit() == "abc123"
+
+
+def test_gs_uri_opens_the_local_backend_on_its_fuse_path():
+    assert open_registry("gs://bucket/registry").uri == "/gcs/bucket/registry"
