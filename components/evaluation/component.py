@@ -1,6 +1,13 @@
 """KFP component for model evaluation: metrics, slices and the blessing gate."""
-from kfp.dsl import ClassificationMetrics, Dataset, Input, Markdown, Metrics, Model, Output
-
+from kfp.dsl import (
+    ClassificationMetrics,
+    Dataset,
+    Input,
+    Markdown,
+    Metrics,
+    Model,
+    Output,
+)
 from kfp_mlops.components.images import component
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from kfp_mlops.components.artifacts import write_metrics_file
 from kfp_mlops.components.errors import InputError
-from kfp_mlops.components.evaluation import gate, metrics as M
+from kfp_mlops.components.evaluation import gate
+from kfp_mlops.components.evaluation import metrics as M
 from kfp_mlops.components.evaluation.report import render_markdown
 
 

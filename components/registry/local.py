@@ -26,10 +26,15 @@ from pathlib import Path
 from typing import Any
 
 from filelock import FileLock
-
 from kfp_mlops.components.artifacts import sha256_tree
 from kfp_mlops.components.errors import InputError
-from kfp_mlops.components.registry.base import CHALLENGER, CHAMPION, ChecksumError, ModelVersion, Registry
+from kfp_mlops.components.registry.base import (
+    CHALLENGER,
+    CHAMPION,
+    ChecksumError,
+    ModelVersion,
+    Registry,
+)
 
 INDEX_FILE = "index.json"
 LOCK_TIMEOUT_S = 120

@@ -21,7 +21,12 @@ from typing import Any
 
 from kfp_mlops.components.artifacts import sha256_tree
 from kfp_mlops.components.errors import InputError
-from kfp_mlops.components.registry.base import CHALLENGER, CHAMPION, ModelVersion, Registry
+from kfp_mlops.components.registry.base import (
+    CHALLENGER,
+    CHAMPION,
+    ModelVersion,
+    Registry,
+)
 
 PREVIOUS_CHAMPION = "previous-champion"
 SHA_LABEL = "kfp-mlops-sha256"
@@ -59,7 +64,6 @@ class VertexRegistry(Registry):
 
     def __init__(self, project: str, location: str, serving_image: str = "", **init_options: Any):
         from google.cloud import aiplatform
-
         from kfp_mlops.components.images import image_name
 
         self.project, self.location = project, location

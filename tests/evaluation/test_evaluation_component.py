@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from evaluation_models import save_model
 from kfp import dsl
-
 from kfp_mlops.components.evaluation.component import evaluate_model
 
 
@@ -30,11 +30,11 @@ def test_binary_model_logs_confusion_matrix_and_roc_curve(tmp_path):
     )
     assert blessed is True
     assert metrics.metadata["roc_auc"] > 0.9 and "average_precision" in metrics.metadata
-    assert json.loads(open(metrics.path).read()) == metrics.metadata
+    assert json.loads(Path(metrics.path).read_text()) == metrics.metadata
     roc = classification.metadata["confidenceMetrics"]
     assert 2 <= len(roc) <= 200 and {"falsePositiveRate", "recall", "confidenceThreshold"} <= set(roc[0])
     specs = classification.metadata["confusionMatrix"]["annotationSpecs"]
     assert [s["displayName"] for s in specs] == ["0", "1"]
-    saved = json.loads(open(classification.path).read())
+    saved = json.loads(Path(classification.path).read_text())
     assert saved["roc"]["x"] == [point["falsePositiveRate"] for point in roc]
-    assert "# Evaluation of model: BLESSED" in open(report.path).read()
+    assert "# Evaluation of model: BLESSED" in Path(report.path).read_text()

@@ -5,7 +5,6 @@ import json
 import shutil
 
 import pytest
-
 from kfp_mlops.components.errors import InputError
 from kfp_mlops.components.evaluation import gate
 from kfp_mlops.components.evaluation.evaluate import evaluate_model_dir

@@ -5,9 +5,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from evaluation_models import save_model
-
 from kfp_mlops.components.errors import InputError
-from kfp_mlops.components.evaluation.metrics import MAX_CURVE_POINTS, evaluate_frame, slice_metrics
+from kfp_mlops.components.evaluation.metrics import (
+    MAX_CURVE_POINTS,
+    evaluate_frame,
+    slice_metrics,
+)
 from kfp_mlops.components.training.model_io import load_model
 
 

@@ -7,7 +7,6 @@ to be killed: ``index`` (new index written to its temporary file, not yet
 renamed over index.json), ``placed`` (model folder renamed into place, index
 not yet written), or ``loop`` (announces after its first round, then registers and promotes forever).
 """
-import os
 import sys
 import time
 

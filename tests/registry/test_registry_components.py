@@ -4,11 +4,10 @@ import json
 from pathlib import Path
 
 from kfp import dsl
-from registry_models import iris_frame, make_model
-
 from kfp_mlops.components.evaluation.component import evaluate_model
 from kfp_mlops.components.registry import open_registry
 from kfp_mlops.components.registry.component import promote_model, register_model
+from registry_models import iris_frame, make_model
 
 
 @dsl.pipeline(name="evaluate-register-promote")
@@ -18,8 +17,8 @@ def evaluate_register_promote(model_uri: str, test_uri: str, train_uri: str, reg
     evaluate = evaluate_model(model=model.output, test=test.output, label="target", thresholds={"accuracy": 0.8},
                               registry_uri=registry_uri, model_name="iris", slice_feature="target",
                               slice_floors={"accuracy": 0.5})
-    with dsl.If(evaluate.outputs["Output"] == True):  # noqa: E712
-        with dsl.If(with_lineage == True):  # noqa: E712
+    with dsl.If(evaluate.outputs["Output"] == True):
+        with dsl.If(with_lineage == True):
             train = dsl.importer(artifact_uri=train_uri, artifact_class=dsl.Dataset)
             register = register_model(model=model.output, metrics=evaluate.outputs["metrics"],
                                       registry_uri=registry_uri, model_name="iris", dataset=train.output,

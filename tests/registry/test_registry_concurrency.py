@@ -10,10 +10,9 @@ import sys
 import time
 from pathlib import Path
 
-from registry_models import make_model
-
 from kfp_mlops.components.artifacts import sha256_tree
 from kfp_mlops.components.registry import open_registry
+from registry_models import make_model
 
 WRITER = Path(__file__).with_name("registry_writer.py")
 
@@ -28,7 +27,7 @@ def _register(root: str, model_dir: str, barrier, results) -> None:
 
 def _assert_index_consistent(root: Path) -> dict:
     index = json.loads((root / "index.json").read_text())  # parses: never half-written
-    for name, entry in index["models"].items():
+    for entry in index["models"].values():
         versions = [r["version"] for r in entry["versions"]]
         assert len(versions) == len(set(versions))
         for record in entry["versions"]:

@@ -8,11 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from registry_models import iris_frame, make_model
-
 from kfp_mlops.components.artifacts import sha256_tree
 from kfp_mlops.components.errors import InputError
 from kfp_mlops.components.registry import ChecksumError, build_lineage, open_registry
+from registry_models import iris_frame, make_model
 
 
 @pytest.fixture

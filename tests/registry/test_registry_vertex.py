@@ -5,13 +5,12 @@ import json
 import shutil
 
 import pytest
-from registry_models import make_model
-from vertex_models_loopback import FakeModelRegistry
-
 from kfp_mlops.components.artifacts import sha256_tree
 from kfp_mlops.components.errors import InputError
 from kfp_mlops.components.registry import open_registry
 from kfp_mlops.components.registry.vertex import to_fuse_path, to_gcs_uri
+from registry_models import make_model
+from vertex_models_loopback import FakeModelRegistry
 
 
 @pytest.fixture
@@ -81,7 +80,7 @@ def test_promote_rollback_and_sha256_checked_load(tmp_path, vertex, monkeypatch)
 
 
 def test_errors_and_paths(tmp_path, vertex):
-    _, registry = vertex
+    registry = vertex[1]
     with pytest.raises(InputError, match="'iris' is not in the Vertex registry"):
         registry.get("iris")
     with pytest.raises(InputError, match="Cloud Storage"):
