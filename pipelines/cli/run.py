@@ -178,7 +178,7 @@ def handle_batch(args: argparse.Namespace) -> int:
             print(f"  - {line}")
         return 1
     predictions = run.tasks["predict-batch"]["predictions"]
-    print(f"Scored {predictions.metadata['rows']} rows with {args.model_name} {predictions.metadata['model_version']}: "
+    print(f"Scored {int(predictions.metadata['rows'])} rows with {args.model_name} {predictions.metadata['model_version']}: "
           f"{_path(predictions)}")
     return 0
 
