@@ -8,6 +8,7 @@ from kfp.dsl import (
     Model,
     Output,
 )
+
 from kfp_mlops.components.images import component
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
 from kfp_mlops.components.errors import InputError
 
 LOWER_IS_BETTER = frozenset({"rmse", "mae", "log_loss"})

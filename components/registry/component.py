@@ -1,5 +1,6 @@
 """KFP components for the model registry: register a blessed model, promote a version."""
 from kfp.dsl import Artifact, Dataset, Input, Metrics, Model
+
 from kfp_mlops.components.images import component
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from filelock import FileLock
+
 from kfp_mlops.components.artifacts import sha256_tree
 from kfp_mlops.components.errors import InputError
 from kfp_mlops.components.registry.base import (

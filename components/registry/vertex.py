@@ -64,6 +64,7 @@ class VertexRegistry(Registry):
 
     def __init__(self, project: str, location: str, serving_image: str = "", **init_options: Any):
         from google.cloud import aiplatform
+
         from kfp_mlops.components.images import image_name
 
         self.project, self.location = project, location

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+
 from evaluation_models import CATEGORICAL, NUMERIC, save_model
 
 

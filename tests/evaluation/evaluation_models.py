@@ -13,15 +13,16 @@ def save_model(model_dir: Path, frame: pd.DataFrame, label: str, numeric: list[s
                estimator, task: str = "classification") -> Path:
     """Fits ``estimator`` behind imputation and encoding on ``frame`` and saves a model directory."""
     import joblib
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
     from kfp_mlops.components.training.model_io import (
         Feature,
         FeatureContract,
         save_contract,
     )
-    from sklearn.compose import ColumnTransformer
-    from sklearn.impute import SimpleImputer
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
     parts = []
     if numeric:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from evaluation_models import save_model
+
 from kfp_mlops.components.errors import InputError
 from kfp_mlops.components.evaluation.metrics import (
     MAX_CURVE_POINTS,
@@ -12,6 +12,8 @@ from kfp_mlops.components.evaluation.metrics import (
     slice_metrics,
 )
 from kfp_mlops.components.training.model_io import load_model
+
+from evaluation_models import save_model
 
 
 def test_multiclass_metrics_and_confusion_matrix(penguin_models, penguins_split):

@@ -7,13 +7,14 @@ from pathlib import Path
 def make_model(model_dir: str | Path, seed: int = 0) -> Path:
     """Saves a tiny logistic regression on iris; each seed gives different files (and sha256)."""
     import joblib
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
     from kfp_mlops.components.training.model_io import (
         Feature,
         FeatureContract,
         save_contract,
     )
-    from sklearn.datasets import load_iris
-    from sklearn.linear_model import LogisticRegression
 
     data = load_iris(as_frame=True).frame.rename(columns=lambda c: c.replace(" (cm)", "").replace(" ", "_"))
     features = [c for c in data.columns if c != "target"]

@@ -4,9 +4,11 @@ import json
 from pathlib import Path
 
 from kfp import dsl
+
 from kfp_mlops.components.evaluation.component import evaluate_model
 from kfp_mlops.components.registry import open_registry
 from kfp_mlops.components.registry.component import promote_model, register_model
+
 from registry_models import iris_frame, make_model
 
 

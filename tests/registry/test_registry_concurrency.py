@@ -12,6 +12,7 @@ from pathlib import Path
 
 from kfp_mlops.components.artifacts import sha256_tree
 from kfp_mlops.components.registry import open_registry
+
 from registry_models import make_model
 
 WRITER = Path(__file__).with_name("registry_writer.py")

@@ -5,10 +5,12 @@ import json
 import shutil
 
 import pytest
+
 from kfp_mlops.components.artifacts import sha256_tree
 from kfp_mlops.components.errors import InputError
 from kfp_mlops.components.registry import open_registry
 from kfp_mlops.components.registry.vertex import to_fuse_path, to_gcs_uri
+
 from registry_models import make_model
 from vertex_models_loopback import FakeModelRegistry
 
