@@ -41,7 +41,11 @@ def training_command(target: str, parameters: dict[str, Any], submit_options: di
     if target in ("vertex", "kfp"):
         command = base + ["submit", "training", "--target", target]
         for key, value in (submit_options or {}).items():
-            command += [f"--{key.replace('_', '-')}", str(value)]
+            flag = f"--{key.replace('_', '-')}"
+            if isinstance(value, bool):  # store_true flags such as --wait and --no-cache
+                command += [flag] if value else []
+            else:
+                command += [flag, str(value)]
         for key, value in parameters.items():
             command += ["--param", f"{key}={json.dumps(value) if isinstance(value, (dict, list)) else value}"]
         return command

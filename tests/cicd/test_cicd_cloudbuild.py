@@ -118,7 +118,7 @@ def test_docker_steps_build_each_family_with_cache_and_both_tags(family):
     image = f"us-central1-docker.pkg.dev/proj-1/kfp-mlops/kfp-mlops-{family}"
     assert f"IMAGE={image}" in text
     build = next(line for line in text.splitlines() if line.startswith("docker build"))
-    assert "--cache-from $IMAGE:latest" in build and f"-f docker/{family}/Dockerfile" in build
+    assert "--cache-from $IMAGE:latest" in build and f"-f images/{family}/Dockerfile" in build
     assert "-t $IMAGE:abc1234 -t $IMAGE:latest" in build and build.endswith(" .")
     assert "docker push $IMAGE:abc1234" in text and "docker push $IMAGE:latest" in text
 
@@ -198,3 +198,14 @@ def test_the_compile_step_refuses_an_empty_commit(tmp_path):
     command = substitute(script(steps()["compile"]), values(SHORT_SHA=""))
     run = subprocess.run(["bash", "-c", command], cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert run.returncode == 1 and "SHORT_SHA is empty" in run.stdout
+
+
+def test_every_image_build_uses_a_dockerfile_in_the_repo():
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "cloudbuild.yaml").read_text()
+    dockerfiles = re.findall(r"-f (\S+/Dockerfile)", text)
+    assert len(dockerfiles) == 4
+    for dockerfile in dockerfiles:
+        assert (Path(__file__).resolve().parents[2] / dockerfile).is_file(), dockerfile
