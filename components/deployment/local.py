@@ -79,7 +79,10 @@ def _open(registry_uri: str | os.PathLike) -> Any:
 
 
 def deploy_local(registry_uri: str | os.PathLike, name: str, version_or_alias: str = DEFAULT_ALIAS) -> dict[str, Any]:
-    """Checks that the registry version loads (sha256 included) and records it as deployed.
+    """Checks the registry version's files against their sha256 and records it as deployed.
+
+    The pipeline's infra validation already served these exact bytes, so the
+    sha256 check is enough here; the model is not unpickled again.
 
     Args:
         registry_uri: The local registry folder.
@@ -90,11 +93,11 @@ def deploy_local(registry_uri: str | os.PathLike, name: str, version_or_alias: s
         The record written to ``deployments.json``, with the resolved version.
 
     Raises:
-        InputError: If the model or version is not in the registry, or does not load.
+        InputError: If the model or version is not in the registry, or its files fail the sha256 check.
     """
     registry = _open(registry_uri)
     model_version = registry.get(name, version_or_alias)
-    registry.load(name, model_version.version)
+    registry.verify(name, model_version.version)
     record = record_deployment(registry_uri, name, model_version.version, model_version.path,
                                getattr(model_version, "sha256", ""))
     print(f"Deployed {name} {model_version.version} to the local endpoint (recorded in "

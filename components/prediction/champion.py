@@ -34,7 +34,7 @@ def fetch_registered_model(registry_uri: str, model_name: str, version_or_alias:
 
     registry = open_registry(registry_uri)
     version = registry.get(model_name, version_or_alias)
-    registry.load(model_name, version.version)  # refuses a sha256 mismatch
+    registry.verify(model_name, version.version)  # refuses a sha256 mismatch
     source = Path(local_path(str(version.path)))
     if not source.is_dir():
         raise InputError(f"{model_name} {version.version}: model files not found at {version.path}")
