@@ -15,6 +15,7 @@ import pandas as pd
 
 from kfp_mlops.components.artifacts import sha256_file
 from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.validation.reader import check_file
 
 SPLITS = ("train", "eval", "test")
 _SNIFF_BYTES = 64 * 1024
@@ -43,17 +44,9 @@ def read_csv(path: str | os.PathLike) -> pd.DataFrame:
         InputError: If the file is missing, empty, binary, not comma-separated
             text, ragged, or has a header and no rows.
     """
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"data file not found: {path}")
-    if path.is_dir():
-        raise InputError(f"data path is a directory, not a CSV file: {path}")
-    if path.stat().st_size == 0:
-        raise InputError(f"data file is empty: {path}")
+    path = check_file(path)  # missing, a directory, empty or binary
     with open(path, "rb") as handle:
         head = handle.read(_SNIFF_BYTES)
-    if b"\x00" in head:
-        raise InputError(f"{path} is not a CSV file: it holds binary data")
     try:
         head.decode("utf-8")
     except UnicodeDecodeError as error:
