@@ -38,9 +38,10 @@ def _champion(registry_uri: str, model_name: str, frame, label: str) -> tuple[M.
     version = registry.get(model_name, CHAMPION)
     predictor = registry.load(model_name, version.version)  # ChecksumError on tampered files: never silent
     try:
-        return M.evaluate_frame(predictor, frame, label), version.version, ""
+        evaluation = M.evaluate_frame(predictor, frame, label)
     except InputError as error:
         return None, version.version, str(error)
+    return evaluation, version.version, ""
 
 
 def evaluate_model_dir(
@@ -96,12 +97,14 @@ def evaluate_model_dir(
     print(f"[evaluation] {evaluation.task} on {evaluation.rows} rows: "
           + ", ".join(f"{k}={v:.4f}" for k, v in sorted(evaluation.metrics.items())), flush=True)
     champion, champion_version, champion_error = _champion(registry_uri, model_name, frame, label)
+    if champion is not None and champion.task != evaluation.task:
+        champion, champion_error = None, f"it does {champion.task}, this model does {evaluation.task}"
     slices = M.slice_metrics(predictor, frame, label, slice_feature) if slice_feature else {}
     champion_label = f"champion {champion_version}"
     verdict = gate.decide(evaluation.task, evaluation.metrics, thresholds, champion.metrics if champion else None,
                           regression_margin, slices, slice_floors, slice_feature, champion_label)
     if champion_error:
-        verdict.checks.append(gate.Check("champion", "", False, f"{champion_label} could not score the test rows: "
+        verdict.checks.append(gate.Check("champion", "", False, f"{champion_label} cannot be compared on the test rows: "
                                          f"{champion_error}; promote by hand with 'kfp-mlops models promote'"))
         verdict.blessed = False
     report = render_markdown(model_name, evaluation, verdict, champion, champion_label, slices, slice_feature)

@@ -131,7 +131,7 @@ def test_champion_that_cannot_score_fails_with_reason(tmp_path, penguin_models, 
     result = _evaluate(tmp_path, penguin_models["weak"], path, registry_uri=str(tmp_path / "registry"),
                        model_name="penguins")
     assert not result.blessed
-    assert "could not score" in result.verdict.failures[0].reason and "bill_length_mm" in result.verdict.failures[0].reason
+    assert "cannot be compared" in result.verdict.failures[0].reason and "bill_length_mm" in result.verdict.failures[0].reason
 
 
 def test_regression_champion_comparison_uses_rmse_as_lower_is_better(tmp_path):

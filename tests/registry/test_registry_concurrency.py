@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+
 from kfp_mlops.components.artifacts import sha256_tree
 from kfp_mlops.components.registry import open_registry
 
@@ -112,3 +113,30 @@ def test_writer_killed_at_random_moments_never_corrupts_the_index(tmp_path):
         index = _assert_index_consistent(root)
         assert index["models"]["iris"]["aliases"]["champion"] in {"v1", "v2"}
     assert registry.promote("iris", "v1").version == "v1"
+
+
+def _churn(root: str, model_dirs: list[str], barrier, rounds: int) -> None:
+    registry = open_registry(root)
+    barrier.wait()
+    for turn in range(rounds):
+        version = registry.register(model_dirs[turn % len(model_dirs)], "iris")
+        registry.promote("iris", version.version)
+        registry.promote("iris", version.version, alias=f"seen-by-{os.getpid()}")
+
+
+def test_many_writers_registering_and_promoting_for_a_while(tmp_path):
+    models = [str(make_model(tmp_path / f"m{seed}", seed)) for seed in range(6)]
+    context = multiprocessing.get_context("fork")
+    barrier, root = context.Barrier(8), str(tmp_path / "registry")
+    processes = [context.Process(target=_churn, args=(root, models[i % 3:] + models[:i % 3], barrier, 10))
+                 for i in range(8)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(300)
+        assert process.exitcode == 0
+    index = _assert_index_consistent(Path(root))
+    entry = index["models"]["iris"]
+    assert len(entry["versions"]) == 6  # one version per distinct set of files
+    assert sum(alias.startswith("seen-by-") for alias in entry["aliases"]) == 8  # no update was lost
+    assert len(entry["champion_history"]) >= 6

@@ -88,3 +88,10 @@ def test_errors_and_paths(tmp_path, vertex):
     with pytest.raises(InputError, match="Cloud Storage"):
         registry.register(str(make_model(tmp_path / "m0")), "iris")
     assert to_gcs_uri("/gcs/bucket/x/") == "gs://bucket/x" and to_fuse_path("gs://bucket/x") == "/gcs/bucket/x"
+
+
+def test_list_every_model(tmp_path, vertex):
+    registry = vertex[1]
+    registry.register(str(make_model(tmp_path / "a")), "iris", artifact_uri="gs://bucket/a")
+    registry.register(str(make_model(tmp_path / "b", seed=1)), "flowers", artifact_uri="gs://bucket/b")
+    assert [(v.name, v.version) for v in registry.list()] == [("flowers", "v1"), ("iris", "v1")]
