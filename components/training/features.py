@@ -10,7 +10,6 @@ from the data:
 """
 from __future__ import annotations
 
-import os
 
 import numpy as np
 import pandas as pd
@@ -58,13 +57,6 @@ def features_from_schema(schema: schema_pb2.Schema, label: str) -> list[Feature]
     if not features:
         raise InputError(f"the schema declares no feature besides the label {label!r}")
     return features
-
-
-def read_schema_file(path: str | os.PathLike) -> schema_pb2.Schema:
-    """Reads and checks a ``schema.pbtxt`` (the validation step's format)."""
-    from kfp_mlops.components.validation.schema import read_schema
-
-    return read_schema(path)
 
 
 def check_columns(frame: pd.DataFrame, features: list[Feature], label: str, source: str) -> None:

@@ -30,6 +30,7 @@ from kfp_mlops.components.training.keras_io import custom_layers, to_inputs
 from kfp_mlops.components.training.model_io import KERAS_FILE, Feature, FeatureContract, save_contract
 from kfp_mlops.components.training.sklearn_trainer import TrainedModel
 from kfp_mlops.components.training.tensorboard_log import scalar_logger
+from kfp_mlops.components.validation.schema import read_schema
 
 SAVED_MODEL_DIR = "saved_model"
 MAX_VOCABULARY = 1000  # one-hot width cap: rarer categories share the out-of-vocabulary slot
@@ -176,7 +177,7 @@ def train_keras_model(
     if epochs < 1 or batch_size < 1 or learning_rate <= 0:
         raise InputError(f"epochs and batch_size must be >= 1 and learning_rate > 0; got {epochs}, {batch_size}, {learning_rate}")
     hidden = parse_hidden_units(hidden_units)
-    schema = F.read_schema_file(schema_path)
+    schema = read_schema(schema_path)
     features = F.features_from_schema(schema, label)
     train_frame = _read(train_path, features, label)
     eval_frame = _read(eval_path, features, label)

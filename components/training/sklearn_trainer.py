@@ -21,6 +21,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from kfp_mlops.components.errors import InputError
 from kfp_mlops.components.training import features as F
 from kfp_mlops.components.training.model_io import SKLEARN_FILE, Feature, FeatureContract, save_contract
+from kfp_mlops.components.validation.schema import read_schema
 
 ESTIMATORS = ("linear", "random_forest", "hist_gradient_boosting")
 MISSING = "__missing__"
@@ -176,7 +177,7 @@ def train_sklearn_model(
 
     from kfp_mlops.components.data.ingest import read_csv
 
-    schema = F.read_schema_file(schema_path)
+    schema = read_schema(schema_path)
     features = F.features_from_schema(schema, label)
     frame = read_csv(train_path)
     F.check_columns(frame, features, label, str(train_path))
