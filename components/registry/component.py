@@ -19,7 +19,9 @@ def register_model(
 
     Idempotent on the model files' sha256: registering the same files again
     returns the existing version. Lineage records the training data's and the
-    schema's sha256, the git commit, the pipeline run id and the model's sha256.
+    schema's sha256 (plus the ingested source file's, from the dataset's
+    ``source_sha256`` metadata), the git commit, the pipeline run id and the
+    model's sha256.
 
     Args:
         model: The model directory.
@@ -41,6 +43,7 @@ def register_model(
         registry_uri, model_name, model.path, dict(metrics.metadata),
         dataset_path=dataset.path if dataset else None,
         dataset_sha256=dataset.metadata.get("sha256", "") if dataset else "",
+        source_sha256=dataset.metadata.get("source_sha256", "") if dataset else "",
         schema_path=schema.path if schema else None, pipeline_run_id=pipeline_run_id, alias=alias,
     )
 

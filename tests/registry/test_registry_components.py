@@ -5,6 +5,7 @@ from pathlib import Path
 
 from kfp import dsl
 
+from kfp_mlops.components.artifacts import sha256_file
 from kfp_mlops.components.evaluation.component import evaluate_model
 from kfp_mlops.components.registry import open_registry
 from kfp_mlops.components.registry.component import promote_model, register_model
@@ -21,7 +22,8 @@ def evaluate_register_promote(model_uri: str, test_uri: str, train_uri: str, reg
                               slice_floors={"accuracy": 0.5})
     with dsl.If(evaluate.outputs["Output"] == True):
         with dsl.If(with_lineage == True):
-            train = dsl.importer(artifact_uri=train_uri, artifact_class=dsl.Dataset)
+            train = dsl.importer(artifact_uri=train_uri, artifact_class=dsl.Dataset,
+                                 metadata={"source_sha256": "f" * 64})
             register = register_model(model=model.output, metrics=evaluate.outputs["metrics"],
                                       registry_uri=registry_uri, model_name="iris", dataset=train.output,
                                       pipeline_run_id="run-1")
@@ -55,7 +57,9 @@ def test_components_chain_under_kfp_local(tmp_path):
     assert "BLESSED" in Path(evaluation["report"].path).read_text()
     champion = open_registry(registry_uri).get("iris", "champion")
     assert champion.version == "v1" and champion.metrics["accuracy"] == metrics.metadata["accuracy"]
-    assert champion.lineage["pipeline_run_id"] == "run-1" and len(champion.lineage["dataset_sha256"]) == 64
+    assert champion.lineage["pipeline_run_id"] == "run-1"
+    assert champion.lineage["dataset_sha256"] == sha256_file(tmp_path / "train.csv")
+    assert champion.lineage["source_sha256"] == "f" * 64 and champion.lineage["schema_sha256"] == ""
 
     # Again, without the optional inputs: the same files come back as the same version (idempotent).
     again = run_pipeline(evaluate_register_promote, {**arguments, "with_lineage": False}, root=tmp_path / "root",
