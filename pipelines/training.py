@@ -50,7 +50,7 @@ def build_training_pipeline(
     from kfp_mlops.components.deployment import component as deployment
     from kfp_mlops.components.images import image_name
     from kfp_mlops.components.evaluation.component import evaluate_model
-    from kfp_mlops.components.registry.component import promote_model, register_model
+    from kfp_mlops.components.registry.component import current_champion, promote_model, register_model
     from kfp_mlops.components.training.component import train_keras, train_sklearn
     from kfp_mlops.components.validation import component as validation
     from kfp_mlops.pipelines import resources
@@ -117,13 +117,15 @@ def build_training_pipeline(
                     estimator=estimator, hyperparameters=hyperparameters, seed=seed,
                 ).set_display_name("Train scikit-learn model")
             model = train.outputs["model"]
+            # The verdict depends on the registry's champion: pin it (never cached), so the
+            # evaluation's cache key changes whenever the champion does.
+            champion = current_champion(registry_uri=registry_uri, model_name=model_name)
+            champion.set_display_name("Pin current champion").set_caching_options(False)
             evaluate = evaluate_model(
                 model=model, test=ingest.outputs["test"], label=label_column, thresholds=thresholds,
                 registry_uri=registry_uri, model_name=model_name, regression_margin=regression_margin,
-                slice_feature=slice_feature, slice_floors=slice_floors,
+                slice_feature=slice_feature, slice_floors=slice_floors, champion=champion.output,
             ).set_display_name("Evaluate model")
-            # The verdict depends on the registry's current champion: never cached.
-            evaluate.set_caching_options(False)
 
             with dsl.If(evaluate.outputs["Output"] == True, name="model-blessed"):  # noqa: E712
                 register = register_model(

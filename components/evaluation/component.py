@@ -26,6 +26,7 @@ def evaluate_model(
     regression_margin: float = 0.01,
     slice_feature: str = "",
     slice_floors: dict = {},
+    champion: str = "",
 ) -> bool:
     """Scores a model on the test split and decides whether it is blessed.
 
@@ -57,6 +58,10 @@ def evaluate_model(
         slice_feature: Column to slice the test rows by; empty for none.
         slice_floors: Metric -> floor (ceiling for lower-is-better metrics) every
             slice must meet.
+        champion: The champion to compare with, pinned as ``"<version>@<sha256>"``
+            by ``current_champion``; empty means the registry's champion at run
+            time. Pinning makes the step cacheable: a cached verdict is reused only
+            against the same champion.
 
     Returns:
         True when the model is blessed.
@@ -67,6 +72,7 @@ def evaluate_model(
         model.path, test.path, label, report.path, metrics.path, classification_metrics.path,
         thresholds=thresholds, registry_uri=registry_uri, model_name=model_name,
         regression_margin=regression_margin, slice_feature=slice_feature, slice_floors=slice_floors,
+        champion=champion,
     )
     for name, value in sorted(result.evaluation.metrics.items()):
         metrics.log_metric(name, value)

@@ -25,17 +25,22 @@ class EvaluationResult:
     report: str = ""
 
 
-def _champion(registry_uri: str, model_name: str, frame, label: str) -> tuple[M.Evaluation | None, str, str]:
-    """Scores the registry's champion on the same rows: (evaluation, version, error)."""
+def _champion(registry_uri: str, model_name: str, frame, label: str,
+              pin: str = "") -> tuple[M.Evaluation | None, str, str]:
+    """Scores the champion on the same rows: (evaluation, version, error).
+
+    ``pin`` (``"<version>@<sha256>"``, from ``Registry.pin``) names the champion
+    to compare with; empty means the registry's champion now.
+    """
     if not (registry_uri and model_name):
         return None, "", ""
     from kfp_mlops.components.registry import CHAMPION, open_registry
 
     registry = open_registry(registry_uri)
-    if not registry.has(model_name, CHAMPION):
+    if not pin and not registry.has(model_name, CHAMPION):
         print(f"[evaluation] no champion for {model_name!r} in {registry_uri}", flush=True)
         return None, "", ""
-    version = registry.get(model_name, CHAMPION)
+    version = registry.get_pinned(model_name, pin) if pin else registry.get(model_name, CHAMPION)
     predictor = registry.load(model_name, version.version)  # ChecksumError on tampered files: never silent
     try:
         evaluation = M.evaluate_frame(predictor, frame, label)
@@ -57,6 +62,7 @@ def evaluate_model_dir(
     regression_margin: float = 0.01,
     slice_feature: str = "",
     slice_floors: dict[str, float] | None = None,
+    champion: str = "",
 ) -> EvaluationResult:
     """Evaluates a model directory on a labelled CSV and decides whether it is blessed.
 
@@ -80,6 +86,8 @@ def evaluate_model_dir(
         regression_margin: Largest allowed drop against the champion.
         slice_feature: A column to slice the test rows by.
         slice_floors: Metric -> floor applied to every slice.
+        champion: The champion to compare with, pinned as ``"<version>@<sha256>"``
+            (``Registry.pin``); empty means the registry's champion now.
 
     Raises:
         InputError: For a missing label or feature column, an unknown metric,
@@ -96,7 +104,7 @@ def evaluate_model_dir(
     evaluation = M.evaluate_frame(predictor, frame, label)
     print(f"[evaluation] {evaluation.task} on {evaluation.rows} rows: "
           + ", ".join(f"{k}={v:.4f}" for k, v in sorted(evaluation.metrics.items())), flush=True)
-    champion, champion_version, champion_error = _champion(registry_uri, model_name, frame, label)
+    champion, champion_version, champion_error = _champion(registry_uri, model_name, frame, label, champion)
     if champion is not None and champion.task != evaluation.task:
         champion, champion_error = None, f"it does {champion.task}, this model does {evaluation.task}"
     slices = M.slice_metrics(predictor, frame, label, slice_feature) if slice_feature else {}

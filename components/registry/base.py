@@ -107,6 +107,31 @@ class Registry(abc.ABC):
             return False
         return True
 
+    def pin(self, name: str, version_or_alias: str = CHAMPION) -> str:
+        """Returns ``"<version>@<sha256>"`` for a version or alias, or ``""`` when there is none.
+
+        A pin names exact bytes; :meth:`get_pinned` resolves it. Passing the pin of
+        the champion into a step makes its cache key change whenever the champion does.
+        """
+        if not self.has(name, version_or_alias):
+            return ""
+        version = self.get(name, version_or_alias)
+        return f"{version.version}@{version.sha256}"
+
+    def get_pinned(self, name: str, pin: str) -> ModelVersion:
+        """Resolves a :meth:`pin`, refusing it when the version's recorded sha256 changed.
+
+        Raises:
+            ChecksumError: If the version now records other bytes than the pin.
+            InputError: If the version does not exist.
+        """
+        version_name, _, digest = pin.partition("@")
+        version = self.get(name, version_name)
+        if digest and version.sha256 != digest:
+            raise ChecksumError(f"{name} {version_name}: registered sha256 {version.sha256[:12]} "
+                                f"is not the pinned {digest[:12]}")
+        return version
+
     def verify(self, name: str, version_or_alias: str = CHAMPION) -> ModelVersion:
         """Checks the stored files against the recorded sha256 and returns the version.
 

@@ -64,3 +64,22 @@ def promote_model(registry_uri: str, model_name: str, version: str, alias: str =
     from kfp_mlops.components.registry.register import promote
 
     return promote(registry_uri, model_name, version, alias)
+
+
+@component("core")
+def current_champion(registry_uri: str, model_name: str) -> str:
+    """Pins the registry's current champion as ``"<version>@<sha256>"`` (empty when there is none).
+
+    Evaluation takes the pin as an input, so its cache key changes whenever the
+    champion does, and the gate always compares with the champion of this run.
+
+    Args:
+        registry_uri: The model registry.
+        model_name: The registered model's name.
+
+    Returns:
+        The pin, or ``""``.
+    """
+    from kfp_mlops.components.registry import open_registry
+
+    return open_registry(registry_uri).pin(model_name)

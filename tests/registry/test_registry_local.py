@@ -113,3 +113,26 @@ def test_git_commit_comes_from_the_environment_when_set(monkeypatch):
 
 def test_gs_uri_opens_the_local_backend_on_its_fuse_path():
     assert open_registry("gs://bucket/registry").uri == "/gcs/bucket/registry"
+
+
+def test_pin_names_exact_bytes_and_follows_the_champion(tmp_path, registry):
+    assert registry.pin("iris") == ""  # no champion yet
+    first = registry.register(str(make_model(tmp_path / "m0")), "iris")
+    second = registry.register(str(make_model(tmp_path / "m1", seed=1)), "iris")
+    registry.promote("iris", first.version)
+    pin = registry.pin("iris")
+    assert pin == f"v1@{first.sha256}"
+    assert registry.get_pinned("iris", pin).version == "v1"
+    registry.promote("iris", second.version)
+    assert registry.pin("iris") == f"v2@{second.sha256}" != pin
+    with pytest.raises(ChecksumError, match="is not the pinned"):
+        registry.get_pinned("iris", f"v1@{second.sha256}")
+
+
+def test_current_champion_component_returns_the_pin(tmp_path, registry):
+    from kfp_mlops.components.registry.component import current_champion
+
+    version = registry.register(str(make_model(tmp_path / "m0")), "iris")
+    assert current_champion.python_func(str(tmp_path / "registry"), "iris") == ""
+    registry.promote("iris", version.version)
+    assert current_champion.python_func(str(tmp_path / "registry"), "iris") == f"v1@{version.sha256}"
