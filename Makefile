@@ -14,7 +14,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 run: $(BIN)/python  ## install the package and run the local training pipeline on the bundled data
-	$(BIN)/python -m pip install -q -e .
+	$(BIN)/python -m pip install -q -e ".[serve]"
 	$(BIN)/kfp-mlops run training
 
 test: $(BIN)/python  ## install the test dependencies and run the default test suite
