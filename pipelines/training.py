@@ -91,8 +91,9 @@ def build_training_pipeline(
             data_path=data_path, label=label, eval_fraction=eval_fraction, test_fraction=test_fraction
         ).set_display_name("Ingest data")
         label_column = ingest.outputs["Output"]
-        statistics = generate = validation.generate_statistics(dataset=ingest.outputs["train"])
-        generate.set_display_name("Generate statistics")
+        statistics = validation.generate_statistics(dataset=ingest.outputs["train"]).set_display_name(
+            "Generate statistics"
+        )
         if import_schema:
             schema_task = validation.import_schema(schema_path=schema_path).set_display_name("Import schema")
         else:
