@@ -36,7 +36,7 @@ if {use_venv!r}:
     from kfp import dsl, local
     import kfp_mlops.components.images as images
     images.component = lambda family="core": dsl.component(
-        base_image="python:3.11", packages_to_install=[{wheel!r}])
+        base_image="python:3.11", packages_to_install=[{"kfp-mlops[serve] @ file://" + wheel!r}])
     from kfp_mlops.pipelines import local_runner
     _init = local.init
     local.init = lambda **kw: _init(**{{**kw, "runner": local.SubprocessRunner(use_venv=True)}})
@@ -73,9 +73,12 @@ def main() -> None:
         home = Path(tmp) / "home"
         home.mkdir()
         cold = timed_training(home)
+        # The first re-run evaluates again: the champion changed (none -> v1) since the cold run.
+        after_promotion = timed_training(home)
         cached = timed_training(home)
         compile_seconds = timed_compile(Path(tmp) / "compiled")
         print(f"cold local run (use_venv=False):   {cold:7.2f} s   (target < 60 s)")
+        print(f"re-run, champion just changed:     {after_promotion:7.2f} s   (evaluation re-runs against the new champion)")
         print(f"cached re-run:                     {cached:7.2f} s   (target < 5 s)   cold/cached = {cold / cached:.1f}x")
         print(f"compile every pipeline, 2 targets: {compile_seconds:7.2f} s   (target < 3 s)")
         if args.skip_naive:
