@@ -7,42 +7,24 @@ assert what the real aiplatform library sent.
 from __future__ import annotations
 
 import itertools
-import json
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlparse
+
+from loopback import LoopbackJsonServer
 
 TYPE = "type.googleapis.com/google.cloud.aiplatform.v1."
 
 
-class FakeVertex:
+class FakeVertex(LoopbackJsonServer):
     """State and the HTTP server; ``.url`` is the api_endpoint to give aiplatform.init."""
 
     def __init__(self, project: str = "proj", location: str = "us-central1"):
+        super().__init__()
         self.parent = f"projects/{project}/locations/{location}"
-        self.requests: list[tuple[str, str, dict]] = []
         self.models: dict[str, dict] = {}
         self.endpoints: dict[str, dict] = {}
         self.fail_predict_for: set[str] = set()  # model resource names whose replicas answer 500
         self.fail_deploy_for: set[str] = set()  # model resource names whose deployModel operation fails
         self._ids = itertools.count(1001)
-        self._lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-
-    def __enter__(self) -> "FakeVertex":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def calls(self, method: str, pattern: str) -> list[dict]:
-        """Bodies of the recorded requests whose method and path match."""
-        return [body for m, path, body in self.requests if m == method and re.search(pattern, path)]
 
     def add_model(self, display_name: str = "penguins") -> str:
         name = f"{self.parent}/models/{next(self._ids)}"
@@ -54,38 +36,36 @@ class FakeVertex:
         return {"name": f"{self.parent}/operations/{next(self._ids)}", "done": True,
                 "response": {"@type": TYPE + response_type, **response}}
 
-    def handle(self, method: str, path: str, query: dict, body: dict) -> tuple[int, dict]:
-        with self._lock:
-            self.requests.append((method, path, body))
-            path = path.removeprefix("/v1/")
-            if method == "POST" and path == f"{self.parent}/models:upload":
-                name = self.add_model(body["model"].get("displayName", "model"))
-                self.models[name].update(body["model"], name=name)
-                return 200, self._operation("UploadModelResponse", {"model": name})
-            if method == "GET" and path in self.models:
-                return 200, self.models[path]
-            if method == "GET" and path == f"{self.parent}/endpoints":
-                wanted = re.search(r'display_name="([^"]*)"', query.get("filter", [""])[0])
-                found = [e for e in self.endpoints.values() if not wanted or e["displayName"] == wanted.group(1)]
-                return 200, {"endpoints": found}
-            if method == "POST" and path == f"{self.parent}/endpoints":
-                name = f"{self.parent}/endpoints/{next(self._ids)}"
-                self.endpoints[name] = {"name": name, "displayName": body.get("displayName", ""),
-                                        "deployedModels": [], "trafficSplit": {}}
-                return 200, self._operation("Endpoint", self.endpoints[name])
-            if method == "GET" and path in self.endpoints:
-                return 200, self.endpoints[path]
-            if method == "PATCH" and path in self.endpoints:
-                if "trafficSplit" in query.get("updateMask", [""])[0] or "traffic_split" in query.get("updateMask", [""])[0]:
-                    self.endpoints[path]["trafficSplit"] = body.get("trafficSplit", {})
-                return 200, self.endpoints[path]
-            target, _, verb = path.rpartition(":")
-            if target in self.endpoints:
-                return self._endpoint_verb(self.endpoints[target], verb, body)
-            if method == "GET" and "/operations/" in path:
-                return 200, {"name": path, "done": True}
-            return 404, {"error": {"code": 404, "message": f"fake vertex: no route {method} {path}",
-                                   "status": "NOT_FOUND"}}
+    def route(self, method: str, path: str, query: dict, body: dict) -> tuple[int, dict]:
+        path = path.removeprefix("/v1/")
+        if method == "POST" and path == f"{self.parent}/models:upload":
+            name = self.add_model(body["model"].get("displayName", "model"))
+            self.models[name].update(body["model"], name=name)
+            return 200, self._operation("UploadModelResponse", {"model": name})
+        if method == "GET" and path in self.models:
+            return 200, self.models[path]
+        if method == "GET" and path == f"{self.parent}/endpoints":
+            wanted = re.search(r'display_name="([^"]*)"', query.get("filter", [""])[0])
+            found = [e for e in self.endpoints.values() if not wanted or e["displayName"] == wanted.group(1)]
+            return 200, {"endpoints": found}
+        if method == "POST" and path == f"{self.parent}/endpoints":
+            name = f"{self.parent}/endpoints/{next(self._ids)}"
+            self.endpoints[name] = {"name": name, "displayName": body.get("displayName", ""),
+                                    "deployedModels": [], "trafficSplit": {}}
+            return 200, self._operation("Endpoint", self.endpoints[name])
+        if method == "GET" and path in self.endpoints:
+            return 200, self.endpoints[path]
+        if method == "PATCH" and path in self.endpoints:
+            if "trafficSplit" in query.get("updateMask", [""])[0] or "traffic_split" in query.get("updateMask", [""])[0]:
+                self.endpoints[path]["trafficSplit"] = body.get("trafficSplit", {})
+            return 200, self.endpoints[path]
+        target, _, verb = path.rpartition(":")
+        if target in self.endpoints:
+            return self._endpoint_verb(self.endpoints[target], verb, body)
+        if method == "GET" and "/operations/" in path:
+            return 200, {"name": path, "done": True}
+        return 404, {"error": {"code": 404, "message": f"fake vertex: no route {method} {path}",
+                               "status": "NOT_FOUND"}}
 
     def _endpoint_verb(self, endpoint: dict, verb: str, body: dict) -> tuple[int, dict]:
         if verb == "deployModel" and body["deployedModel"]["model"] in self.fail_deploy_for:
@@ -111,37 +91,3 @@ class FakeVertex:
             return 200, {"predictions": ["Adelie"] * len(body.get("instances", [])),
                          "deployedModelId": live[0]["id"] if live else ""}
         return 404, {"error": {"code": 404, "message": f"fake vertex: no verb {verb}", "status": "NOT_FOUND"}}
-
-    def _handler(self):
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _serve(self, method: str) -> None:
-                url = urlparse(self.path)
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length) if length else b""
-                body = json.loads(raw) if raw else {}
-                status, answer = fake.handle(method, url.path, parse_qs(url.query), body)
-                data = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_GET(self):  # noqa: N802
-                self._serve("GET")
-
-            def do_POST(self):  # noqa: N802
-                self._serve("POST")
-
-            def do_PATCH(self):  # noqa: N802
-                self._serve("PATCH")
-
-            def do_DELETE(self):  # noqa: N802
-                self._serve("DELETE")
-
-            def log_message(self, *args):
-                pass
-
-        return Handler

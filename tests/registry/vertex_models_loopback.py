@@ -7,39 +7,22 @@ client against it and assert what it sent.
 from __future__ import annotations
 
 import itertools
-import json
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, unquote, urlparse
+from urllib.parse import unquote
+
+from loopback import LoopbackJsonServer
 
 TYPE = "type.googleapis.com/google.cloud.aiplatform.v1."
 
 
-class FakeModelRegistry:
+class FakeModelRegistry(LoopbackJsonServer):
     """Models with versions and aliases; ``.url`` is the api_endpoint for aiplatform.init."""
 
     def __init__(self, project: str = "proj", location: str = "us-central1"):
+        super().__init__()
         self.parent = f"projects/{project}/locations/{location}"
-        self.requests: list[tuple[str, str, dict]] = []
         self.models: dict[str, list[dict]] = {}  # resource name -> versions
         self._ids = itertools.count(501)
-        self._lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-
-    def __enter__(self) -> "FakeModelRegistry":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def calls(self, method: str, pattern: str) -> list[dict]:
-        """Bodies of the recorded requests whose method and path match."""
-        return [body for m, path, body in self.requests if m == method and re.search(pattern, path)]
 
     def _upload(self, body: dict) -> tuple[int, dict]:
         model = dict(body["model"])
@@ -63,59 +46,30 @@ class FakeModelRegistry:
         chosen = next((v for v in versions if v["versionId"] == version or version in v["versionAliases"]), None)
         return (name, chosen) if chosen else None
 
-    def handle(self, method: str, path: str, query: dict, body: dict) -> tuple[int, dict]:
-        with self._lock:
-            self.requests.append((method, path, body))
-            path = unquote(path).removeprefix("/v1/")
-            if method == "POST" and path == f"{self.parent}/models:upload":
-                return self._upload(body)
-            if method == "GET" and path == f"{self.parent}/models":
-                wanted = re.search(r'display_name="([^"]*)"', query.get("filter", [""])[0])
-                found = [self._find(name)[1] for name in self.models]
-                return 200, {"models": [m for m in found if not wanted or m["displayName"] == wanted.group(1)]}
-            target, _, verb = path.rpartition(":") if ":" in path.rsplit("/", 1)[-1] else (path, "", "")
-            located = self._find(target)
-            if located is None:
-                return 404, {"error": {"code": 404, "message": f"no route {method} {path}", "status": "NOT_FOUND"}}
-            name, version = located
-            if method == "GET" and not verb:
-                return 200, version
-            if method == "GET" and verb == "listVersions":
-                return 200, {"models": self.models[name]}
-            if method == "POST" and verb == "mergeVersionAliases":
-                for alias in body.get("versionAliases", []):
-                    if alias.startswith("-"):
-                        version["versionAliases"] = [a for a in version["versionAliases"] if a != alias[1:]]
-                        continue
-                    for other in self.models[name]:
-                        other["versionAliases"] = [a for a in other["versionAliases"] if a != alias]
-                    version["versionAliases"].append(alias)
-                return 200, version
-            return 404, {"error": {"code": 404, "message": f"no verb {verb}", "status": "NOT_FOUND"}}
-
-    def _handler(self):
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _serve(self, method: str) -> None:
-                url = urlparse(self.path)
-                length = int(self.headers.get("Content-Length") or 0)
-                body = json.loads(self.rfile.read(length)) if length else {}
-                status, answer = fake.handle(method, url.path, parse_qs(url.query), body)
-                data = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_GET(self):
-                self._serve("GET")
-
-            def do_POST(self):
-                self._serve("POST")
-
-            def log_message(self, *args):
-                pass
-
-        return Handler
+    def route(self, method: str, path: str, query: dict, body: dict) -> tuple[int, dict]:
+        path = unquote(path).removeprefix("/v1/")
+        if method == "POST" and path == f"{self.parent}/models:upload":
+            return self._upload(body)
+        if method == "GET" and path == f"{self.parent}/models":
+            wanted = re.search(r'display_name="([^"]*)"', query.get("filter", [""])[0])
+            found = [self._find(name)[1] for name in self.models]
+            return 200, {"models": [m for m in found if not wanted or m["displayName"] == wanted.group(1)]}
+        target, _, verb = path.rpartition(":") if ":" in path.rsplit("/", 1)[-1] else (path, "", "")
+        located = self._find(target)
+        if located is None:
+            return 404, {"error": {"code": 404, "message": f"no route {method} {path}", "status": "NOT_FOUND"}}
+        name, version = located
+        if method == "GET" and not verb:
+            return 200, version
+        if method == "GET" and verb == "listVersions":
+            return 200, {"models": self.models[name]}
+        if method == "POST" and verb == "mergeVersionAliases":
+            for alias in body.get("versionAliases", []):
+                if alias.startswith("-"):
+                    version["versionAliases"] = [a for a in version["versionAliases"] if a != alias[1:]]
+                    continue
+                for other in self.models[name]:
+                    other["versionAliases"] = [a for a in other["versionAliases"] if a != alias]
+                version["versionAliases"].append(alias)
+            return 200, version
+        return 404, {"error": {"code": 404, "message": f"no verb {verb}", "status": "NOT_FOUND"}}

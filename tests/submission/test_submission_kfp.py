@@ -1,5 +1,4 @@
 """KFP submission through the real kfp.Client, and template upload through RegistryClient, on loopback."""
-import json
 
 import pytest
 from kfp.registry import ApiAuth
