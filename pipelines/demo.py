@@ -65,6 +65,20 @@ def run_level2_demo(workdir: str | Path, say: Callable[[str], None] = print) -> 
     Raises:
         RuntimeError: When a step does not end the way the story needs.
     """
+    workdir = Path(workdir).absolute()
+    previous_home = os.environ.get("KFP_MLOPS_HOME")
+    os.environ["KFP_MLOPS_HOME"] = str(workdir / "home")  # task subprocesses inherit it
+    try:
+        return _run_story(workdir, say)
+    finally:
+        if previous_home is None:
+            os.environ.pop("KFP_MLOPS_HOME", None)
+        else:
+            os.environ["KFP_MLOPS_HOME"] = previous_home
+
+
+def _run_story(workdir: Path, say: Callable[[str], None]) -> dict:
+    """The five steps of :func:`run_level2_demo`, in ``workdir``."""
     from kfp_mlops.components.evaluation.metrics import compute_metrics
     from kfp_mlops.components.registry import open_registry
     from kfp_mlops.pipelines.demo_data import write_level2_data
@@ -72,8 +86,6 @@ def run_level2_demo(workdir: str | Path, say: Callable[[str], None] = print) -> 
     from kfp_mlops.pipelines.training import run_training
 
     started = time.perf_counter()
-    workdir = Path(workdir).absolute()
-    os.environ["KFP_MLOPS_HOME"] = str(workdir / "home")
     registry_uri = str(workdir / "home" / "registry")
     logs = workdir / "home" / "logs"
     data = write_level2_data(workdir / "data")
