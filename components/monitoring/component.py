@@ -90,7 +90,7 @@ def trigger_retraining(
     Returns:
         What happened, in one line.
     """
-    from kfp_mlops.pipelines.retraining import trigger_training
+    from kfp_mlops.components.monitoring.trigger import trigger_training
 
     outcome = trigger_training(
         target, {"data_path": data_path, "label": label, "model_name": model_name, "registry_uri": registry_uri},

@@ -106,7 +106,7 @@ def handle(args: argparse.Namespace) -> int:
 
 def print_training_summary(run: Any, model_name: str, registry: Path) -> int:
     """Prints what the run did, then one machine-readable result line, and returns the exit code."""
-    from kfp_mlops.pipelines.retraining import RESULT_PREFIX
+    from kfp_mlops.components.monitoring.trigger import RESULT_PREFIX
 
     result = {"model_name": model_name, "version": None, "promoted": False, "stopped_by": None}
     code = _training_summary(run, model_name, registry, result)

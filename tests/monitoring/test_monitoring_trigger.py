@@ -2,7 +2,7 @@
 import pytest
 
 from kfp_mlops.pipelines.cli.main import build_parser
-from kfp_mlops.pipelines.retraining import training_command
+from kfp_mlops.components.monitoring.trigger import training_command
 
 PARAMS = {"data_path": "/d/new.csv", "label": "species", "model_name": "penguins", "registry_uri": "/r"}
 
