@@ -13,7 +13,6 @@ from pathlib import Path
 from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2
 
-from kfp_mlops.components.errors import InputError
 
 Kind = anomalies_pb2.AnomalyInfo.Type
 DATASET = "(dataset)"
@@ -87,21 +86,10 @@ def read_anomalies(path: str | os.PathLike) -> anomalies_pb2.Anomalies:
     Raises:
         InputError: If the file is missing or is not an Anomalies proto.
     """
-    from google.protobuf import message
+    from kfp_mlops.components.validation.protos import read_proto
 
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"anomalies file not found: {path}")
-    data = path.read_bytes()
-    anomalies = anomalies_pb2.Anomalies()
-    try:
-        text_format.Parse(data.decode("utf-8"), anomalies)
-    except (UnicodeDecodeError, text_format.ParseError):
-        try:
-            anomalies.ParseFromString(data)
-        except message.DecodeError:
-            raise InputError(f"{path} is not an Anomalies proto") from None
-    return anomalies
+    return read_proto(path, anomalies_pb2.Anomalies(), "anomalies file not found: {path}",
+                      "{path} is not an Anomalies proto")
 
 
 def _reasons(info: anomalies_pb2.AnomalyInfo) -> list[tuple[str, str]]:

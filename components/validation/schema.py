@@ -135,20 +135,10 @@ def read_schema(path: str | os.PathLike) -> schema_pb2.Schema:
         InputError: If the file is missing, does not parse, has no features, or a
             feature has no name, no type or points at a missing domain.
     """
-    from google.protobuf import message
+    from kfp_mlops.components.validation.protos import read_proto
 
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"schema file not found: {path}")
-    data = path.read_bytes()
-    schema = schema_pb2.Schema()
-    try:
-        text_format.Parse(data.decode("utf-8"), schema)
-    except (UnicodeDecodeError, text_format.ParseError) as error:
-        try:
-            schema.ParseFromString(data)
-        except message.DecodeError:
-            raise InputError(f"{path} is not a TFX schema.pbtxt: {error}") from None
+    schema = read_proto(path, schema_pb2.Schema(), "schema file not found: {path}",
+                        "{path} is not a TFX schema.pbtxt: {error}")
     if not schema.feature:
         raise InputError(f"{path} is not a usable schema: it declares no features")
     domains = {d.name for d in schema.string_domain}

@@ -277,20 +277,10 @@ def read_statistics(path: str | os.PathLike) -> statistics_pb2.DatasetFeatureSta
     Raises:
         InputError: If the file is missing or is not a statistics proto.
     """
-    from google.protobuf import message, text_format
+    from kfp_mlops.components.validation.protos import read_proto
 
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"statistics file not found: {path}")
-    data = path.read_bytes()
-    stats = statistics_pb2.DatasetFeatureStatisticsList()
-    try:
-        stats.ParseFromString(data)
-    except message.DecodeError:
-        try:
-            text_format.Parse(data.decode("utf-8"), stats)
-        except (UnicodeDecodeError, text_format.ParseError):
-            raise InputError(f"{path} is not a DatasetFeatureStatisticsList proto") from None
+    stats = read_proto(path, statistics_pb2.DatasetFeatureStatisticsList(), "statistics file not found: {path}",
+                       "{path} is not a DatasetFeatureStatisticsList proto", binary_first=True)
     if not stats.datasets:
         raise InputError(f"{path} holds no dataset statistics")
     return stats
