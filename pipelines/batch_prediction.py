@@ -25,6 +25,7 @@ def build_batch_prediction_pipeline(target: str = "local") -> Callable:
     """
     from kfp_mlops.components.prediction.component import fetch_model, predict_batch
     from kfp_mlops.components.validation import component as validation
+    from kfp_mlops.pipelines.baseline import training_baseline
 
     @dsl.pipeline(name=PIPELINE_NAME, description="Validate rows against the training schema and score them with the champion.")
     def batch_prediction(
@@ -37,13 +38,7 @@ def build_batch_prediction_pipeline(target: str = "local") -> Callable:
     ):
         rows = dsl.importer(artifact_uri=data_path, artifact_class=dsl.Dataset, reimport=False)
         rows.set_display_name("Import rows to score")
-        training = dsl.importer(artifact_uri=training_data_path, artifact_class=dsl.Dataset, reimport=False)
-        training.set_display_name("Import training rows")
-        training_statistics = validation.generate_statistics(dataset=training.output)
-        training_statistics.set_display_name("Training statistics")
-        schema = validation.infer_schema(
-            statistics=training_statistics.outputs["statistics"], label=label
-        ).set_display_name("Training schema")
+        training_statistics, schema = training_baseline(training_data_path, label)
         statistics = validation.generate_statistics(dataset=rows.output).set_display_name("Input statistics")
         validate = validation.validate_data(
             statistics=statistics.outputs["statistics"], schema=schema.outputs["schema"],

@@ -27,6 +27,7 @@ def build_monitoring_pipeline(target: str = "local") -> Callable:
     """
     from kfp_mlops.components.monitoring import component as monitoring
     from kfp_mlops.components.validation import component as validation
+    from kfp_mlops.pipelines.baseline import training_baseline
 
     @dsl.pipeline(name=PIPELINE_NAME, description="Detect drift and decay of the champion, and retrain on the new data window.")
     def monitoring_pipeline(
@@ -44,12 +45,7 @@ def build_monitoring_pipeline(target: str = "local") -> Callable:
     ):
         serving = monitoring.collect_serving_data(source=serving_data).set_display_name("Collect serving data")
         serving.set_caching_options(False)  # a log folder changes under the same path
-        training = dsl.importer(artifact_uri=training_data_path, artifact_class=dsl.Dataset, reimport=False)
-        training.set_display_name("Import training rows")
-        baseline = validation.generate_statistics(dataset=training.output).set_display_name("Training statistics")
-        schema = validation.infer_schema(
-            statistics=baseline.outputs["statistics"], label=label, drift_threshold=drift_threshold
-        ).set_display_name("Training schema")
+        baseline, schema = training_baseline(training_data_path, label, drift_threshold)
         current = validation.generate_statistics(dataset=serving.outputs["dataset"]).set_display_name("Serving statistics")
         check = validation.validate_data(
             statistics=current.outputs["statistics"], schema=schema.outputs["schema"],

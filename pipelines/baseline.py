@@ -1,0 +1,29 @@
+"""The training baseline that batch prediction and monitoring check new data against."""
+from typing import Any
+
+from kfp import dsl
+
+
+def training_baseline(training_data_path: Any, label: Any, drift_threshold: Any = None) -> tuple[Any, Any]:
+    """Adds the steps that import the training rows and derive their statistics and schema.
+
+    Call it inside a ``@dsl.pipeline`` function.
+
+    Args:
+        training_data_path: The training CSV (a pipeline parameter).
+        label: Its label column, kept out of the schema's SERVING environment.
+        drift_threshold: Per-feature drift threshold for the schema; ``None`` keeps the default.
+
+    Returns:
+        The statistics task and the schema task.
+    """
+    from kfp_mlops.components.validation import component as validation
+
+    training = dsl.importer(artifact_uri=training_data_path, artifact_class=dsl.Dataset, reimport=False)
+    training.set_display_name("Import training rows")
+    statistics = validation.generate_statistics(dataset=training.output).set_display_name("Training statistics")
+    options = {} if drift_threshold is None else {"drift_threshold": drift_threshold}
+    schema = validation.infer_schema(
+        statistics=statistics.outputs["statistics"], label=label, **options
+    ).set_display_name("Training schema")
+    return statistics, schema
