@@ -1,21 +1,16 @@
 """Packaging for kfp-mlops.
 
-The repository's top-level folders ``components/`` and ``pipelines/`` install
-as ``kfp_mlops.components`` and ``kfp_mlops.pipelines`` so that the import
-names never collide with a user's own ``components`` folder.
+The one installed top-level name is ``kfp_mlops``. The repository's top-level
+folders ``components/`` and ``pipelines/`` are reached through the links
+``kfp_mlops/components`` and ``kfp_mlops/pipelines``, so the import names match
+folders that static tools resolve, and never collide with a user's own
+``components`` folder.
 """
 from pathlib import Path
 
 from setuptools import find_packages, setup
 
 ROOT = Path(__file__).parent
-
-
-def _packages(folder: str) -> list[str]:
-    """Lists ``folder`` and its sub-packages under the ``kfp_mlops`` namespace."""
-    return [f"kfp_mlops.{folder}"] + [
-        f"kfp_mlops.{folder}.{name}" for name in find_packages(where=str(ROOT / folder))
-    ]
 
 
 CORE = [
@@ -57,11 +52,11 @@ setup(
     long_description=(ROOT / "README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     python_requires=">=3.11,<3.12",
-    package_dir={
-        "kfp_mlops.components": "components",
-        "kfp_mlops.pipelines": "pipelines",
-    },
-    packages=_packages("components") + _packages("pipelines"),
+    # Only ``kfp_mlops`` is installed; the explicit mapping keeps an editable
+    # install to that one name (no path entry that would expose the repository
+    # root's ``components``, ``pipelines`` or ``tests`` as top-level modules).
+    package_dir={"kfp_mlops": "kfp_mlops"},
+    packages=find_packages(include=["kfp_mlops", "kfp_mlops.*"]),
     package_data={"kfp_mlops.components": ["*/*.yaml"]},
     install_requires=CORE,
     extras_require=EXTRAS,
