@@ -70,6 +70,7 @@ def test_unshifted_traffic_triggers_no_retraining(trained, tmp_path):
     assert _registry(root).get("penguins", "champion").version == "v1"
 
 
+@pytest.mark.slow  # the same story as `kfp-mlops demo level2`, which the default suite runs
 def test_drift_triggers_retraining_and_the_blessed_model_becomes_champion(trained, tmp_path):
     root, data = trained
     run = run_monitoring(str(data.traffic), str(data.initial), "penguins", label="species",
