@@ -1,12 +1,12 @@
 """Compiles one pipeline definition for a target: ``vertex`` or ``kfp``.
 
-Target-specific settings are applied here and in :mod:`pipelines.resources`,
-nowhere else:
+Target-specific settings are applied here and by the target objects of
+:mod:`kfp_mlops.pipelines.targets`, nowhere else:
 
 - image references: every image of ours gets the chosen registry and tag;
-- accelerators, machine sizes, node selectors, tolerations and the ``gpu``
-  image family, through the pipeline factory's ``target`` argument and
-  :mod:`kfp_mlops.pipelines.resources`.
+- accelerators, machine sizes, node selectors, tolerations, the ``gpu``
+  image family and the deploy step, through the pipeline factory's ``target``
+  argument.
 """
 from __future__ import annotations
 
@@ -17,8 +17,7 @@ from typing import Any, Callable
 import yaml
 
 from kfp_mlops.components.images import DEFAULT_REGISTRY, DEFAULT_TAG, family_of, image_name
-
-TARGETS = ("vertex", "kfp")
+from kfp_mlops.pipelines.targets import compiled_target
 
 
 def pipeline_factories() -> dict[str, Callable[..., Callable]]:
@@ -30,6 +29,17 @@ def pipeline_factories() -> dict[str, Callable[..., Callable]]:
         "batch-prediction": batch_prediction.build_batch_prediction_pipeline,
         "monitoring": monitoring.build_monitoring_pipeline,
     }
+
+
+def factory_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Keeps the ``options`` that pipeline ``name``'s factory takes (its keyword parameters but ``target``)."""
+    import inspect
+
+    factory = pipeline_factories().get(name)
+    if factory is None:
+        return {}  # compile_pipeline names the unknown pipeline
+    accepted = set(inspect.signature(factory).parameters) - {"target"}
+    return {key: value for key, value in options.items() if key in accepted}
 
 
 def _retag(value: Any, registry: str, tag: str) -> Any:
@@ -66,7 +76,7 @@ def compile_pipeline(
 
     Args:
         name: A pipeline name from :func:`pipeline_factories`.
-        target: ``vertex`` or ``kfp``. A kfp file may hold a second YAML
+        target: A compiled target (``vertex``, ``kfp``). A kfp file may hold a second YAML
             document, the Kubernetes platform spec; ``aiplatform.PipelineJob``
             cannot load that, hence one file per target.
         out_dir: Output folder, created if needed.
@@ -86,8 +96,7 @@ def compile_pipeline(
     factories = pipeline_factories()
     if name not in factories:
         raise ValueError(f"unknown pipeline {name!r}; available: {', '.join(sorted(factories))}")
-    if target not in TARGETS:
-        raise ValueError(f"unknown target {target!r}; expected one of: {', '.join(TARGETS)}")
+    compiled_target(target)
     pipeline = factories[name](target=target, **options)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

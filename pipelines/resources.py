@@ -1,4 +1,6 @@
-"""Target-specific resources, applied at compile time, in one place.
+"""Target-specific resources, applied at compile time: a facade over :mod:`kfp_mlops.pipelines.targets`.
+
+Each target owns its settings (``targets/vertex.py``, ``targets/kfp.py``, ``targets/local.py``):
 
 - **vertex**: ``set_accelerator_type("NVIDIA_L4")`` and ``set_accelerator_limit(n)``
   (Vertex picks a machine that carries them), cpu and memory limits.
@@ -17,60 +19,17 @@ from __future__ import annotations
 
 from typing import Any
 
-TARGETS = ("local", "vertex", "kfp")
-KFP_GPU_RESOURCE = "nvidia.com/gpu"
-GKE_ACCELERATOR_LABEL = "cloud.google.com/gke-accelerator"
+from kfp_mlops.pipelines.targets import TARGETS, get_target
+from kfp_mlops.pipelines.targets.base import KFP_GPU_RESOURCE, use_gpu_image
+from kfp_mlops.pipelines.targets.kfp import GKE_ACCELERATOR_LABEL, GKE_ACCELERATORS, KFP_COUNTS, gke_accelerator
+from kfp_mlops.pipelines.targets.vertex import VERTEX_ACCELERATORS
 
-# Vertex AI accelerator type -> the counts its machine types offer.
-VERTEX_ACCELERATORS: dict[str, tuple[int, ...]] = {
-    "NVIDIA_TESLA_T4": (1, 2, 4),
-    "NVIDIA_TESLA_P4": (1, 2, 4),
-    "NVIDIA_TESLA_P100": (1, 2, 4),
-    "NVIDIA_TESLA_V100": (1, 2, 4, 8),
-    "NVIDIA_L4": (1, 2, 4, 8),
-    "NVIDIA_TESLA_A100": (1, 2, 4, 8, 16),
-    "NVIDIA_A100_80GB": (1, 2, 4, 8),
-    "NVIDIA_H100_80GB": (1, 2, 4, 8),
-    "NVIDIA_H100_MEGA_80GB": (8,),
-    "NVIDIA_H200_141GB": (8,),
-}
-# The same GPUs as GKE node labels (``cloud.google.com/gke-accelerator``).
-GKE_ACCELERATORS: dict[str, str] = {
-    name: name.lower().replace("_", "-") for name in VERTEX_ACCELERATORS
-}
-KFP_COUNTS = (1, 2, 4, 8, 16)
+__all__ = [
+    "GKE_ACCELERATORS", "GKE_ACCELERATOR_LABEL", "KFP_COUNTS", "KFP_GPU_RESOURCE", "TARGETS", "VERTEX_ACCELERATORS",
+    "apply_accelerator", "apply_machine", "gke_accelerator", "gpu_image_for", "validate_accelerator",
+]
 
-
-def _check_target(target: str) -> None:
-    if target not in TARGETS:
-        raise ValueError(f"unknown target {target!r}; expected one of: {', '.join(TARGETS)}")
-
-
-def _check_count(count: Any, allowed: tuple[int, ...], what: str) -> int:
-    if isinstance(count, bool) or not isinstance(count, int) or count not in allowed:
-        raise ValueError(
-            f"invalid accelerator count {count!r} for {what}; allowed: {', '.join(map(str, allowed))}"
-        )
-    return count
-
-
-def gke_accelerator(accelerator: str) -> str:
-    """Returns the GKE node label value of an accelerator.
-
-    Args:
-        accelerator: A Vertex name (``NVIDIA_L4``) or a GKE label (``nvidia-l4``).
-
-    Raises:
-        ValueError: Naming the accelerator and listing the known ones.
-    """
-    if accelerator in GKE_ACCELERATORS:
-        return GKE_ACCELERATORS[accelerator]
-    if accelerator in GKE_ACCELERATORS.values():
-        return accelerator
-    raise ValueError(
-        f"unknown accelerator {accelerator!r} for target 'kfp'; expected one of: "
-        f"{', '.join(GKE_ACCELERATORS)} (or their GKE labels: {', '.join(GKE_ACCELERATORS.values())})"
-    )
+gpu_image_for = use_gpu_image
 
 
 def validate_accelerator(target: str, accelerator: str | None, count: int = 1) -> None:
@@ -82,31 +41,7 @@ def validate_accelerator(target: str, accelerator: str | None, count: int = 1) -
         ValueError: For an unknown target, accelerator name or a count the
             target does not offer; the message lists the allowed values.
     """
-    _check_target(target)
-    if not accelerator or target == "local":
-        return
-    if target == "vertex":
-        if accelerator not in VERTEX_ACCELERATORS:
-            raise ValueError(
-                f"unknown accelerator {accelerator!r} for target 'vertex'; expected one of: "
-                f"{', '.join(VERTEX_ACCELERATORS)}"
-            )
-        _check_count(count, VERTEX_ACCELERATORS[accelerator], f"{accelerator} on Vertex AI")
-    else:
-        gke_accelerator(accelerator)
-        _check_count(count, KFP_COUNTS, f"{accelerator} on Kubeflow Pipelines")
-
-
-def gpu_image_for(task: Any) -> None:
-    """Moves a task that runs in our ``tf`` image to the ``gpu`` image family.
-
-    Other images are left alone. The compiler retags the image afterwards.
-    """
-    from kfp_mlops.components.images import family_of, image_name
-
-    spec = getattr(task, "container_spec", None)
-    if spec is not None and family_of(spec.image or "") == "tf":
-        task.set_container_image(image_name("gpu"))
+    get_target(target).validate_accelerator(accelerator, count)
 
 
 def apply_accelerator(task: Any, target: str, accelerator: str | None, count: int = 1) -> Any:
@@ -114,7 +49,7 @@ def apply_accelerator(task: Any, target: str, accelerator: str | None, count: in
 
     Args:
         task: A ``PipelineTask`` (e.g. the Keras trainer's).
-        target: ``local``, ``vertex`` or ``kfp``.
+        target: A target name (``local``, ``vertex``, ``kfp``).
         accelerator: ``NVIDIA_L4``, ``NVIDIA_TESLA_T4``... (for kfp the GKE
             label ``nvidia-l4`` works too); ``None`` or empty: CPU only.
         count: How many accelerators.
@@ -125,51 +60,13 @@ def apply_accelerator(task: Any, target: str, accelerator: str | None, count: in
     Raises:
         ValueError: For an unknown target, accelerator or count.
     """
-    validate_accelerator(target, accelerator, count)
-    if not accelerator or target == "local":
-        return task
-    gpu_image_for(task)
-    if target == "vertex":
-        task.set_accelerator_type(accelerator)
-        task.set_accelerator_limit(count)
-        return task
-    from kfp import kubernetes
-
-    task.set_accelerator_type(KFP_GPU_RESOURCE)
-    task.set_accelerator_limit(count)
-    kubernetes.add_node_selector(task, label_key=GKE_ACCELERATOR_LABEL, label_value=gke_accelerator(accelerator))
-    kubernetes.add_toleration(task, key=KFP_GPU_RESOURCE, operator="Exists", effect="NoSchedule")
-    return task
+    return get_target(target).apply_accelerator(task, accelerator, count)
 
 
 def apply_machine(task: Any, target: str, cpu: str | None = None, memory: str | None = None) -> Any:
-    """Sets cpu and memory for one task (Vertex picks its machine from the limits).
-
-    Args:
-        task: A ``PipelineTask``.
-        target: ``local``, ``vertex`` or ``kfp``. kfp also gets equal requests,
-            so the scheduler reserves what the task may use.
-        cpu: e.g. ``"4"`` or ``"500m"``; ``None`` leaves the default.
-        memory: e.g. ``"16G"``; ``None`` leaves the default.
-
-    Returns:
-        The task.
+    """Sets cpu and memory for one task (Vertex picks its machine from the limits; kfp gets equal requests).
 
     Raises:
         ValueError: For an unknown target or a malformed cpu or memory string.
     """
-    _check_target(target)
-    if target == "local":
-        return task
-    try:
-        if cpu:
-            task.set_cpu_limit(cpu)
-            if target == "kfp":
-                task.set_cpu_request(cpu)
-        if memory:
-            task.set_memory_limit(memory)
-            if target == "kfp":
-                task.set_memory_request(memory)
-    except ValueError as error:
-        raise ValueError(f"invalid cpu {cpu!r} or memory {memory!r} for target {target!r}: {error}") from None
-    return task
+    return get_target(target).apply_machine(task, cpu, memory)

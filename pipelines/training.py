@@ -2,7 +2,8 @@
 
 One definition serves every target. :func:`build_training_pipeline` is the
 factory (TFX style: flags pick the optional parts); the target-specific
-resources are applied through :mod:`kfp_mlops.pipelines.resources`.
+resources and the deploy step belong to the target object
+(:mod:`kfp_mlops.pipelines.targets`).
 
 Flow::
 
@@ -53,8 +54,9 @@ def build_training_pipeline(
     from kfp_mlops.components.registry.component import current_champion, promote_model, register_model
     from kfp_mlops.components.training.component import train_keras, train_sklearn
     from kfp_mlops.components.validation import component as validation
-    from kfp_mlops.pipelines import resources
+    from kfp_mlops.pipelines.targets import DeployStep, get_target
 
+    run_target = get_target(target)
     if trainer not in TRAINERS:
         raise ValueError(f"unknown trainer {trainer!r}; expected one of: {', '.join(TRAINERS)}")
     if accelerator and trainer != "keras":
@@ -111,7 +113,7 @@ def build_training_pipeline(
                     train=ingest.outputs["train"], eval=ingest.outputs["eval"], schema=schema,
                     label=label_column, epochs=epochs, seed=seed,
                 ).set_display_name("Train Keras model")
-                resources.apply_accelerator(train, target, accelerator, accelerator_count)
+                run_target.apply_accelerator(train, accelerator, accelerator_count)
             else:
                 train = train_sklearn(
                     train=ingest.outputs["train"], schema=schema, label=label_column,
@@ -143,32 +145,16 @@ def build_training_pipeline(
                         registry_uri=registry_uri, model_name=model_name, version=register.outputs["Output"]
                     ).set_display_name("Promote to champion")
                     promote.set_caching_options(False)
-                    _deploy(target, deployment, promote, model, ingest, label_column, registry_uri, model_name,
-                            endpoint_name, project, location, namespace, canary_percent, serving_image)
+                    deploy = run_target.add_deploy_step(DeployStep(
+                        promote=promote, model=model, examples=ingest.outputs["eval"], label=label_column,
+                        registry_uri=registry_uri, model_name=model_name, endpoint_name=endpoint_name,
+                        project=project, location=location, namespace=namespace, canary_percent=canary_percent,
+                        serving_image=serving_image,
+                    ))
+                    deploy.after(promote)
+                    deploy.set_caching_options(False)
 
     return training
-
-
-def _deploy(target, deployment, promote, model, ingest, label, registry_uri, model_name,
-            endpoint_name, project, location, namespace, canary_percent, serving_image):
-    """Adds the deploy step of ``target``: a local endpoint record, a Vertex AI canary, or a KServe service."""
-    if target == "vertex":
-        task = deployment.deploy_vertex_endpoint(
-            project=project, location=location, endpoint_name=endpoint_name, model=model,
-            examples=ingest.outputs["eval"], label=label, serving_image=serving_image,
-            canary_percent=canary_percent,
-        ).set_display_name("Deploy to Vertex AI endpoint (canary)")
-    elif target == "kfp":
-        task = deployment.deploy_kserve(
-            name=endpoint_name, namespace=namespace, model=model, serving_image=serving_image,
-            canary_percent=canary_percent,
-        ).set_display_name("Deploy KServe InferenceService")
-    else:
-        task = deployment.deploy_local(
-            registry_uri=registry_uri, model_name=model_name, version=promote.output
-        ).set_display_name("Deploy to local endpoint")
-    task.after(promote)
-    task.set_caching_options(False)
 
 
 def run_training(

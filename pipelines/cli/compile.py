@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 
 from kfp_mlops.components.images import DEFAULT_REGISTRY, DEFAULT_TAG
+from kfp_mlops.pipelines.targets import compiled_targets
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -14,29 +15,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Compile one pipeline (or all) for Vertex AI or open-source Kubeflow.",
     )
     parser.add_argument("pipeline", nargs="?", help="pipeline name (default: every pipeline)")
-    parser.add_argument("--target", required=True, choices=("vertex", "kfp"))
+    parser.add_argument("--target", required=True, choices=compiled_targets())
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--image-tag", default=DEFAULT_TAG, help="tag of the component images (e.g. a commit SHA)")
     parser.add_argument("--image-registry", default=DEFAULT_REGISTRY, help="registry prefix of the component images")
-    parser.add_argument("--trainer", choices=("sklearn", "keras"), default="sklearn")
-    parser.add_argument("--import-schema", action="store_true",
-                        help="take a curated schema.pbtxt (schema_path parameter) instead of inferring one")
-    parser.add_argument("--accelerator", help="accelerator for the Keras trainer, e.g. NVIDIA_L4 (vertex) or nvidia-l4 (kfp)")
-    parser.add_argument("--accelerator-count", type=int, default=1)
+    training = parser.add_argument_group("training pipeline options (other pipelines take none)")
+    training.add_argument("--trainer", choices=("sklearn", "keras"), default="sklearn")
+    training.add_argument("--import-schema", action="store_true",
+                          help="take a curated schema.pbtxt (schema_path parameter) instead of inferring one")
+    training.add_argument("--accelerator",
+                          help="accelerator for the Keras trainer, e.g. NVIDIA_L4 (vertex) or nvidia-l4 (kfp)")
+    training.add_argument("--accelerator-count", type=int, default=1)
     parser.set_defaults(func=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
     """Compiles and prints each written file."""
-    from kfp_mlops.pipelines.compiler import compile_pipeline, pipeline_factories
+    from kfp_mlops.pipelines.compiler import compile_pipeline, factory_options, pipeline_factories
 
     names = [args.pipeline] if args.pipeline else sorted(pipeline_factories())
+    given = {"trainer": args.trainer, "import_schema": args.import_schema,
+             "accelerator": args.accelerator, "accelerator_count": args.accelerator_count}
     for name in names:
-        options = {}
-        if name == "training":
-            options = {"trainer": args.trainer, "import_schema": args.import_schema,
-                       "accelerator": args.accelerator, "accelerator_count": args.accelerator_count}
         path = compile_pipeline(name, args.target, args.out, image_tag=args.image_tag,
-                                image_registry=args.image_registry, **options)
+                                image_registry=args.image_registry, **factory_options(name, given))
         print(f"compiled {name} for {args.target}: {path}")
     return 0

@@ -7,6 +7,8 @@ import os
 import sys
 from pathlib import Path
 
+from kfp_mlops.pipelines.targets import compiled_target, compiled_targets
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Adds the ``submit`` and ``upload`` subcommands."""
@@ -17,7 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "Parameters are checked against the compiled spec before anything is sent.",
     )
     parser.add_argument("pipeline", help="pipeline name (e.g. training) or compiled YAML file")
-    parser.add_argument("--target", required=True, choices=("vertex", "kfp"))
+    parser.add_argument("--target", required=True, choices=compiled_targets())
     parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                         help="pipeline parameter, typed by the compiled spec (JSON for dict/list); repeatable")
     parser.add_argument("--label", action="append", default=[], metavar="KEY=VALUE", help="extra run label; repeatable")
@@ -26,15 +28,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--schedule", metavar="CRON", help="create a recurring run on this cron instead of one run")
     parser.add_argument("--service-account", help="service account the run executes as")
     parser.add_argument("--dry-run", action="store_true", help="check and print what would be sent; send nothing")
-    vertex = parser.add_argument_group("vertex")
-    vertex.add_argument("--project", default=os.environ.get("GOOGLE_CLOUD_PROJECT"))
-    vertex.add_argument("--region", default=os.environ.get("GOOGLE_CLOUD_REGION"))
-    vertex.add_argument("--pipeline-root", help="gs:// folder for run artifacts (kfp: optional override)")
-    vertex.add_argument("--api-endpoint", help="override of the Vertex AI API endpoint")
-    kfp = parser.add_argument_group("kfp")
-    kfp.add_argument("--host", help="KFP API endpoint, e.g. http://localhost:8080")
-    kfp.add_argument("--namespace")
-    kfp.add_argument("--experiment", help="experiment name (default: the pipeline's name)")
+    parser.add_argument("--pipeline-root", help="folder for run artifacts (vertex: a gs:// folder, required; "
+                        "kfp: optional override)")
+    for name in compiled_targets():
+        group = parser.add_argument_group(f"--target {name}")
+        for option in compiled_target(name).submit_options:
+            env = f" (default: ${option.env})" if option.env else ""
+            group.add_argument(option.flag, default=option.default(), help=option.help + env)
     build = parser.add_argument_group("compiling a pipeline name")
     build.add_argument("--image-tag", help="tag of the component images (default: the compiler's)")
     build.add_argument("--image-registry", help="registry prefix of the component images")
@@ -70,13 +70,10 @@ def handle_submit(args: argparse.Namespace) -> int:
     from kfp_mlops.pipelines.submission import load_package, parse_param_args, resolve_package, run_labels
     from kfp_mlops.pipelines.submission.credentials import assert_no_credentials
 
-    if args.target == "vertex":
-        missing = [flag for flag, value in (("--project", args.project), ("--region", args.region),
-                                            ("--pipeline-root", args.pipeline_root)) if not value]
-    else:
-        missing = [] if args.host else ["--host"]
-    if missing:
-        raise ValueError(f"--target {args.target} needs {', '.join(missing)}")
+    target = compiled_target(args.target)
+    options = {option.dest: getattr(args, option.dest) for option in target.submit_options}
+    options["pipeline_root"] = args.pipeline_root
+    target.require(options, as_flags=True)
     path = resolve_package(args.pipeline, args.target, image_tag=args.image_tag, image_registry=args.image_registry)
     package = load_package(path)
     parameters = parse_param_args(package, args.param)
@@ -93,16 +90,7 @@ def handle_submit(args: argparse.Namespace) -> int:
     common = {"parameters": parameters, "enable_caching": not args.no_cache, "wait": args.wait,
               "schedule": args.schedule, "labels": labels, "service_account": args.service_account}
     try:
-        if args.target == "vertex":
-            from kfp_mlops.pipelines.submission import submit_vertex
-
-            result = submit_vertex(path, project=args.project, region=args.region, pipeline_root=args.pipeline_root,
-                                   api_endpoint=args.api_endpoint, **common)
-        else:
-            from kfp_mlops.pipelines.submission import submit_kfp
-
-            result = submit_kfp(path, host=args.host, namespace=args.namespace, experiment=args.experiment,
-                                pipeline_root=args.pipeline_root, **common)
+        result = target.submit(path, **options, **common)
     except RuntimeError as error:  # the run ended badly (--wait)
         print(f"kfp-mlops: {error}", file=sys.stderr)
         return 1

@@ -7,8 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from kfp_mlops.pipelines.submission.result import SubmissionResult
-
-TARGETS = ("vertex", "kfp")
+from kfp_mlops.pipelines.targets import compiled_target
 
 
 def resolve_package(
@@ -33,8 +32,7 @@ def resolve_package(
     Raises:
         ValueError: For an unknown pipeline name or target.
     """
-    if target not in TARGETS:
-        raise ValueError(f"unknown target {target!r}; expected one of: {', '.join(TARGETS)}")
+    compiled_target(target)
     path = Path(pipeline_or_package)
     if path.suffix in (".yaml", ".yml", ".json") or path.is_file():
         if not path.is_file():
@@ -64,8 +62,8 @@ def submit(
 
     Args:
         pipeline_or_package: Pipeline name or compiled file.
-        target: ``vertex`` (needs ``project``, ``region``, ``pipeline_root``)
-            or ``kfp`` (needs ``host``).
+        target: A compiled target: ``vertex`` (needs ``project``, ``region``,
+            ``pipeline_root``) or ``kfp`` (needs ``host``).
         parameters: Pipeline parameter values, checked against the spec.
         image_tag: When compiling: tag of our images.
         image_registry: When compiling: registry of our images.
@@ -80,15 +78,4 @@ def submit(
     """
     package = resolve_package(pipeline_or_package, target, image_tag=image_tag,
                               image_registry=image_registry, compile_options=compile_options)
-    if target == "vertex":
-        from kfp_mlops.pipelines.submission.vertex import submit_vertex
-
-        missing = [key for key in ("project", "region", "pipeline_root") if not options.get(key)]
-        if missing:
-            raise ValueError(f"target vertex needs: {', '.join(missing)}")
-        return submit_vertex(package, parameters=parameters, **options)
-    from kfp_mlops.pipelines.submission.kfp_host import submit_kfp
-
-    if not options.get("host"):
-        raise ValueError("target kfp needs: host")
-    return submit_kfp(package, parameters=parameters, **options)
+    return compiled_target(target).submit(package, parameters=parameters, **options)

@@ -1,0 +1,170 @@
+"""The interface every target implements."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+KFP_GPU_RESOURCE = "nvidia.com/gpu"
+
+
+@dataclass(frozen=True)
+class SubmitOption:
+    """One command-line option of ``kfp-mlops submit`` that a target needs.
+
+    Attributes:
+        flag: The option, e.g. ``--project``.
+        help: Its help text.
+        env: An environment variable that gives the default.
+        required: Whether a submission to the target needs it.
+    """
+
+    flag: str
+    help: str
+    env: str | None = None
+    required: bool = False
+
+    @property
+    def dest(self) -> str:
+        """The keyword argument name (``--api-endpoint`` -> ``api_endpoint``)."""
+        return self.flag.lstrip("-").replace("-", "_")
+
+    def default(self) -> str | None:
+        """The option's default value, from its environment variable."""
+        return os.environ.get(self.env) if self.env else None
+
+
+@dataclass(frozen=True)
+class DeployStep:
+    """What a deploy step is wired to, in the ``training`` pipeline.
+
+    Attributes:
+        promote: The promote task; deployment runs after it.
+        model: The trained model artifact.
+        examples: Eval rows, for a health check after deploying.
+        label: The label column (a pipeline channel).
+        registry_uri: The model registry.
+        model_name: The registry name.
+        endpoint_name: The endpoint or InferenceService name.
+        project: Cloud project (Vertex).
+        location: Cloud region (Vertex).
+        namespace: Kubernetes namespace (KServe).
+        canary_percent: Traffic share of a new model before promotion.
+        serving_image: The serving container image.
+    """
+
+    promote: Any
+    model: Any
+    examples: Any
+    label: Any
+    registry_uri: Any
+    model_name: Any
+    endpoint_name: Any
+    project: Any
+    location: Any
+    namespace: Any
+    canary_percent: Any
+    serving_image: Any
+
+
+def check_count(count: Any, allowed: tuple[int, ...], what: str) -> int:
+    """Returns ``count`` when it is one of ``allowed``.
+
+    Raises:
+        ValueError: Listing the allowed counts.
+    """
+    if isinstance(count, bool) or not isinstance(count, int) or count not in allowed:
+        raise ValueError(
+            f"invalid accelerator count {count!r} for {what}; allowed: {', '.join(map(str, allowed))}"
+        )
+    return count
+
+
+def use_gpu_image(task: Any) -> None:
+    """Moves a task that runs in our ``tf`` image to the ``gpu`` image family.
+
+    Other images are left alone. The compiler retags the image afterwards.
+    """
+    from kfp_mlops.components.images import family_of, image_name
+
+    spec = getattr(task, "container_spec", None)
+    if spec is not None and family_of(spec.image or "") == "tf":
+        task.set_container_image(image_name("gpu"))
+
+
+class Target:
+    """Where a pipeline runs: resources, deploy step, submission and CLI options of one target.
+
+    Subclasses set :attr:`name` and override what differs. The defaults suit a target
+    that ignores resources (kfp.local).
+    """
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    # Whether pipelines are compiled to a file and submitted (``vertex``, ``kfp``) or run in-process.
+    compiled: ClassVar[bool] = True
+    submit_options: ClassVar[tuple[SubmitOption, ...]] = ()
+    # Where the target is listed (CLI choices, help): lower first.
+    order: ClassVar[int] = 100
+
+    def validate_accelerator(self, accelerator: str | None, count: int = 1) -> None:
+        """Checks an accelerator name and count without touching a task.
+
+        Raises:
+            ValueError: For an accelerator or count the target does not offer.
+        """
+
+    def apply_accelerator(self, task: Any, accelerator: str | None, count: int = 1) -> Any:
+        """Requests accelerators for one task (the Keras trainer's); returns the task."""
+        self.validate_accelerator(accelerator, count)
+        if accelerator:
+            use_gpu_image(task)
+            self._request_accelerator(task, accelerator, count)
+        return task
+
+    def _request_accelerator(self, task: Any, accelerator: str, count: int) -> None:
+        """Sets the accelerator on a task; the name and count are already checked."""
+
+    def apply_machine(self, task: Any, cpu: str | None = None, memory: str | None = None) -> Any:
+        """Sets cpu and memory limits for one task; returns the task.
+
+        Raises:
+            ValueError: For a malformed cpu or memory string.
+        """
+        try:
+            if cpu:
+                task.set_cpu_limit(cpu)
+            if memory:
+                task.set_memory_limit(memory)
+        except ValueError as error:
+            raise ValueError(f"invalid cpu {cpu!r} or memory {memory!r} for target {self.name!r}: {error}") from None
+        return task
+
+    def add_deploy_step(self, step: DeployStep) -> Any:
+        """Adds the target's deploy step to the pipeline being defined; returns the task."""
+        raise NotImplementedError
+
+    def missing_submit_options(self, values: dict[str, Any]) -> list[str]:
+        """The flags of required submit options that ``values`` (by dest) leaves empty."""
+        return [option.flag for option in self.submit_options if option.required and not values.get(option.dest)]
+
+    def submit(self, package: Any, **options: Any) -> Any:
+        """Submits a compiled pipeline file; returns a ``SubmissionResult``.
+
+        Raises:
+            ValueError: When a required option is missing.
+        """
+        raise ValueError(f"target {self.name!r} runs pipelines locally: use `kfp-mlops run`")
+
+    def require(self, options: dict[str, Any], as_flags: bool = False) -> None:
+        """Raises a one-line ``ValueError`` naming every required submit option that is missing.
+
+        Args:
+            options: Option values by keyword name.
+            as_flags: Name them as command-line flags (``--project``) instead of keywords (``project``).
+        """
+        missing = self.missing_submit_options(options)
+        if missing and as_flags:
+            raise ValueError(f"--target {self.name} needs {', '.join(missing)}")
+        if missing:
+            raise ValueError(f"target {self.name} needs: {', '.join(m.lstrip('-').replace('-', '_') for m in missing)}")

@@ -1,0 +1,70 @@
+"""The ``vertex`` target: Vertex AI Pipelines, a Vertex AI endpoint with a canary split."""
+from __future__ import annotations
+
+from typing import Any
+
+from kfp_mlops.pipelines.targets.base import DeployStep, SubmitOption, Target, check_count
+
+# Vertex AI accelerator type -> the counts its machine types offer.
+VERTEX_ACCELERATORS: dict[str, tuple[int, ...]] = {
+    "NVIDIA_TESLA_T4": (1, 2, 4),
+    "NVIDIA_TESLA_P4": (1, 2, 4),
+    "NVIDIA_TESLA_P100": (1, 2, 4),
+    "NVIDIA_TESLA_V100": (1, 2, 4, 8),
+    "NVIDIA_L4": (1, 2, 4, 8),
+    "NVIDIA_TESLA_A100": (1, 2, 4, 8, 16),
+    "NVIDIA_A100_80GB": (1, 2, 4, 8),
+    "NVIDIA_H100_80GB": (1, 2, 4, 8),
+    "NVIDIA_H100_MEGA_80GB": (8,),
+    "NVIDIA_H200_141GB": (8,),
+}
+
+
+class VertexTarget(Target):
+    """Vertex AI: ``set_accelerator_type(NVIDIA_L4)`` picks the machine; deploy is a Vertex canary."""
+
+    name = "vertex"
+    order = 10
+    description = "Vertex AI Pipelines; deploys to a Vertex AI endpoint"
+    submit_options = (
+        SubmitOption("--project", "Google Cloud project", env="GOOGLE_CLOUD_PROJECT", required=True),
+        SubmitOption("--region", "Vertex AI region", env="GOOGLE_CLOUD_REGION", required=True),
+        SubmitOption("--api-endpoint", "override of the Vertex AI API endpoint"),
+    )
+
+    def validate_accelerator(self, accelerator: str | None, count: int = 1) -> None:
+        """Checks a Vertex accelerator type and a count its machines offer."""
+        if not accelerator:
+            return
+        if accelerator not in VERTEX_ACCELERATORS:
+            raise ValueError(
+                f"unknown accelerator {accelerator!r} for target 'vertex'; expected one of: "
+                f"{', '.join(VERTEX_ACCELERATORS)}"
+            )
+        check_count(count, VERTEX_ACCELERATORS[accelerator], f"{accelerator} on Vertex AI")
+
+    def _request_accelerator(self, task: Any, accelerator: str, count: int) -> None:
+        task.set_accelerator_type(accelerator)
+        task.set_accelerator_limit(count)
+
+    def add_deploy_step(self, step: DeployStep) -> Any:
+        """Deploys to a Vertex AI endpoint with a canary split, health-checked before promotion."""
+        from kfp_mlops.components.deployment.component import deploy_vertex_endpoint
+
+        return deploy_vertex_endpoint(
+            project=step.project, location=step.location, endpoint_name=step.endpoint_name, model=step.model,
+            examples=step.examples, label=step.label, serving_image=step.serving_image,
+            canary_percent=step.canary_percent,
+        ).set_display_name("Deploy to Vertex AI endpoint (canary)")
+
+    def missing_submit_options(self, values: dict[str, Any]) -> list[str]:
+        """Vertex also needs ``--pipeline-root`` (a gs:// folder)."""
+        missing = super().missing_submit_options(values)
+        return missing + ([] if values.get("pipeline_root") else ["--pipeline-root"])
+
+    def submit(self, package: Any, **options: Any) -> Any:
+        """Submits through ``aiplatform.PipelineJob`` (a run, or a schedule)."""
+        from kfp_mlops.pipelines.submission.vertex import submit_vertex
+
+        self.require(options)
+        return submit_vertex(package, **options)
