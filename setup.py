@@ -6,6 +6,7 @@ folders ``components/`` and ``pipelines/`` are reached through the links
 folders that static tools resolve, and never collide with a user's own
 ``components`` folder.
 """
+import re
 from pathlib import Path
 
 from setuptools import find_packages, setup
@@ -47,7 +48,7 @@ EXTRAS["dev"] = EXTRAS["tf"] + EXTRAS["gcp"] + EXTRAS["serve"] + [
 
 setup(
     name="kfp-mlops",
-    version="0.1.0",
+    version=re.search(r'__version__ = "([^"]+)"', (ROOT / "kfp_mlops" / "__init__.py").read_text()).group(1),
     description="Reusable Kubeflow Pipelines v2 components for MLOps level 2",
     long_description=(ROOT / "README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",

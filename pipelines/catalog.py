@@ -55,21 +55,15 @@ def publish_component_yamls(root: Path | None = None) -> list[Path]:
         root: Write under this folder instead of the ``components/`` source folder.
 
     Users load these with ``kfp.components.load_component_from_file``. The
-    image tag is the package version, so a published file names a fixed image.
+    image tag is the package version (``images.DEFAULT_TAG``), the same image that a
+    component imported in Python names, so a published file names a fixed image.
     """
-    from importlib.metadata import version
-
     from kfp import compiler
-
-    from kfp_mlops.components.images import DEFAULT_REGISTRY, family_of, image_name
 
     paths = []
     for entry in list_components():
         path = entry.yaml_path(root)
         path.parent.mkdir(parents=True, exist_ok=True)
         compiler.Compiler().compile(entry.component, str(path))
-        image = entry.component.component_spec.implementation.container.image
-        release_image = image_name(family_of(image), DEFAULT_REGISTRY, version("kfp-mlops"))
-        path.write_text(path.read_text().replace(image, release_image))
         paths.append(path)
     return paths

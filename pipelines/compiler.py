@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import yaml
 
@@ -42,26 +42,33 @@ def factory_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in options.items() if key in accepted}
 
 
-def _retag(value: Any, registry: str, tag: str) -> Any:
-    """Returns ``value`` with every default image reference of ours retagged, recursively."""
+def _retag(value: Any, registry: str, tag: str, digests: Mapping[str, str]) -> Any:
+    """Returns ``value`` with every default image reference of ours retagged (or pinned), recursively."""
     if isinstance(value, dict):
-        return {key: _retag(item, registry, tag) for key, item in value.items()}
+        return {key: _retag(item, registry, tag, digests) for key, item in value.items()}
     if isinstance(value, list):
-        return [_retag(item, registry, tag) for item in value]
+        return [_retag(item, registry, tag, digests) for item in value]
     if isinstance(value, str) and value.startswith(DEFAULT_REGISTRY + "/"):
         family = family_of(value)
         if family is not None:
-            return image_name(family, registry, tag)
+            if digests and family not in digests:
+                raise ValueError(f"no image digest for the {family!r} image; digests given for: "
+                                 f"{', '.join(sorted(digests))}")
+            return image_name(family, registry, tag, digest=digests.get(family, ""))
     return value
 
 
-def retag_images(docs: list[dict], registry: str, tag: str) -> list[dict]:
+def retag_images(docs: list[dict], registry: str, tag: str, digests: Mapping[str, str] | None = None) -> list[dict]:
     """Points every image reference of ours (executors, parameter defaults) at ``registry`` and ``tag``.
 
-    Foreign images are left alone. (Which family a task runs in, e.g. ``gpu``
-    for an accelerated Keras task, is set on the task by ``resources``.)
+    With ``digests`` (``{family: "sha256:..."}``), every image is pinned by digest instead of
+    the tag. Foreign images are left alone. (Which family a task runs in, e.g. ``gpu``
+    for an accelerated Keras task, is set on the task by its target.)
+
+    Raises:
+        ValueError: When ``digests`` lacks a family that the pipeline uses.
     """
-    return [_retag(doc, registry, tag) for doc in docs]
+    return [_retag(doc, registry, tag, digests or {}) for doc in docs]
 
 
 def compile_pipeline(
@@ -70,6 +77,7 @@ def compile_pipeline(
     out_dir: str | os.PathLike,
     image_tag: str = DEFAULT_TAG,
     image_registry: str = DEFAULT_REGISTRY,
+    image_digests: Mapping[str, str] | None = None,
     **options: Any,
 ) -> Path:
     """Compiles pipeline ``name`` for ``target`` into ``<out_dir>/<name>.yaml``.
@@ -82,6 +90,8 @@ def compile_pipeline(
         out_dir: Output folder, created if needed.
         image_tag: Tag of our component images, e.g. a commit SHA.
         image_registry: Registry prefix of our images.
+        image_digests: ``{family: "sha256:..."}``: pin every image of ours by digest
+            (:mod:`kfp_mlops.pipelines.image_digests` reads or resolves them).
         **options: Passed to the pipeline factory (``trainer``, ``accelerator``,
             ``accelerator_count``, ...).
 
@@ -103,5 +113,5 @@ def compile_pipeline(
     path = out / f"{name}.yaml"
     compiler.Compiler().compile(pipeline, str(path))
     docs = [doc for doc in yaml.safe_load_all(path.read_text()) if doc is not None]
-    path.write_text(yaml.safe_dump_all(retag_images(docs, image_registry, image_tag), sort_keys=True))
+    path.write_text(yaml.safe_dump_all(retag_images(docs, image_registry, image_tag, image_digests), sort_keys=True))
     return path

@@ -19,6 +19,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--image-tag", default=DEFAULT_TAG, help="tag of the component images (e.g. a commit SHA)")
     parser.add_argument("--image-registry", default=DEFAULT_REGISTRY, help="registry prefix of the component images")
+    pin = parser.add_mutually_exclusive_group()
+    pin.add_argument("--image-digest", action="store_true",
+                     help="pin every image by digest, resolving --image-tag through the registry's API")
+    pin.add_argument("--image-digest-file", metavar="FILE",
+                     help="pin every image by digest from FILE: REF@sha256:... lines (docker inspect RepoDigests) "
+                          "or JSON {family: digest}")
     training = parser.add_argument_group("training pipeline options (other pipelines take none)")
     training.add_argument("--trainer", choices=("sklearn", "keras"), default="sklearn")
     training.add_argument("--import-schema", action="store_true",
@@ -34,10 +40,20 @@ def handle(args: argparse.Namespace) -> int:
     from kfp_mlops.pipelines.compiler import compile_pipeline, factory_options, pipeline_factories
 
     names = [args.pipeline] if args.pipeline else sorted(pipeline_factories())
+    digests = None
+    if args.image_digest_file:
+        from kfp_mlops.pipelines.image_digests import read_digest_file
+
+        digests = read_digest_file(args.image_digest_file)
+    elif args.image_digest:
+        from kfp_mlops.pipelines.image_digests import resolve_digests
+
+        digests = resolve_digests(args.image_registry, args.image_tag)
     given = {"trainer": args.trainer, "import_schema": args.import_schema,
              "accelerator": args.accelerator, "accelerator_count": args.accelerator_count}
     for name in names:
         path = compile_pipeline(name, args.target, args.out, image_tag=args.image_tag,
-                                image_registry=args.image_registry, **factory_options(name, given))
+                                image_registry=args.image_registry, image_digests=digests,
+                                **factory_options(name, given))
         print(f"compiled {name} for {args.target}: {path}")
     return 0

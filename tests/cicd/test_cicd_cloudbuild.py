@@ -72,7 +72,7 @@ def test_step_order_and_dependencies():
     assert "waitFor" not in by_id["test"]  # first: waits for nothing
     for family in FAMILIES:
         assert by_id[f"build-{family}"]["waitFor"] == ["test"]
-    assert by_id["compile"]["waitFor"] == ["test"]
+    assert by_id["compile"]["waitFor"] == [f"build-{f}" for f in FAMILIES]  # pins the digests they pushed
     assert by_id["upload"]["waitFor"] == ["compile"]
     assert set(by_id["submit"]["waitFor"]) == {"upload", *(f"build-{f}" for f in FAMILIES)}
 
@@ -121,6 +121,8 @@ def test_docker_steps_build_each_family_with_cache_and_both_tags(family):
     assert "--cache-from $IMAGE:latest" in build and f"-f images/{family}/Dockerfile" in build
     assert "-t $IMAGE:abc1234 -t $IMAGE:latest" in build and build.endswith(" .")
     assert "docker push $IMAGE:abc1234" in text and "docker push $IMAGE:latest" in text
+    assert (f"docker inspect --format '{{{{index .RepoDigests 0}}}}' $IMAGE:abc1234 > digests/$(basename $IMAGE).txt"
+            in text)
 
 
 @pytest.mark.parametrize("publish", ["true", "false"])
@@ -191,6 +193,22 @@ def test_the_compile_step_runs_for_real(target, tmp_path):
                             for i in ours), images
         assert scan_file(path) == []
         assert (len(list(yaml.safe_load_all(path.read_text()))) > 1) <= (target == "kfp")
+
+
+def test_the_compile_step_pins_the_digests_the_build_steps_wrote(tmp_path):
+    (tmp_path / ".venv").symlink_to(Path(sys.prefix))
+    (tmp_path / "digests").mkdir()
+    digests = {}
+    for family in FAMILIES:  # what `docker inspect --format '{{index .RepoDigests 0}}'` prints after a push
+        digests[family] = "sha256:" + f"{FAMILIES.index(family)}" * 64
+        image = f"us-central1-docker.pkg.dev/proj-1/kfp-mlops/kfp-mlops-{family}"
+        (tmp_path / "digests" / f"kfp-mlops-{family}.txt").write_text(f"{image}@{digests[family]}\n")
+    command = substitute(script(steps()["compile"]), values(_TARGET="vertex"))
+    run = subprocess.run(["bash", "-c", command], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    images = set(re.findall(r"image: (\S+kfp-mlops-\S+)", (tmp_path / "compiled/vertex/training.yaml").read_text()))
+    assert images == {f"us-central1-docker.pkg.dev/proj-1/kfp-mlops/kfp-mlops-{f}@{digests[f]}"
+                      for f in ("core", "serve")}
 
 
 def test_the_compile_step_refuses_an_empty_commit(tmp_path):
