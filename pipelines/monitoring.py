@@ -42,8 +42,11 @@ def build_monitoring_pipeline(target: str = "local") -> Callable:
         retrain_on_drift: bool = True,
         drift_threshold: float = 0.1,
         submit_options: dict = {},
+        since: str = "",
+        until: str = "",
     ):
-        serving = monitoring.collect_serving_data(source=serving_data).set_display_name("Collect serving data")
+        serving = monitoring.collect_serving_data(
+            source=serving_data, since=since, until=until).set_display_name("Collect serving data")
         serving.set_caching_options(False)  # a log folder changes under the same path
         baseline, schema = training_baseline(training_data_path, label, drift_threshold)
         current = validation.generate_statistics(dataset=serving.outputs["dataset"]).set_display_name("Serving statistics")
@@ -79,9 +82,11 @@ def run_monitoring(serving_data: str, training_data_path: str, model_name: str, 
 
     registry_path = Path(registry).absolute() if registry else local_runner.default_registry()
     print(f"Running pipeline 'monitoring' locally on {serving_data}", flush=True)
+    # Keep URIs (bq://, gs://, s3://) as they are; make local paths absolute for the tasks.
+    source = serving_data if "://" in serving_data else str(Path(serving_data).absolute())
     return local_runner.run_pipeline(
         build_monitoring_pipeline(),
-        {"serving_data": str(Path(serving_data).absolute()), "training_data_path": str(Path(training_data_path).absolute()),
+        {"serving_data": source, "training_data_path": str(Path(training_data_path).absolute()),
          "registry_uri": str(registry_path), "model_name": model_name, "label": label,
          "new_data_path": str(Path(new_data_path).absolute()) if new_data_path else "", **parameters},
         log_path=log_path,

@@ -88,6 +88,8 @@ def build_training_pipeline(
         namespace: str = "kubeflow-user-example-com",
         canary_percent: int = 10,
         serving_image: str = image_name("serve"),
+        log_sampling_rate: float = 0.0,
+        payload_logger_url: str = "",
     ):
         ingest = ingest_data(
             data_path=data_path, label=label, eval_fraction=eval_fraction, test_fraction=test_fraction
@@ -149,7 +151,8 @@ def build_training_pipeline(
                         promote=promote, model=model, examples=ingest.outputs["eval"], label=label_column,
                         registry_uri=registry_uri, model_name=model_name, endpoint_name=endpoint_name,
                         project=project, location=location, namespace=namespace, canary_percent=canary_percent,
-                        serving_image=serving_image,
+                        serving_image=serving_image, log_sampling_rate=log_sampling_rate,
+                        payload_logger_url=payload_logger_url,
                     ))
                     deploy.after(promote)
                     deploy.set_caching_options(False)

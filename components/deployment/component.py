@@ -72,6 +72,8 @@ def deploy_vertex_endpoint(
     health_requests: int = 3,
     undeploy_previous: bool = True,
     api_endpoint: str = "",
+    log_sampling_rate: float = 0.0,
+    log_table: str = "",
 ) -> bool:
     """Deploys to a Vertex AI Endpoint as a canary, then promotes it or rolls it back.
 
@@ -97,6 +99,9 @@ def deploy_vertex_endpoint(
         health_requests: Predictions sent during the health check.
         undeploy_previous: Undeploy the older models after promotion.
         api_endpoint: API host override (tests).
+        log_sampling_rate: Request-response logging of a new endpoint to BigQuery, the share
+            of requests logged (0: off); ``monitoring --serving-data bq://...`` reads it.
+        log_table: ``bq://PROJECT.DATASET.TABLE`` for the log (empty: Vertex AI names one).
 
     Returns:
         True when the canary was promoted.
@@ -109,7 +114,8 @@ def deploy_vertex_endpoint(
         project, location, endpoint_name, model.uri, serving_image, model_resource_name=model_resource_name,
         examples_path=examples.path, label=label, canary_percent=canary_percent, machine_type=machine_type,
         min_replicas=min_replicas, max_replicas=max_replicas, health_requests=health_requests,
-        undeploy_previous=undeploy_previous, api_endpoint=api_endpoint)
+        undeploy_previous=undeploy_previous, api_endpoint=api_endpoint, log_sampling_rate=log_sampling_rate,
+        log_table=log_table)
     with open(deployment.path, "w") as handle:
         json.dump(result.to_dict(), handle, indent=2)
     deployment.metadata.update({"resourceName": result.endpoint, "deployed_model_id": result.deployed_model_id,
@@ -131,6 +137,7 @@ def deploy_kserve(
     max_replicas: int = 0,
     service_account: str = "",
     apply: bool = True,
+    logger_url: str = "",
 ) -> str:
     """Builds a KServe InferenceService for the model, writes its manifest, and applies it.
 
@@ -147,6 +154,8 @@ def deploy_kserve(
         max_replicas: Maximum replicas; 0 leaves it to KServe.
         service_account: Service account with read access to the storage.
         apply: Apply to the cluster (in-cluster credentials); False only writes the manifest.
+        logger_url: KServe's payload logger sends every request and response there as
+            CloudEvents: our sink (``kfp_mlops.components.monitoring.kserve_sink``); empty: off.
 
     Returns:
         ``created``, ``patched`` or ``written``.
@@ -155,6 +164,6 @@ def deploy_kserve(
 
     outcome = deploy_inference_service(
         model.path, manifest.path, name, namespace, storage_uri or model.uri, serving_image, runtime,
-        canary_percent, min_replicas, max_replicas, service_account, apply)
+        canary_percent, min_replicas, max_replicas, service_account, apply, logger_url=logger_url)
     manifest.metadata.update({"name": name, "namespace": namespace, "outcome": outcome})
     return outcome

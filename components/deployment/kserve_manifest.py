@@ -30,6 +30,7 @@ def build_inference_service(
     name: str, namespace: str, storage_uri: str, serving_image: str = "", runtime: str = "kfp-mlops",
     framework: str = "sklearn", canary_percent: int = 100, min_replicas: int = 1, max_replicas: int = 0,
     cpu: str = "1", memory: str = "2Gi", service_account: str = "", labels: Optional[dict[str, str]] = None,
+    logger_url: str = "", logger_mode: str = "all",
 ) -> Any:
     """Builds a ``V1beta1InferenceService`` serving one model directory.
 
@@ -47,6 +48,9 @@ def build_inference_service(
         memory: Memory request and limit.
         service_account: Service account with read access to ``storage_uri``.
         labels: Extra labels (e.g. the registry version).
+        logger_url: Where KServe's payload logger sends each request and response as
+            CloudEvents (our sink, ``kfp_mlops.components.monitoring.kserve_sink``); empty: no logging.
+        logger_mode: ``all``, ``request`` or ``response``.
 
     Raises:
         InputError: naming the field at fault.
@@ -56,6 +60,7 @@ def build_inference_service(
     from kserve import (
         V1beta1InferenceService,
         V1beta1InferenceServiceSpec,
+        V1beta1LoggerSpec,
         V1beta1ModelFormat,
         V1beta1ModelSpec,
         V1beta1PredictorSpec,
@@ -81,7 +86,8 @@ def build_inference_service(
         min_replicas=min_replicas, max_replicas=max_replicas or None,
         # Always explicit: a merge patch cannot remove a field, so 100 must overwrite an earlier canary's 10.
         canary_traffic_percent=canary_percent,
-        service_account_name=service_account or None)
+        service_account_name=service_account or None,
+        logger=V1beta1LoggerSpec(mode=logger_mode, url=logger_url) if logger_url else None)
     if runtime == "sklearn":
         predictor.model = V1beta1ModelSpec(model_format=V1beta1ModelFormat(name="sklearn"), storage_uri=storage_uri,
                                            protocol_version="v2", resources=resources)
@@ -164,6 +170,7 @@ def deploy_inference_service(
     model_path: str, manifest_path: str, name: str, namespace: str, storage_uri: str, serving_image: str = "",
     runtime: str = "kfp-mlops", canary_percent: int = 100, min_replicas: int = 1, max_replicas: int = 0,
     service_account: str = "", apply: bool = True, kubernetes_host: str = "", labels: Optional[dict[str, str]] = None,
+    logger_url: str = "",
 ) -> str:
     """Builds the InferenceService for a model directory, writes its YAML, and applies it.
 
@@ -182,6 +189,7 @@ def deploy_inference_service(
         apply: Apply to the cluster; False only writes the manifest.
         kubernetes_host: API server URL override; empty means in-cluster, then kubeconfig.
         labels: Extra labels.
+        logger_url: Where KServe's payload logger sends requests and responses (empty: off).
 
     Returns:
         ``created``, ``patched`` or ``written`` (not applied).
@@ -197,7 +205,7 @@ def deploy_inference_service(
         storage_uri = "s3://" + storage_uri[len("minio://"):]
     service = build_inference_service(name, namespace, storage_uri, serving_image, runtime, framework,
                                       canary_percent, min_replicas, max_replicas, service_account=service_account,
-                                      labels=labels)
+                                      labels=labels, logger_url=logger_url)
     Path(manifest_path).parent.mkdir(parents=True, exist_ok=True)
     Path(manifest_path).write_text(to_yaml(service))
     if not apply:

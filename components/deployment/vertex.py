@@ -112,14 +112,30 @@ def obtain_model(aiplatform: Any, model_resource_name: str, artifact_uri: str, d
         serving_container_ports=[SERVING_PORT], sync=True)
 
 
-def obtain_endpoint(aiplatform: Any, display_name: str) -> Any:
-    """Returns the endpoint with this display name, creating it when there is none."""
+def obtain_endpoint(aiplatform: Any, display_name: str, log_sampling_rate: float = 0.0, log_table: str = "") -> Any:
+    """Returns the endpoint with this display name, creating it when there is none.
+
+    Args:
+        aiplatform: The initialized ``google.cloud.aiplatform`` module.
+        display_name: The endpoint's display name.
+        log_sampling_rate: Share of requests that a new endpoint logs to BigQuery
+            (request-response logging), in [0, 1]; 0 turns logging off.
+        log_table: ``bq://PROJECT.DATASET.TABLE`` for the log; empty lets Vertex AI create
+            ``logging_<endpoint>_<id>.request_response_logging`` in the project.
+    """
     if not display_name:
         raise InputError("field 'endpoint_name' is empty")
+    if not 0.0 <= log_sampling_rate <= 1.0:
+        raise InputError(f"field 'log_sampling_rate' must be between 0 and 1, got {log_sampling_rate}")
     found = aiplatform.Endpoint.list(filter=f'display_name="{display_name}"')
     if found:
         return found[0]
-    return aiplatform.Endpoint.create(display_name=display_name, sync=True)
+    logging_options: dict[str, Any] = {}
+    if log_sampling_rate > 0:
+        logging_options = {"enable_request_response_logging": True,
+                           "request_response_logging_sampling_rate": log_sampling_rate,
+                           "request_response_logging_bq_destination_table": log_table or None}
+    return aiplatform.Endpoint.create(display_name=display_name, sync=True, **logging_options)
 
 
 def check_health(endpoint: Any, deployed_model_id: str, instances: Optional[list], requests: int) -> list[str]:
@@ -144,7 +160,7 @@ def deploy_with_canary(
     serving_image: str = "", model_display_name: str = "", canary_percent: int = 10,
     machine_type: str = "n1-standard-2", min_replicas: int = 1, max_replicas: int = 1,
     health_instances: Optional[list] = None, health_requests: int = 3, undeploy_previous: bool = True,
-    api_endpoint: str = "", credentials: Any = None,
+    api_endpoint: str = "", credentials: Any = None, log_sampling_rate: float = 0.0, log_table: str = "",
 ) -> VertexDeployment:
     """Deploys to a Vertex AI Endpoint as a canary, then promotes it or rolls it back.
 
@@ -165,6 +181,9 @@ def deploy_with_canary(
         undeploy_previous: Undeploy the older models once the canary is promoted.
         api_endpoint: API host override (a loopback server in tests).
         credentials: google.auth credentials; None means the default ones.
+        log_sampling_rate: Request-response logging of a new endpoint to BigQuery, the share of
+            requests logged (0: off); ``monitoring`` reads that table (``bq://...``).
+        log_table: ``bq://PROJECT.DATASET.TABLE`` for the log (empty: Vertex AI names one).
 
     Returns:
         A :class:`VertexDeployment`.
@@ -174,10 +193,12 @@ def deploy_with_canary(
     """
     if not 1 <= canary_percent <= 100:
         raise InputError(f"canary_percent must be between 1 and 100, got {canary_percent}")
+    if not 0.0 <= log_sampling_rate <= 1.0:
+        raise InputError(f"field 'log_sampling_rate' must be between 0 and 1, got {log_sampling_rate}")
     aiplatform = init_vertex(project, location, api_endpoint, credentials)
     model = obtain_model(aiplatform, model_resource_name, artifact_uri, model_display_name or endpoint_name,
                          serving_image)
-    endpoint = obtain_endpoint(aiplatform, endpoint_name)
+    endpoint = obtain_endpoint(aiplatform, endpoint_name, log_sampling_rate, log_table)
     result = VertexDeployment(endpoint=endpoint.resource_name, model=model.resource_name,
                               canary_percent=canary_percent)
     previous_split = _split(endpoint)

@@ -5,18 +5,23 @@ from kfp_mlops.components.images import component
 
 
 @component("core")
-def collect_serving_data(source: str, dataset: Output[Dataset], drop_columns: list = []):
-    """Writes the rows to monitor as a CSV dataset: the endpoint's prediction log, or a batch CSV.
+def collect_serving_data(source: str, dataset: Output[Dataset], drop_columns: list = [], since: str = "",
+                         until: str = ""):
+    """Writes the rows to monitor as a CSV dataset, from where the platform logs its traffic.
 
     Args:
-        source: A prediction-log folder written by the local endpoint, or a CSV.
+        source: A serving log (the local endpoint's prediction log, or the KServe payload
+            sink's output: a folder, ``gs://`` or ``s3://``), a Vertex AI request-response
+            logging table (``bq://PROJECT.DATASET.TABLE``), or a CSV of rows.
         dataset: The feature rows, CSV.
         drop_columns: Columns to leave out (e.g. a label column of a labelled batch).
+        since: Keep rows served at or after this time (ISO 8601); empty: from the start.
+        until: Keep rows served before this time (ISO 8601); empty: up to now.
     """
     from kfp_mlops.components.monitoring.serving_data import collect_serving_data as collect
 
-    rows = collect(source, dataset.path, drop_columns=tuple(drop_columns))
-    dataset.metadata.update({"rows": rows, "source": source, "format": "csv"})
+    rows = collect(source, dataset.path, drop_columns=tuple(drop_columns), since=since or None, until=until or None)
+    dataset.metadata.update({"rows": rows, "source": source, "format": "csv", "since": since, "until": until})
 
 
 @component("core")

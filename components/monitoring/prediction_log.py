@@ -1,119 +1,113 @@
-"""Prediction logging: sampled, bounded, rotated JSON-lines files.
+"""Prediction logging for the local endpoint: sampled and bounded, in the serving-log format.
 
-The local endpoint appends one record per scored row (features, prediction,
-model version, time); the monitoring pipeline reads the records back as rows.
-Files rotate at ``max_bytes``; at most ``max_files`` are kept, so the log
-never grows past ``max_bytes * max_files``.
+The local endpoint logs each scored row (features, prediction, model version, time)
+through :class:`PredictionLogger` into the time-partitioned Parquet layout of
+:mod:`kfp_mlops.components.monitoring.serving_log`, the same layout that the KServe
+payload-logger sink writes, so the ``monitoring`` pipeline reads both with one reader.
+The log never grows past ``max_bytes``: the oldest parts are deleted first.
 """
 from __future__ import annotations
 
-import json
+import logging
 import os
 import random
 import threading
 import time
-from pathlib import Path
+import uuid
 from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
 from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.monitoring.serving_log import (
+    ServedRow,
+    filesystem_of,
+    list_parts,
+    read_serving_log,
+    write_rows,
+)
 
-LOG_PREFIX = "predictions"
+logger = logging.getLogger(__name__)
 
 
 class PredictionLogger:
-    """Appends sampled prediction records to rotating files in ``log_dir``.
+    """Writes sampled prediction records to a serving log.
 
     Args:
-        log_dir: Folder of the log files (created).
+        log_dir: The log's root folder, or a ``gs://`` / ``s3://`` URI.
         sample_rate: Share of rows kept, in (0, 1].
-        max_bytes: Size at which the current file rotates.
-        max_files: Files kept, the current one included; older ones are deleted.
+        max_bytes: Size bound of the whole log; the oldest parts are deleted beyond it.
+        model: The model's name, recorded with every row.
+        flush_rows: Rows buffered before a Parquet part is written (1: every call
+            is written at once, readable immediately).
+        flush_seconds: A buffer older than this is written at the next call.
         seed: Seed of the sampler, for reproducible logs.
     """
 
-    def __init__(self, log_dir: str | os.PathLike, sample_rate: float = 1.0,
-                 max_bytes: int = 5_000_000, max_files: int = 5, seed: int | None = None):
+    def __init__(self, log_dir: str | os.PathLike, sample_rate: float = 1.0, max_bytes: int = 25_000_000,
+                 model: str = "", flush_rows: int = 1, flush_seconds: float = 5.0, seed: int | None = None):
         if not 0.0 < sample_rate <= 1.0:
             raise InputError(f"sample_rate must be in (0, 1], got {sample_rate}")
-        if max_bytes <= 0 or max_files < 1:
-            raise InputError("max_bytes must be positive and max_files at least 1")
-        self.log_dir = Path(log_dir)
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        self.sample_rate, self.max_bytes, self.max_files = sample_rate, max_bytes, max_files
+        if max_bytes <= 0 or flush_rows < 1:
+            raise InputError("max_bytes must be positive and flush_rows at least 1")
+        self.log_dir = log_dir
+        self.sample_rate, self.max_bytes, self.model = sample_rate, max_bytes, model
+        self.flush_rows, self.flush_seconds = flush_rows, flush_seconds
         self._random = random.Random(seed)
         self._lock = threading.Lock()
-
-    @property
-    def current(self) -> Path:
-        """The file being appended to."""
-        return self.log_dir / f"{LOG_PREFIX}.jsonl"
+        self._buffer: list[ServedRow] = []
+        self._buffered_since = 0.0
 
     def log(self, rows: Iterable[Mapping[str, Any]], predictions: Iterable[Any], model_version: str) -> int:
-        """Logs a sample of scored rows; returns how many were written."""
+        """Logs a sample of scored rows (one request); returns how many were kept."""
         now = time.time()
-        lines = [
-            json.dumps({"ts": now, "model_version": model_version, "features": dict(row),
-                        "prediction": _plain(prediction)}, default=_plain)
+        request_id = uuid.uuid4().hex
+        kept = [
+            ServedRow(now, request_id, self.model, model_version, dict(row), prediction)
             for row, prediction in zip(rows, predictions)
             if self.sample_rate >= 1.0 or self._random.random() < self.sample_rate
         ]
-        if not lines:
+        if not kept:
             return 0
         with self._lock:
-            with open(self.current, "a", encoding="utf-8") as handle:
-                handle.write("\n".join(lines) + "\n")
-            if self.current.stat().st_size >= self.max_bytes:
-                self._rotate()
-        return len(lines)
+            if not self._buffer:
+                self._buffered_since = now
+            self._buffer.extend(kept)
+            if len(self._buffer) >= self.flush_rows or now - self._buffered_since >= self.flush_seconds:
+                self._flush_locked()
+        return len(kept)
 
-    def _rotate(self) -> None:
-        """Renames the current file to a numbered one and drops the oldest beyond ``max_files``."""
-        stamp = time.strftime("%Y%m%dT%H%M%S") + f"-{time.time_ns() % 1_000_000_000:09d}"
-        self.current.rename(self.log_dir / f"{LOG_PREFIX}-{stamp}.jsonl")
-        rotated = sorted(self.log_dir.glob(f"{LOG_PREFIX}-*.jsonl"))
-        for old in rotated[: max(0, len(rotated) - (self.max_files - 1))]:
-            old.unlink(missing_ok=True)
+    def flush(self) -> None:
+        """Writes the buffered rows now."""
+        with self._lock:
+            self._flush_locked()
+
+    def _flush_locked(self) -> None:
+        rows, self._buffer = self._buffer, []
+        if rows:
+            write_rows(self.log_dir, rows)
+            self._bound()
+
+    def _bound(self) -> None:
+        """Deletes the oldest parts until the log fits in ``max_bytes``."""
+        parts = list_parts(self.log_dir)
+        total = sum(info.size for info in parts)
+        filesystem, _ = filesystem_of(self.log_dir)
+        for info in parts[:-1]:  # the newest part always stays
+            if total <= self.max_bytes:
+                break
+            filesystem.delete_file(info.path)
+            total -= info.size
 
 
-def _plain(value: Any) -> Any:
-    """Turns numpy scalars and arrays into JSON-friendly values."""
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    if hasattr(value, "item"):
-        return value.item()
-    return value
-
-
-def read_prediction_log(log_dir: str | os.PathLike, since: float = 0.0) -> pd.DataFrame:
-    """Reads logged rows (features, plus ``prediction`` and ``model_version`` columns).
-
-    Args:
-        log_dir: The logger's folder.
-        since: Keep records at or after this UNIX time.
+def read_prediction_log(log_dir: str | os.PathLike, since: float | str | None = None,
+                        until: float | str | None = None) -> pd.DataFrame:
+    """Reads logged rows: the features, plus ``prediction``, ``model_version`` and ``ts`` columns.
 
     Raises:
-        InputError: If the folder holds no records.
+        InputError: If the window holds no records.
     """
-    files = sorted(Path(log_dir).glob(f"{LOG_PREFIX}-*.jsonl")) + [Path(log_dir) / f"{LOG_PREFIX}.jsonl"]
-    records = []
-    for path in files:
-        if not path.exists():
-            continue
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                raise InputError(f"{path}:{number} is not a JSON prediction record") from None
-            if record.get("ts", 0) >= since:
-                records.append({**record["features"], "prediction": record["prediction"],
-                                "model_version": record["model_version"], "ts": record["ts"]})
-    if not records:
-        raise InputError(f"no logged predictions in {log_dir}")
-    return pd.DataFrame.from_records(records)
+    return read_serving_log(log_dir, since=since, until=until)
 
 
 def logged_predictor(predictor: Any, logger: PredictionLogger, model_version: str) -> Any:

@@ -44,12 +44,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     batch.set_defaults(func=handle_batch)
 
     monitor = pipelines.add_parser("monitoring", help="check drift and decay; retrain when needed")
-    monitor.add_argument("--serving-data", required=True, help="prediction-log folder of the endpoint, or a CSV")
+    monitor.add_argument("--serving-data", required=True,
+                         help="serving log (the endpoint's prediction log or the KServe sink's output: a folder, "
+                              "gs:// or s3://), a Vertex request-response logging table (bq://P.D.T), or a CSV")
     monitor.add_argument("--training-data", required=True, help="the champion's training CSV (drift baseline)")
     monitor.add_argument("--model-name", required=True)
     monitor.add_argument("--label", default="", help="label column")
     monitor.add_argument("--new-data", default="", help="newly labelled CSV: decay check and retraining window")
     monitor.add_argument("--max-metric-drop", type=float, default=0.05)
+    monitor.add_argument("--since", default="", help="serving rows at or after this time (ISO 8601, e.g. 2026-12-01)")
+    monitor.add_argument("--until", default="", help="serving rows before this time (ISO 8601)")
     _common(monitor)
     monitor.set_defaults(func=handle_monitoring)
 
@@ -191,7 +195,7 @@ def handle_monitoring(args: argparse.Namespace) -> int:
 
     run = run_monitoring(args.serving_data, args.training_data, args.model_name, label=args.label,
                          new_data_path=args.new_data, registry=args.registry, log_path=_log_path(args),
-                         max_metric_drop=args.max_metric_drop)
+                         max_metric_drop=args.max_metric_drop, since=args.since, until=args.until)
     if not _finish(run):
         return 2 if "InputError" in run.error else 1
     decide = run.tasks["decide-retraining"]

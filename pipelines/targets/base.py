@@ -51,6 +51,8 @@ class DeployStep:
         namespace: Kubernetes namespace (KServe).
         canary_percent: Traffic share of a new model before promotion.
         serving_image: The serving container image.
+        log_sampling_rate: Vertex AI: share of requests logged to BigQuery (0: off).
+        payload_logger_url: KServe: where the payload logger sends CloudEvents (empty: off).
     """
 
     promote: Any
@@ -65,6 +67,8 @@ class DeployStep:
     namespace: Any
     canary_percent: Any
     serving_image: Any
+    log_sampling_rate: Any = 0.0
+    payload_logger_url: Any = ""
 
 
 def check_count(count: Any, allowed: tuple[int, ...], what: str) -> int:

@@ -73,7 +73,7 @@ class KubeflowTarget(Target):
 
         return deploy_kserve(
             name=step.endpoint_name, namespace=step.namespace, model=step.model, serving_image=step.serving_image,
-            canary_percent=step.canary_percent,
+            canary_percent=step.canary_percent, logger_url=step.payload_logger_url,
         ).set_display_name("Deploy KServe InferenceService")
 
     def submit(self, package: Any, **options: Any) -> Any:

@@ -54,7 +54,7 @@ class VertexTarget(Target):
         return deploy_vertex_endpoint(
             project=step.project, location=step.location, endpoint_name=step.endpoint_name, model=step.model,
             examples=step.examples, label=step.label, serving_image=step.serving_image,
-            canary_percent=step.canary_percent,
+            canary_percent=step.canary_percent, log_sampling_rate=step.log_sampling_rate,
         ).set_display_name("Deploy to Vertex AI endpoint (canary)")
 
     def missing_submit_options(self, values: dict[str, Any]) -> list[str]:

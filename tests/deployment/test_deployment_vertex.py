@@ -94,3 +94,14 @@ def test_bad_arguments_are_input_errors(vertex):
         deploy(vertex)
     with pytest.raises(InputError, match="project"):
         deploy(vertex, project="", model_resource_name="x")
+
+
+def test_a_new_endpoint_logs_requests_and_responses_to_bigquery():
+    with FakeVertex() as fake:
+        deploy(fake, endpoint_name="logged", artifact_uri="gs://b/m/v1", serving_image="img",
+               log_sampling_rate=0.25, log_table="bq://proj.serving.penguins")
+        created = fake.calls("POST", r"/endpoints$")[-1]
+    assert created["predictRequestResponseLoggingConfig"] == {
+        "enabled": True, "samplingRate": 0.25, "bigqueryDestination": {"outputUri": "bq://proj.serving.penguins"}}
+    with pytest.raises(InputError, match="log_sampling_rate"):
+        deploy(fake, log_sampling_rate=1.5, artifact_uri="gs://b/m/v1", serving_image="img")
