@@ -44,6 +44,8 @@ def build_monitoring_pipeline(target: str = "local") -> Callable:
         submit_options: dict = {},
         since: str = "",
         until: str = "",
+        retrain_cooldown_seconds: float = 3600.0,
+        retraining_ledger: str = "",
     ):
         serving = monitoring.collect_serving_data(
             source=serving_data, since=since, until=until).set_display_name("Collect serving data")
@@ -63,7 +65,8 @@ def build_monitoring_pipeline(target: str = "local") -> Callable:
         with dsl.If(decide.outputs["Output"] == True, name="retrain"):  # noqa: E712
             monitoring.trigger_retraining(
                 target=target, data_path=new_data_path, label=label, model_name=model_name,
-                registry_uri=registry_uri, submit_options=submit_options,
+                registry_uri=registry_uri, submit_options=submit_options, ledger_path=retraining_ledger,
+                cooldown_seconds=retrain_cooldown_seconds,
             ).set_display_name("Trigger retraining").set_caching_options(False)
 
     return monitoring_pipeline

@@ -79,6 +79,8 @@ def trigger_retraining(
     model_name: str,
     registry_uri: str,
     submit_options: dict = {},
+    ledger_path: str = "",
+    cooldown_seconds: float = 3600.0,
 ) -> str:
     """Starts the ``training`` pipeline on the new data window, the way the CLI does.
 
@@ -91,6 +93,9 @@ def trigger_retraining(
         model_name: The registered model to retrain.
         registry_uri: The model registry.
         submit_options: For remote targets: ``project``, ``region``, ``pipeline_root``, ``host``, ...
+        ledger_path: The retraining ledger that deduplicates windows (a ``/gcs/...`` path on
+            Vertex AI); empty: next to a local registry.
+        cooldown_seconds: No second retraining of the model within this time.
 
     Returns:
         What happened, in one line.
@@ -99,7 +104,7 @@ def trigger_retraining(
 
     outcome = trigger_training(
         target, {"data_path": data_path, "label": label, "model_name": model_name, "registry_uri": registry_uri},
-        submit_options,
-    )
+        submit_options, ledger_path=ledger_path, cooldown_seconds=cooldown_seconds,
+    ).line()
     print(f"[monitoring] {outcome}", flush=True)
     return outcome

@@ -29,6 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     training.add_argument("--threshold", action="append", default=[], metavar="METRIC=VALUE",
                           help="absolute gate, e.g. accuracy=0.9 (repeatable; default accuracy=0.8)")
     training.add_argument("--slice-feature", default="", help="feature to compute per-slice metrics on")
+    training.add_argument("--result-file", default="", help="write the outcome as JSON to this file (for scripts)")
     training.add_argument("--slice-floor", action="append", default=[], metavar="METRIC=VALUE",
                           help="per-slice floor, e.g. accuracy=0.7 (repeatable)")
     _common(training)
@@ -105,16 +106,22 @@ def handle(args: argparse.Namespace) -> int:
         thresholds=parse_pairs(args.threshold, "--threshold") or DEFAULT_THRESHOLDS,
         slice_feature=args.slice_feature, slice_floors=parse_pairs(args.slice_floor, "--slice-floor"),
     )
-    return print_training_summary(run, run.model_name, run.registry)
+    return print_training_summary(run, run.model_name, run.registry, result_file=args.result_file)
 
 
-def print_training_summary(run: Any, model_name: str, registry: Path) -> int:
-    """Prints what the run did, then one machine-readable result line, and returns the exit code."""
+def print_training_summary(run: Any, model_name: str, registry: Path, result_file: str = "") -> int:
+    """Prints what the run did and one machine-readable result line; writes the result as JSON to ``result_file``.
+
+    Returns:
+        The exit code.
+    """
     from kfp_mlops.components.monitoring.trigger import RESULT_PREFIX
 
     result = {"model_name": model_name, "version": None, "promoted": False, "stopped_by": None}
     code = _training_summary(run, model_name, registry, result)
     print(RESULT_PREFIX + json.dumps(result))
+    if result_file:
+        Path(result_file).write_text(json.dumps(result))
     return code
 
 

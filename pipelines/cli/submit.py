@@ -28,6 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--schedule", metavar="CRON", help="create a recurring run on this cron instead of one run")
     parser.add_argument("--service-account", help="service account the run executes as")
     parser.add_argument("--dry-run", action="store_true", help="check and print what would be sent; send nothing")
+    parser.add_argument("--result-file", help="write the submission result as JSON to this file (for scripts)")
     parser.add_argument("--pipeline-root", help="folder for run artifacts (vertex: a gs:// folder, required; "
                         "kfp: optional override)")
     for name in compiled_targets():
@@ -102,6 +103,8 @@ def handle_submit(args: argparse.Namespace) -> int:
         print(f"kfp-mlops: error: submission failed: {type(error).__name__}: {error}", file=sys.stderr)
         return 1
     print(json.dumps(result.to_dict(), sort_keys=True))
+    if args.result_file:
+        Path(args.result_file).write_text(json.dumps(result.to_dict(), sort_keys=True))
     return 0
 
 

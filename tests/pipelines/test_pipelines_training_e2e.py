@@ -1,4 +1,5 @@
 """End to end: `kfp-mlops run training` locally, on good and bad input."""
+import json
 from pathlib import Path
 
 import numpy as np
@@ -17,10 +18,12 @@ def _registry_versions(home: Path) -> list:
     return list(open_registry(str(home / "registry")).list())
 
 
-def test_training_runs_end_to_end_and_registers_a_working_model(isolated_home, capfd):
-    code = main(["run", "training", "--model-name", "penguins"])
+def test_training_runs_end_to_end_and_registers_a_working_model(isolated_home, capfd, tmp_path):
+    code = main(["run", "training", "--model-name", "penguins", "--result-file", str(tmp_path / "result.json")])
     out = capfd.readouterr().out
     assert code == 0, out
+    assert json.loads((tmp_path / "result.json").read_text()) == {
+        "model_name": "penguins", "version": "v1", "promoted": True, "stopped_by": None}
     assert "Data validation: passed" in out
     assert "Blessed: yes" in out
     assert "Registered: penguins v1 (champion)" in out
