@@ -10,7 +10,7 @@ import importlib
 import sys
 
 # Each module exposes register(subparsers); imported lazily so --help stays fast.
-COMMAND_MODULES = ("run", "validate", "compile", "list_cmd", "models", "serve", "submit", "demo")
+COMMAND_MODULES = ("run", "validate", "compile", "list_cmd", "models", "serve", "submit", "promote", "demo")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -19,7 +19,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "Parameters are checked against the compiled spec before anything is sent.",
     )
     parser.add_argument("pipeline", help="pipeline name (e.g. training) or compiled YAML file")
-    parser.add_argument("--target", required=True, choices=compiled_targets())
+    parser.add_argument("--target", choices=compiled_targets(), help="where to submit (or take it from --env)")
+    parser.add_argument("--env", help="a named environment (dev, staging, prod...) of the environments file: "
+                        "its target, project, region, pipeline root, service account, registry and endpoint")
+    parser.add_argument("--environments", default="", help="environments file (default: $KFP_MLOPS_ENVIRONMENTS "
+                        "or ./environments.yaml)")
     parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                         help="pipeline parameter, typed by the compiled spec (JSON for dict/list); repeatable")
     parser.add_argument("--label", action="append", default=[], metavar="KEY=VALUE", help="extra run label; repeatable")
@@ -35,7 +39,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         group = parser.add_argument_group(f"--target {name}")
         for option in compiled_target(name).submit_options:
             env = f" (default: ${option.env})" if option.env else ""
-            group.add_argument(option.flag, default=option.default(), help=option.help + env)
+            # No default here: --env comes first, then the environment variable (see _target_options).
+            group.add_argument(option.flag, default=None, help=option.help + env)
     build = parser.add_argument_group("compiling a pipeline name")
     build.add_argument("--image-tag", help="tag of the component images (default: the compiler's)")
     build.add_argument("--image-registry", help="registry prefix of the component images")
@@ -71,13 +76,20 @@ def handle_submit(args: argparse.Namespace) -> int:
     from kfp_mlops.pipelines.submission import load_package, parse_param_args, resolve_package, run_labels
     from kfp_mlops.pipelines.submission.credentials import assert_no_credentials
 
+    environment = _apply_environment(args)
+    if not args.target:
+        raise ValueError("submit needs --target or --env")
     target = compiled_target(args.target)
-    options = {option.dest: getattr(args, option.dest) for option in target.submit_options}
+    options = {option.dest: getattr(args, option.dest) or option.default() for option in target.submit_options}
     options["pipeline_root"] = args.pipeline_root
     target.require(options, as_flags=True)
     path = resolve_package(args.pipeline, args.target, image_tag=args.image_tag, image_registry=args.image_registry)
     package = load_package(path)
     parameters = parse_param_args(package, args.param)
+    if environment is not None:  # the environment's registry and endpoint, unless --param says otherwise
+        for name, value in environment.pipeline_parameters().items():
+            if name in package.parameters and name not in parameters:
+                parameters[name] = value
     labels = _pairs(args.label, "--label")
     if args.dry_run:
         from kfp_mlops.pipelines.submission.spec import validate_parameters
@@ -106,6 +118,22 @@ def handle_submit(args: argparse.Namespace) -> int:
     if args.result_file:
         Path(args.result_file).write_text(json.dumps(result.to_dict(), sort_keys=True))
     return 0
+
+
+def _apply_environment(args: argparse.Namespace):
+    """Fills the target and its options from ``--env`` where the command line left them out."""
+    if not args.env:
+        return None
+    from kfp_mlops.pipelines.environments import load_environments
+
+    environment = load_environments(args.environments).get(args.env)
+    if args.target and args.target != environment.target:
+        raise ValueError(f"--target {args.target} contradicts --env {args.env} (target {environment.target})")
+    args.target = environment.target
+    for key, value in environment.submit_options().items():
+        if getattr(args, key, None) in (None, ""):
+            setattr(args, key, value)
+    return environment
 
 
 def _is_api_error(error: BaseException) -> bool:
