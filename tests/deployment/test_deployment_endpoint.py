@@ -135,7 +135,7 @@ def test_health_and_metadata_routes(endpoint, path, want):
 
 
 BAD_V1 = [
-    (b"{not json", "Unrecognized request format"),
+    (b"{not json", "not valid JSON"),
     (b"[1, 2]", "JSON object with field 'instances'"),
     (b'{"rows": []}', "field 'instances'"),
     (b'{"instances": {"island": "Biscoe"}}', "must be a list"),
@@ -147,7 +147,7 @@ BAD_V1 = [
     (b'{"instances": [["Biscoe", 40, 18, 190, 3900, {"a": 1}, 2008]]}', "'sex' expects a string"),
     (b'{"instances": [["Biscoe", "inf", 18, 190, 3900, "male", 2008]]}', "expects a finite number"),
     (b'{"instances": [["Biscoe", true, 18, 190, 3900, "male", 2008]]}', "expects a number, got True"),
-    (b'{"instances": [["Biscoe", NaN, 18, 190, 3900, "male", 2008]]}', "Unrecognized request format"),
+    (b'{"instances": [["Biscoe", NaN, 18, 190, 3900, "male", 2008]]}', "not valid JSON"),
 ]
 
 
@@ -165,7 +165,7 @@ def test_non_json_content_type_gets_400(endpoint):
 
 
 BAD_V2 = [
-    (b"{bad", "JSON decode error"),
+    (b"{bad", "not valid JSON"),
     (b'{"foo": 1}', "inputs"),
     (b'{"inputs": []}', "is empty"),
     (b'{"inputs": [{"name": "island", "shape": [1], "datatype": "BYTES", "data": ["Biscoe"]}]}',
@@ -198,7 +198,7 @@ def test_model_errors_on_a_row_are_400_and_do_not_fail_the_batch(endpoint, rows)
 BINARY_V2 = [
     (b'{"x":1}', "7", "KeyError: 'inputs'"),
     (b'{"inputs":[{"name":"a"}]}', "25", "KeyError: 'shape'"),
-    (b'{"inputs":[]}', "abc", "invalid literal for int()"),
+    (b'{"inputs":[]}', "abc", "header 'inference-header-content-length' is 'abc'"),
     (b'{bad}', "5", "Unrecognized request format"),
 ]
 
