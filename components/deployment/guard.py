@@ -10,6 +10,7 @@ Every request passes through :class:`Guard` before FastAPI sees it:
 - **405.** ``GET .../NAME:predict`` and the like answer 405 with ``Allow: POST``
   (kserve's ``GET /v1/models/{name}`` would otherwise match them and answer 404).
 - **V2 JSON without a Content-Type** (tritonclient sends none) is read as JSON.
+- **Closed routes** (kserve's model repository load/unload, unless enabled) answer 404.
 """
 from __future__ import annotations
 
@@ -45,15 +46,17 @@ class Guard:
         token: Bearer token every non-probe route requires; empty means none.
         open_paths: Paths served without the token (health probes).
         post_paths: Extra POST-only paths (the Vertex predict route).
+        closed_prefixes: Paths starting with one of these answer 404 (routes turned off).
     """
 
     def __init__(self, app: Any, max_bytes: int, token: str = "", open_paths: Sequence[str] = (),
-                 post_paths: Sequence[str] = ()):
+                 post_paths: Sequence[str] = (), closed_prefixes: Sequence[str] = ()):
         self.app = app
         self.max_bytes = max_bytes
         self.token = token.encode()
         self.open_paths = frozenset(open_paths)
         self.post_paths = frozenset(post_paths)
+        self.closed_prefixes = tuple(closed_prefixes)
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         if scope["type"] != "http":
@@ -66,6 +69,11 @@ class Guard:
             await self._discard(receive)
             await send_json(send, {"error": "missing or wrong bearer token (Authorization: Bearer <token>)"}, 401,
                             [(b"www-authenticate", b'Bearer realm="kfp-mlops"')])
+            return
+        if self.closed_prefixes and path.startswith(self.closed_prefixes):
+            logger.warning("%s %s -> 404: route turned off", method, path)
+            await self._discard(receive)
+            await send_json(send, {"error": f"{path} is turned off on this server"}, 404)
             return
         if method != "POST" and (path in self.post_paths or POST_ONLY.match(path)):
             await send_json(send, {"error": f"method {method} not allowed on {path}; use POST"}, 405,

@@ -73,13 +73,11 @@ def build_app(model: Any, dataplane: Any, repository_extension: Any, max_body_by
     predict_route, health_route = vertex_routes()
     app = FastAPI(title="kfp-mlops endpoint", docs_url=None, redoc_url=None)
     app.add_middleware(Guard, max_bytes=max_body_bytes, token=token, open_paths=(*PROBE_PATHS, health_route),
-                       post_paths=(predict_route,))
+                       post_paths=(predict_route,), closed_prefixes=() if enable_repository else ("/v2/repository",))
     app.add_api_route("/", dataplane.live, methods=["GET"])
     _add_predict_routes(app, model, dataplane, predict_route)
     register_v1_endpoints(app, dataplane, repository_extension)
     register_v2_endpoints(app, dataplane, repository_extension)
-    if not enable_repository:
-        app.router.routes = [r for r in app.router.routes if not getattr(r, "path", "").startswith("/v2/repository")]
     for error_type, status in ERROR_STATUS:
         app.add_exception_handler(getattr(errors, error_type, None) or NotImplementedError,
                                   _error_handler(status))
