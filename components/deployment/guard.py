@@ -1,4 +1,4 @@
-"""ASGI middleware in front of the endpoint: body cap, bearer token, 405s and V2 JSON without a Content-Type.
+"""ASGI middleware in front of the endpoint: body cap, bearer token, 405s and closed routes.
 
 Every request passes through :class:`Guard` before FastAPI sees it:
 
@@ -9,7 +9,6 @@ Every request passes through :class:`Guard` before FastAPI sees it:
   ``Authorization: Bearer <token>`` (compared in constant time); otherwise a 401.
 - **405.** ``GET .../NAME:predict`` and the like answer 405 with ``Allow: POST``
   (kserve's ``GET /v1/models/{name}`` would otherwise match them and answer 404).
-- **V2 JSON without a Content-Type** (tritonclient sends none) is read as JSON.
 - **Closed routes** (kserve's model repository load/unload, unless enabled) answer 404.
 """
 from __future__ import annotations
@@ -24,7 +23,6 @@ import orjson
 logger = logging.getLogger("kfp_mlops.endpoint")
 
 POST_ONLY = re.compile(r"^/v1/models/[^/]+:(predict|explain)$|^/v2/models/[^/]+(/versions/[^/]+)?/infer$")
-INFERENCE_HEADER = b"inference-header-content-length"
 
 
 async def send_json(send: Callable, content: Any, status: int, extra_headers: Sequence[tuple[bytes, bytes]] = ()
@@ -38,7 +36,7 @@ async def send_json(send: Callable, content: Any, status: int, extra_headers: Se
 
 
 class Guard:
-    """ASGI middleware: body cap (chunked included), optional bearer token, 405s, V2 JSON content type.
+    """ASGI middleware: body cap (chunked included), optional bearer token, 405s, closed routes.
 
     Args:
         app: The wrapped ASGI app.
@@ -83,10 +81,6 @@ class Guard:
         if length.isdigit() and int(length) > self.max_bytes:
             await self._too_large(scope, receive, send, f"{int(length)} bytes")
             return
-        if method == "POST" and path.endswith("/infer") and b"content-type" not in headers \
-                and INFERENCE_HEADER not in headers:
-            # tritonclient sends V2 JSON with no Content-Type; FastAPI would hand kserve raw bytes.
-            scope = dict(scope, headers=[*scope["headers"], (b"content-type", b"application/json")])
         if not length.isdigit() and method in ("POST", "PUT", "PATCH"):
             chunks, total = [], 0
             while True:

@@ -110,7 +110,8 @@ def _json_body(body: bytes) -> Any:
 
 
 def _v2_request(body: bytes, headers: dict[str, str], name: str) -> Any:
-    """Decodes a V2 body: binary (with ``inference-header-content-length``) or JSON."""
+    """Decodes a V2 body: binary (with ``inference-header-content-length``) or JSON, with or without a
+    Content-Type (tritonclient sends none; kserve's own route then asks for the binary header)."""
     from kserve.errors import InvalidInput
     from kserve.protocol.infer_type import InferRequest
     from kserve.protocol.rest.v2_datamodels import InferenceRequest

@@ -112,6 +112,15 @@ def test_serve_bad_input_exits_2(tmp_path):
     assert process.returncode == 2 and "model directory not found" in output
 
 
+def test_serve_refuses_a_network_bind_without_a_token(penguin_model_dir):
+    process = run_serve("--model-dir", str(penguin_model_dir), "--host", "0.0.0.0", "--port", "0")
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 2 and "exposes the endpoint beyond this machine" in output
+    process = run_serve("--model-dir", str(penguin_model_dir), "--auth-token-env", "KFP_MLOPS_TEST_NO_SUCH_VAR")
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 2 and "KFP_MLOPS_TEST_NO_SUCH_VAR is not set" in output
+
+
 def test_deployments_record_and_name_inference(tmp_path):
     assert read_deployments(tmp_path) == {}
     record = record_deployment(tmp_path, "penguins", "v2", "/models/penguins/v2", "abc")
