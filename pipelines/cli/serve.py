@@ -51,7 +51,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=handle)
 
 
-def _security(args: argparse.Namespace) -> "Security":
+def _security(args: argparse.Namespace) -> Security:
     """The endpoint's security settings from the flags; a named token variable must be set and non-empty."""
     from kfp_mlops.components.deployment.server import Security
     from kfp_mlops.components.errors import InputError

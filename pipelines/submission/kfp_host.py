@@ -121,8 +121,6 @@ def submit_kfp(
     description = labels_description(run_label_values)
     name = f"{package.name} {run_label_values['git-commit']} {time.strftime('%Y-%m-%d %H-%M-%S', time.gmtime())}"
 
-    import kfp
-
     client = with_retries(lambda: _client_class()(host=host, namespace=namespace), f"connect to KFP at {host}",
                           attempts=retry_attempts)
     experiment_id = with_retries(

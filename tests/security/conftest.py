@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-
 from deployment.deployment_models import build_penguin_model
 
 TOKEN = "s3cret-token-for-tests"

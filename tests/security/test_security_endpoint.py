@@ -10,7 +10,12 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from kfp_mlops.components.deployment.server import Security, build_server, is_loopback, start_local_endpoint
+from kfp_mlops.components.deployment.server import (
+    Security,
+    build_server,
+    is_loopback,
+    start_local_endpoint,
+)
 from kfp_mlops.components.errors import InputError
 from kfp_mlops.components.training.model_io import Predictor, load_model
 
