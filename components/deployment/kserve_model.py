@@ -49,6 +49,7 @@ def contract_model_class() -> type:
             self.batcher = MicroBatcher(self._score, max_batch_rows, use_thread=threaded)
             self.proba_batcher = MicroBatcher(self._score_proba, max_batch_rows, use_thread=threaded)
             self.ready = True
+            self.pool: Any = None  # a process pool for big requests (see .offload), when serving for good
 
         def _score(self, batch: list[payloads.Rows]) -> np.ndarray:
             return self.predictor.predict(payloads.rows_to_frame(batch, self.contract))
@@ -56,15 +57,30 @@ def contract_model_class() -> type:
         def _score_proba(self, batch: list[payloads.Rows]) -> np.ndarray:
             return self.predictor.predict_proba(payloads.rows_to_frame(batch, self.contract))
 
-        async def _answer(self, rows: payloads.Rows, wanted: list[str]) -> dict[str, np.ndarray]:
+        def _check_wanted(self, wanted: list[str]) -> None:
             if PROBABILITIES_OUTPUT in wanted and self.contract.task != "classification":
                 raise InputError(f"output {PROBABILITIES_OUTPUT!r} needs a classification model; "
                                  f"this one does {self.contract.task}")
+
+        async def _answer(self, rows: payloads.Rows, wanted: list[str]) -> dict[str, np.ndarray]:
+            self._check_wanted(wanted)
             batchers = {PREDICT_OUTPUT: self.batcher, PROBABILITIES_OUTPUT: self.proba_batcher}
             if len(wanted) == 1:
                 return {wanted[0]: await batchers[wanted[0]].predict(rows)}
             results = await asyncio.gather(*(batchers[name].predict(rows) for name in wanted))
             return dict(zip(wanted, results))
+
+        def predict_now(self, payload: Any, vertex: bool = False) -> Any:
+            """Parses, scores and answers one request in this thread, without batching
+            (what a worker process does with a big request)."""
+            try:
+                rows, wanted = self._parse(payload)
+                self._check_wanted(wanted)
+                scorers = {PREDICT_OUTPUT: self._score, PROBABILITIES_OUTPUT: self._score_proba}
+                answers = {name: scorers[name]([rows]) for name in wanted}
+            except (InputError, ValueError, TypeError, KeyError) as error:
+                raise InvalidInput(str(error) or type(error).__name__) from error
+            return self._respond(payload, answers, vertex)
 
         def _parse(self, payload: Any) -> tuple[payloads.Rows, list[str]]:
             if isinstance(payload, InferRequest):
@@ -87,7 +103,6 @@ def contract_model_class() -> type:
                     {"name": PROBABILITIES_OUTPUT, "datatype": "FP64", "shape": [-1, len(self.contract.classes)]}]
 
         async def predict(self, payload: Any, headers: dict[str, str] | None = None, vertex: bool = False) -> Any:
-            v2 = isinstance(payload, InferRequest)
             try:
                 if _row_estimate(payload) > OFFLOAD_ROWS:  # a big request is parsed off the event loop
                     rows, wanted = await asyncio.to_thread(self._parse, payload)
@@ -96,7 +111,10 @@ def contract_model_class() -> type:
                 answers = await self._answer(rows, wanted)
             except (InputError, ValueError, TypeError, KeyError) as error:
                 raise InvalidInput(str(error) or type(error).__name__) from error
-            if v2:
+            return self._respond(payload, answers, vertex)
+
+        def _respond(self, payload: Any, answers: dict[str, np.ndarray], vertex: bool) -> Any:
+            if isinstance(payload, InferRequest):
                 outputs = []
                 for name, values in answers.items():
                     values = np.asarray(values)

@@ -157,18 +157,31 @@ def _add_predict_routes(app: Any, model: Any, dataplane: Any, predict_route: str
         if name != model.name:
             raise ModelNotFound(name)
 
+    async def in_worker(kind: str, body: bytes, request: Request) -> Any:
+        """A big request, answered by the worker process when there is one (see .offload), else None."""
+        if model.pool is None or not model.pool.alive or len(body) <= OFFLOAD_BYTES:
+            return None
+        status, content, headers = await model.pool.answer(kind, body, dict(request.headers))
+        if status != 200:
+            logger.warning("%s %s -> %d: %s", request.method, request.url.path, status, content[:500].decode())
+        return Response(content, status_code=status, headers=headers)
+
     async def v1_predict(model_name: str, request: Request) -> Any:
         check(model_name)
         content_type = request.headers.get("content-type", "application/json").split(";")[0].strip()
         if content_type not in ("application/json", ""):
             raise InvalidInput("request body must be JSON (Content-Type: application/json) with field 'instances'")
         body = await request.body()
+        if (answered := await in_worker("v1", body, request)) is not None:
+            return answered
         payload = await offload(len(body), _json_body, body)
         response = await model.predict(payload, headers=dict(request.headers))
         return Response(await offload(len(body), orjson.dumps, response), media_type="application/json")
 
     async def vertex_predict(request: Request) -> Any:
         body = await request.body()
+        if (answered := await in_worker("vertex", body, request)) is not None:
+            return answered
         payload = await offload(len(body), _json_body, body)
         response = await model.predict(payload, headers=dict(request.headers), vertex=True)
         return Response(await offload(len(body), orjson.dumps, response), media_type="application/json")
@@ -178,6 +191,8 @@ def _add_predict_routes(app: Any, model: Any, dataplane: Any, predict_route: str
         if model_version:
             raise NotImplementedError("Model versioning not supported yet.")
         body = await request.body()
+        if (answered := await in_worker("v2", body, request)) is not None:
+            return answered
         headers = dict(request.headers)
         infer_request = await offload(len(body), _v2_request, body, headers, model_name)
         response = await model.predict(infer_request, headers=headers)

@@ -246,16 +246,27 @@ def serve_forever(model: str | Path | Predictor, name: str = "model", host: str 
     print(f"  Vertex: POST {predict_route}   GET {health_route}", flush=True)
     if workers > 1:
         print(f"  {workers} worker processes share the port", flush=True)
-        _serve_in_workers(server, sock, workers)
+        _serve_in_workers(server, sock, workers, model_object)
         return
+    _serve(server, sock, model_object)
+
+
+def _serve(server: Any, sock: socket.socket, model_object: Any) -> None:
+    """Serves until stopped; an sklearn model gets a worker process for big requests (see :mod:`.offload`)."""
+    from kfp_mlops.components.deployment.offload import BigRequestPool
+
+    if model_object.contract.framework != "keras":  # forking TensorFlow is unsafe; Keras releases the GIL
+        model_object.pool = BigRequestPool(model_object)
     try:
         asyncio.run(server.serve(sockets=[sock]))
     finally:
+        if model_object.pool is not None:
+            model_object.pool.close()
         model_object.batcher.close()
         model_object.proba_batcher.close()
 
 
-def _serve_in_workers(server: Any, sock: socket.socket, workers: int) -> None:
+def _serve_in_workers(server: Any, sock: socket.socket, workers: int, model_object: Any) -> None:
     """Forks ``workers`` processes that serve the same socket; forwards SIGINT/SIGTERM and waits for them."""
     import signal
 
@@ -265,7 +276,7 @@ def _serve_in_workers(server: Any, sock: socket.socket, workers: int) -> None:
         if pid == 0:  # a worker: uvicorn installs its own signal handlers and shuts down gracefully
             code = 0
             try:
-                asyncio.run(server.serve(sockets=[sock]))
+                _serve(server, sock, model_object)
             except BaseException:  # noqa: BLE001 - a worker must never return into the parent's code
                 code = 1
             finally:

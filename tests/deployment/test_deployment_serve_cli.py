@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -68,6 +69,36 @@ def test_serve_model_dir_answers_and_stops_on_sigterm(penguin_model_dir):
     try:
         url = wait_for_url(process)
         assert url.startswith("http://127.0.0.1:")
+        assert post(f"{url}/v1/models/penguins:predict", {"instances": [ROW]}) == (200, {"predictions": ["Chinstrap"]})
+    finally:
+        stop(process)
+
+
+def post_any(url: str, body: dict) -> tuple[int, dict]:
+    try:
+        return post(url, body)
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_serve_answers_big_requests_in_its_worker_process(penguin_model_dir):
+    """Bodies over 256 KiB go to a forked worker process: same answers, same 400s, every protocol."""
+    process = run_serve("--model-dir", str(penguin_model_dir), "--name", "penguins", "--port", "0")
+    rows = [ROW, {**ROW, "island": "Biscoe", "body_mass_g": 5400.0, "flipper_length_mm": 220.0}] * 1500
+    try:
+        url = wait_for_url(process)
+        status, body = post_any(f"{url}/v1/models/penguins:predict", {"instances": rows})
+        assert status == 200 and body["predictions"] == ["Chinstrap", "Gentoo"] * 1500
+        status, body = post_any(f"{url}/predict", {"instances": rows, "parameters": {"probabilities": True}})
+        assert status == 200 and [p["prediction"] for p in body["predictions"]] == ["Chinstrap", "Gentoo"] * 1500
+        names = list(ROW)
+        tensor = {"inputs": [{"name": "rows", "shape": [len(rows), 7], "datatype": "BYTES",
+                              "data": [[row[n] for n in names] for row in rows]}]}
+        status, body = post_any(f"{url}/v2/models/penguins/infer", tensor)
+        assert status == 200 and body["outputs"][0]["data"] == ["Chinstrap", "Gentoo"] * 1500
+        bad = rows[:2999] + [{**ROW, "bill_length_mm": "abc"}]
+        status, body = post_any(f"{url}/v1/models/penguins:predict", {"instances": bad})
+        assert status == 400 and "'bill_length_mm' expects a number, got 'abc' in row 2999" in body["error"]
         assert post(f"{url}/v1/models/penguins:predict", {"instances": [ROW]}) == (200, {"predictions": ["Chinstrap"]})
     finally:
         stop(process)
