@@ -13,7 +13,8 @@ nothing but 127.0.0.1 is contacted.
 Reported per server: throughput (all answers per second), p50/p99 of the good
 requests' latency, the count of each status code (``conn`` for a dropped
 connection), the largest ``/v2/health/live`` latency seen under load, and the
-server's RSS over time (sampled every ``--sample`` seconds).
+server's memory over time (PSS of the server and its worker process, so pages
+they share count once; sampled every ``--sample`` seconds).
 
 Run: ``python benchmarks/bench_load.py`` (6 s per server), ``--seconds 60`` for
 the full run. Targets: no 5xx, flat memory, p99 better than plain KServe.
@@ -77,14 +78,20 @@ def client(port: int, deadline: float, seed: int, statuses: Counter, latencies: 
         latencies.extend(local_latencies)
 
 
+def _memory(process: object) -> int:
+    """PSS where Linux gives it (pages shared with a forked worker counted once), else RSS."""
+    info = process.memory_full_info()  # type: ignore[attr-defined]
+    return getattr(info, "pss", info.rss)
+
+
 def sample_rss(pid: int, stop: threading.Event, every: float, samples: list[tuple[float, float]]) -> None:
-    """Samples the RSS (MiB) of ``pid`` and its children until ``stop``."""
+    """Samples the memory (MiB; PSS summed over ``pid`` and its children) until ``stop``."""
     import psutil
 
     process, started = psutil.Process(pid), time.monotonic()
     while not stop.is_set():
         try:
-            rss = process.memory_info().rss + sum(c.memory_info().rss for c in process.children(recursive=True))
+            rss = _memory(process) + sum(_memory(c) for c in process.children(recursive=True))
         except psutil.Error:
             break
         samples.append((time.monotonic() - started, rss / 2**20))
@@ -178,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         step = max(1, len(samples) // 8)
         series = ", ".join(f"{t:.0f}s {mib:.0f}" for t, mib in samples[::step])
-        print(f"RSS {label}: start {values[0]:.0f} MiB, max {max(values):.0f}, end {values[-1]:.0f} "
+        print(f"memory (PSS) {label}: start {values[0]:.0f} MiB, max {max(values):.0f}, end {values[-1]:.0f} "
               f"(MiB over time: {series})")
     ours, plain = results["ours"], results["plain KServe"]
     five_xx = sum(n for code, n in ours[0].items() if code.startswith("5") or code == "conn")
@@ -187,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     growth = (ours_rss[-1] - ours_rss[len(ours_rss) // 4]) if len(ours_rss) > 4 else float("nan")
     print(f"targets: no 5xx/dropped for ours: {'met' if five_xx == 0 else 'NOT met'} ({five_xx}); "
           f"p99 better than plain KServe: {'met' if ours_p99 < plain_p99 else 'NOT met'} "
-          f"({1000 * ours_p99:.2f} vs {1000 * plain_p99:.2f} ms); RSS growth after warm-up: {growth:+.1f} MiB")
+          f"({1000 * ours_p99:.2f} vs {1000 * plain_p99:.2f} ms); memory growth after warm-up: {growth:+.1f} MiB")
     return 0
 
 
