@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_serving import NAME, OURS, PLAIN_KSERVE, ROW, build_model, start  # noqa: E402
+from bench_serving import NAME, OURS, PLAIN_KSERVE, ROW, build_model, start
 
 GOOD = json.dumps({"instances": [ROW]}).encode()
 BAD = [  # (path suffix, body)
