@@ -164,3 +164,19 @@ def test_deployments_record_and_name_inference(tmp_path):
     (tmp_path / "deployments.json").write_text("[1]")
     with pytest.raises(InputError, match="JSON object"):
         read_deployments(tmp_path)
+
+
+def test_serve_token_flags(monkeypatch):
+    import argparse
+
+    from kfp_mlops.pipelines.cli import serve
+
+    parser = argparse.ArgumentParser()
+    serve.register(parser.add_subparsers(dest="command"))
+    monkeypatch.setenv("MY_TOKEN", "t0ken")
+    security = serve._security(parser.parse_args(["serve", "--auth-token-env", "MY_TOKEN"]))
+    assert security.token == "t0ken" and not security.allow_unauthenticated and not security.enable_repository
+    monkeypatch.setenv(serve.TOKEN_ENV, "from-default-var")
+    assert serve._security(parser.parse_args(["serve"])).token == "from-default-var"
+    flags = serve._security(parser.parse_args(["serve", "--allow-unauthenticated", "--enable-model-repository"]))
+    assert flags.allow_unauthenticated and flags.enable_repository
