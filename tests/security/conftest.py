@@ -1,11 +1,9 @@
-"""Fixtures for the attack tests: a real sklearn model directory and a token-protected endpoint."""
+"""Fixtures for the attack tests: a real sklearn model directory."""
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 from deployment.deployment_models import build_penguin_model
-
-TOKEN = "s3cret-token-for-tests"
 
 
 @pytest.fixture(scope="session")
