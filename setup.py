@@ -44,6 +44,9 @@ EXTRAS["dev"] = EXTRAS["tf"] + EXTRAS["gcp"] + EXTRAS["serve"] + [
     "nbformat>=5.10",
     "ipykernel>=6.29",
     "psutil>=5.9",
+    # clients nobody here wrote, for the endpoint and report tests
+    "tritonclient[http]>=2.50,<3",
+    "markdown-it-py>=3",
 ]
 
 setup(

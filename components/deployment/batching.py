@@ -22,25 +22,29 @@ class MicroBatcher:
     Inline scoring (the default) suits models whose predict holds the GIL, like
     sklearn Pipelines: no thread hand-off, and the requests that arrive during
     one call are all read before the next call. A worker thread suits models
-    that release the GIL for long calls (TensorFlow/Keras).
+    that release the GIL for long calls (TensorFlow/Keras). A batch of more than
+    ``inline_rows`` rows is always scored on the worker thread, so one big
+    request never holds the event loop (and the health probes) while it is scored.
 
     Args:
         score: Function from a list of :class:`Rows` to one prediction array
             with a row per input row, in order.
         max_batch_rows: Most rows joined into one call.
         use_thread: Score on a worker thread instead of the event loop.
+        inline_rows: Batches with more rows are scored on the worker thread.
     """
 
     def __init__(self, score: Callable[[Sequence[Rows]], np.ndarray], max_batch_rows: int = 512,
-                 use_thread: bool = False):
+                 use_thread: bool = False, inline_rows: int = 2_000):
         self.score = score
         self.max_batch_rows = max_batch_rows
         self.batches = 0
         self.requests = 0
         self._pending: list[tuple[Rows, asyncio.Future]] = []
         self._running = False
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kfp-mlops-predict") \
-            if use_thread else None
+        self.use_thread = use_thread
+        self.inline_rows = inline_rows
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kfp-mlops-predict")
 
     async def predict(self, rows: Rows) -> np.ndarray:
         """Returns the predictions for ``rows``; raises what the model raised on them."""
@@ -67,7 +71,7 @@ class MicroBatcher:
                 self.batches += 1
                 self.requests += len(batch)
                 try:
-                    if self._executor is not None:
+                    if self.use_thread or sum(rows.count for rows, _ in batch) > self.inline_rows:
                         results = await loop.run_in_executor(self._executor, self._score_batch, batch)
                     else:
                         results = self._score_batch(batch)
@@ -103,6 +107,5 @@ class MicroBatcher:
         return results
 
     def close(self) -> None:
-        """Stops the worker thread, if any."""
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
+        """Stops the worker thread."""
+        self._executor.shutdown(wait=False, cancel_futures=True)

@@ -95,7 +95,9 @@ def build_inference_service(
         predictor.containers = [V1Container(
             name="kserve-container", image=serving_image,
             command=["kfp-mlops", "serve"],
-            args=["--model-dir", MODEL_MOUNT, "--name", name, "--host", "0.0.0.0", "--port", "8080"],
+            args=["--model-dir", MODEL_MOUNT, "--name", name, "--host", "0.0.0.0", "--port", "8080",
+                  # the cluster's ingress (Istio/Knative) authenticates; the repository routes stay off
+                  "--allow-unauthenticated"],
             env=[V1EnvVar(name="STORAGE_URI", value=storage_uri)],
             ports=[V1ContainerPort(container_port=8080, protocol="TCP")], resources=resources)]
     metadata = V1ObjectMeta(name=name, namespace=namespace, labels={

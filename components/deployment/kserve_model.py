@@ -20,6 +20,16 @@ from kfp_mlops.components.training.model_io import Predictor
 PREDICT_OUTPUT = "predict"
 PROBABILITIES_OUTPUT = "probabilities"
 OUTPUTS = (PREDICT_OUTPUT, PROBABILITIES_OUTPUT)
+V2_TYPES = {"float": "FP64", "int": "INT64", "string": "BYTES"}
+OFFLOAD_ROWS = 2_000  # requests with more rows are parsed on a worker thread
+
+
+def _row_estimate(payload: Any) -> int:
+    """A cheap upper bound on a request's rows (values for V2), to decide where to parse it."""
+    if isinstance(payload, dict) and isinstance(payload.get("instances"), list):
+        return len(payload["instances"])
+    tensors = getattr(payload, "inputs", None) or []
+    return sum(len(t.data) if hasattr(t.data, "__len__") else 0 for t in tensors)
 
 
 def contract_model_class() -> type:
@@ -39,6 +49,7 @@ def contract_model_class() -> type:
             self.batcher = MicroBatcher(self._score, max_batch_rows, use_thread=threaded)
             self.proba_batcher = MicroBatcher(self._score_proba, max_batch_rows, use_thread=threaded)
             self.ready = True
+            self.pool: Any = None  # a process pool for big requests (see .offload), when serving for good
 
         def _score(self, batch: list[payloads.Rows]) -> np.ndarray:
             return self.predictor.predict(payloads.rows_to_frame(batch, self.contract))
@@ -46,29 +57,64 @@ def contract_model_class() -> type:
         def _score_proba(self, batch: list[payloads.Rows]) -> np.ndarray:
             return self.predictor.predict_proba(payloads.rows_to_frame(batch, self.contract))
 
-        async def _answer(self, rows: payloads.Rows, wanted: list[str]) -> dict[str, np.ndarray]:
+        def _check_wanted(self, wanted: list[str]) -> None:
             if PROBABILITIES_OUTPUT in wanted and self.contract.task != "classification":
                 raise InputError(f"output {PROBABILITIES_OUTPUT!r} needs a classification model; "
                                  f"this one does {self.contract.task}")
+
+        async def _answer(self, rows: payloads.Rows, wanted: list[str]) -> dict[str, np.ndarray]:
+            self._check_wanted(wanted)
             batchers = {PREDICT_OUTPUT: self.batcher, PROBABILITIES_OUTPUT: self.proba_batcher}
             if len(wanted) == 1:
                 return {wanted[0]: await batchers[wanted[0]].predict(rows)}
             results = await asyncio.gather(*(batchers[name].predict(rows) for name in wanted))
             return dict(zip(wanted, results))
 
-        async def predict(self, payload: Any, headers: dict[str, str] | None = None) -> Any:
-            v2 = isinstance(payload, InferRequest)
+        def predict_now(self, payload: Any, vertex: bool = False) -> Any:
+            """Parses, scores and answers one request in this thread, without batching
+            (what a worker process does with a big request)."""
             try:
-                if v2:
-                    rows = payloads.rows_from_v2_inputs(payload.inputs, self.contract)
-                    wanted = payloads.requested_outputs(payload.request_outputs, OUTPUTS)
+                rows, wanted = self._parse(payload)
+                self._check_wanted(wanted)
+                scorers = {PREDICT_OUTPUT: self._score, PROBABILITIES_OUTPUT: self._score_proba}
+                answers = {name: scorers[name]([rows]) for name in wanted}
+            except (InputError, ValueError, TypeError, KeyError) as error:
+                raise InvalidInput(str(error) or type(error).__name__) from error
+            return self._respond(payload, answers, vertex)
+
+        def _parse(self, payload: Any) -> tuple[payloads.Rows, list[str]]:
+            if isinstance(payload, InferRequest):
+                return (payloads.rows_from_v2_inputs(payload.inputs, self.contract),
+                        payloads.requested_outputs(payload.request_outputs, OUTPUTS))
+            rows = payloads.rows_from_body(payload, self.contract)
+            return rows, [PREDICT_OUTPUT] + ([PROBABILITIES_OUTPUT] if payloads.wants_probabilities(payload) else [])
+
+        def get_input_types(self) -> list[dict]:
+            """V2 metadata: one tensor per feature column, from the feature contract."""
+            return [{"name": f.name, "datatype": V2_TYPES.get(f.dtype, "BYTES"), "shape": [-1]}
+                    for f in self.contract.features]
+
+        def get_output_types(self) -> list[dict]:
+            """V2 metadata: ``predict``, and ``probabilities`` (rows x classes) for a classifier."""
+            if self.contract.task != "classification":
+                return [{"name": PREDICT_OUTPUT, "datatype": "FP64", "shape": [-1]}]
+            label = payloads.v2_datatype(np.asarray(self.contract.classes)) if self.contract.classes else "BYTES"
+            return [{"name": PREDICT_OUTPUT, "datatype": label, "shape": [-1]},
+                    {"name": PROBABILITIES_OUTPUT, "datatype": "FP64", "shape": [-1, len(self.contract.classes)]}]
+
+        async def predict(self, payload: Any, headers: dict[str, str] | None = None, vertex: bool = False) -> Any:
+            try:
+                if _row_estimate(payload) > OFFLOAD_ROWS:  # a big request is parsed off the event loop
+                    rows, wanted = await asyncio.to_thread(self._parse, payload)
                 else:
-                    rows = payloads.rows_from_body(payload, self.contract)
-                    wanted = [PREDICT_OUTPUT] + ([PROBABILITIES_OUTPUT] if payloads.wants_probabilities(payload) else [])
+                    rows, wanted = self._parse(payload)
                 answers = await self._answer(rows, wanted)
             except (InputError, ValueError, TypeError, KeyError) as error:
                 raise InvalidInput(str(error) or type(error).__name__) from error
-            if v2:
+            return self._respond(payload, answers, vertex)
+
+        def _respond(self, payload: Any, answers: dict[str, np.ndarray], vertex: bool) -> Any:
+            if isinstance(payload, InferRequest):
                 outputs = []
                 for name, values in answers.items():
                     values = np.asarray(values)
@@ -76,10 +122,14 @@ def contract_model_class() -> type:
                                                data=payloads.json_values(values.reshape(-1))))
                 return InferResponse(response_id=payload.id or str(uuid.uuid4()), model_name=self.name,
                                      infer_outputs=outputs)
-            response = {"predictions": payloads.json_values(answers[PREDICT_OUTPUT])}
-            if PROBABILITIES_OUTPUT in answers:
-                response.update(probabilities=payloads.json_values(answers[PROBABILITIES_OUTPUT]),
-                                classes=list(self.contract.classes))
-            return response
+            predictions = payloads.json_values(answers[PREDICT_OUTPUT])
+            if PROBABILITIES_OUTPUT not in answers:
+                return {"predictions": predictions}
+            probabilities = payloads.json_values(answers[PROBABILITIES_OUTPUT])
+            classes = list(self.contract.classes)
+            if vertex:  # Vertex's PredictResponse keeps only "predictions": extras go inside each one
+                return {"predictions": [{"prediction": p, "probabilities": row, "classes": classes}
+                                        for p, row in zip(predictions, probabilities)]}
+            return {"predictions": predictions, "probabilities": probabilities, "classes": classes}
 
     return ContractModel

@@ -15,8 +15,13 @@ Routes, for a model served as ``NAME``:
 See :mod:`kfp_mlops.components.deployment.payloads` for the request shapes. A
 malformed request gets a 400 with ``{"error": "<reason>"}``, never a 500.
 
-The server binds 127.0.0.1 unless told otherwise (kserve's default is 0.0.0.0).
-Concurrent requests are micro-batched (:mod:`.batching`).
+The server binds 127.0.0.1 unless told otherwise (kserve's default is 0.0.0.0). On any
+other address it needs a bearer token (``Authorization: Bearer <token>`` on every route
+but the health probes), or an explicit ``allow_unauthenticated`` for a platform that
+authenticates in front of it. kserve's model repository routes (load/unload) are off
+unless ``enable_repository``. Bodies over the cap get a 413, chunked ones included
+(:mod:`.guard`); big requests are parsed and scored off the event loop, so the health
+probes keep answering. Concurrent requests are micro-batched (:mod:`.batching`).
 """
 import asyncio
 import gc
@@ -43,12 +48,41 @@ def default_port() -> int:
     return int(os.environ.get("AIP_HTTP_PORT") or DEFAULT_PORT)
 
 
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is a loopback interface (127.0.0.0/8, ::1, localhost)."""
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class Security:
+    """How the endpoint admits requests.
+
+    Attributes:
+        token: Bearer token required on every route but the health probes; empty means none.
+        allow_unauthenticated: Serve a non-loopback address with no token (a platform in
+            front authenticates, e.g. Vertex AI).
+        enable_repository: Keep kserve's model repository load/unload routes.
+    """
+
+    token: str = ""
+    allow_unauthenticated: bool = False
+    enable_repository: bool = False
+
+
 def _as_predictor(model: str | Path | Predictor) -> Predictor:
     return model if isinstance(model, Predictor) else load_model(model)
 
 
 def build_server(model: str | Path | Predictor, name: str, host: str = DEFAULT_HOST, port: int | None = None,
-                 max_batch_rows: int = 512, max_body_bytes: int = MAX_BODY_BYTES) -> tuple[Any, socket.socket, Any]:
+                 max_batch_rows: int = 512, max_body_bytes: int = MAX_BODY_BYTES,
+                 security: Security = Security()) -> tuple[Any, socket.socket, Any]:
     """Builds the uvicorn server of a KServe ModelServer serving ``model`` as ``name``.
 
     Args:
@@ -57,14 +91,20 @@ def build_server(model: str | Path | Predictor, name: str, host: str = DEFAULT_H
         host: Interface to bind; 127.0.0.1 by default.
         port: Port; None means ``$AIP_HTTP_PORT`` or 8080; 0 picks a free port.
         max_batch_rows: Most rows scored in one micro-batch.
-        max_body_bytes: Requests with a larger Content-Length get a 413.
+        max_body_bytes: Larger request bodies (declared or chunked) get a 413.
+        security: Token, unauthenticated opt-in and repository routes.
 
     Returns:
         ``(uvicorn_server, bound_socket, kserve_model)``.
 
     Raises:
-        InputError: If ``model`` is not a model directory or the port is taken.
+        InputError: If ``model`` is not a model directory, the port is taken, or a
+            non-loopback ``host`` has neither a token nor ``allow_unauthenticated``.
     """
+    if not is_loopback(host) and not security.token and not security.allow_unauthenticated:
+        raise InputError(f"binding {host} exposes the endpoint beyond this machine: set a bearer token "
+                         "(serve --auth-token-env VAR), or pass --allow-unauthenticated when a platform in front "
+                         "authenticates")
     import uvicorn
     from kserve import ModelServer
 
@@ -75,7 +115,8 @@ def build_server(model: str | Path | Predictor, name: str, host: str = DEFAULT_H
     kserve_server = ModelServer(http_port=default_port() if port is None else port, enable_grpc=False,
                                 workers=1, enable_latency_logging=False)
     kserve_server.register_model(model_object)
-    app = build_app(model_object, kserve_server.dataplane, kserve_server.model_repository_extension, max_body_bytes)
+    app = build_app(model_object, kserve_server.dataplane, kserve_server.model_repository_extension, max_body_bytes,
+                    security.token, security.enable_repository)
     # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets whose proto says TCP; without it,
     # Nagle plus delayed ACKs add 40 ms to every response.
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
@@ -138,7 +179,7 @@ class LocalEndpoint:
 
 def start_local_endpoint(model: str | Path | Predictor, name: str = "model", host: str = DEFAULT_HOST,
                          port: int = 0, timeout: float = 30.0, max_batch_rows: int = 512,
-                         max_body_bytes: int = MAX_BODY_BYTES) -> LocalEndpoint:
+                         max_body_bytes: int = MAX_BODY_BYTES, security: Security = Security()) -> LocalEndpoint:
     """Starts the endpoint in a background thread and returns once it accepts requests.
 
     Args:
@@ -148,7 +189,8 @@ def start_local_endpoint(model: str | Path | Predictor, name: str = "model", hos
         port: Port; 0 (the default) picks a free one; see ``.url``.
         timeout: Seconds to wait for the server to start.
         max_batch_rows: Most rows scored in one micro-batch.
-        max_body_bytes: Requests with a larger Content-Length get a 413 (64 MiB by default).
+        max_body_bytes: Larger request bodies get a 413 (64 MiB by default).
+        security: Token, unauthenticated opt-in and repository routes (see :class:`Security`).
 
     Returns:
         A :class:`LocalEndpoint`; call ``.stop()`` (or use it as a context manager).
@@ -157,7 +199,7 @@ def start_local_endpoint(model: str | Path | Predictor, name: str = "model", hos
         InputError: If the model cannot be loaded or the port is taken.
         RuntimeError: If the server did not start within ``timeout``.
     """
-    server, sock, model_object = build_server(model, name, host, port, max_batch_rows, max_body_bytes)
+    server, sock, model_object = build_server(model, name, host, port, max_batch_rows, max_body_bytes, security)
     bound_port = sock.getsockname()[1]
     thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])),
                               name=f"kfp-mlops-endpoint-{bound_port}", daemon=True)
@@ -174,7 +216,8 @@ def start_local_endpoint(model: str | Path | Predictor, name: str = "model", hos
 
 
 def serve_forever(model: str | Path | Predictor, name: str = "model", host: str = DEFAULT_HOST,
-                  port: int | None = None, max_batch_rows: int = 512, workers: int = 1) -> None:
+                  port: int | None = None, max_batch_rows: int = 512, workers: int = 1,
+                  security: Security = Security()) -> None:
     """Serves in the foreground until interrupted (Ctrl+C or SIGTERM).
 
     Args:
@@ -185,13 +228,15 @@ def serve_forever(model: str | Path | Predictor, name: str = "model", host: str 
         max_batch_rows: Most rows scored in one micro-batch.
         workers: Server processes sharing the listening socket (forked after the
             model is loaded, so they share its memory); 1 serves in this process.
+        security: Token, unauthenticated opt-in and repository routes (see :class:`Security`).
 
     Raises:
-        InputError: If ``workers`` < 1, the model cannot be loaded or the port is taken.
+        InputError: If ``workers`` < 1, the model cannot be loaded, the port is taken,
+            or a non-loopback ``host`` has no token and no ``allow_unauthenticated``.
     """
     if workers < 1:
         raise InputError(f"workers must be at least 1, got {workers}")
-    server, sock, model_object = build_server(model, name, host, port, max_batch_rows)
+    server, sock, model_object = build_server(model, name, host, port, max_batch_rows, security=security)
     gc.collect()
     gc.freeze()  # this process serves for good: keep the model's objects out of every GC pass (tail latency)
     bound = sock.getsockname()
@@ -201,16 +246,27 @@ def serve_forever(model: str | Path | Predictor, name: str = "model", host: str 
     print(f"  Vertex: POST {predict_route}   GET {health_route}", flush=True)
     if workers > 1:
         print(f"  {workers} worker processes share the port", flush=True)
-        _serve_in_workers(server, sock, workers)
+        _serve_in_workers(server, sock, workers, model_object)
         return
+    _serve(server, sock, model_object)
+
+
+def _serve(server: Any, sock: socket.socket, model_object: Any) -> None:
+    """Serves until stopped; an sklearn model gets a worker process for big requests (see :mod:`.offload`)."""
+    from kfp_mlops.components.deployment.offload import BigRequestPool
+
+    if model_object.contract.framework != "keras":  # forking TensorFlow is unsafe; Keras releases the GIL
+        model_object.pool = BigRequestPool(model_object)
     try:
         asyncio.run(server.serve(sockets=[sock]))
     finally:
+        if model_object.pool is not None:
+            model_object.pool.close()
         model_object.batcher.close()
         model_object.proba_batcher.close()
 
 
-def _serve_in_workers(server: Any, sock: socket.socket, workers: int) -> None:
+def _serve_in_workers(server: Any, sock: socket.socket, workers: int, model_object: Any) -> None:
     """Forks ``workers`` processes that serve the same socket; forwards SIGINT/SIGTERM and waits for them."""
     import signal
 
@@ -220,7 +276,7 @@ def _serve_in_workers(server: Any, sock: socket.socket, workers: int) -> None:
         if pid == 0:  # a worker: uvicorn installs its own signal handlers and shuts down gracefully
             code = 0
             try:
-                asyncio.run(server.serve(sockets=[sock]))
+                _serve(server, sock, model_object)
             except BaseException:  # noqa: BLE001 - a worker must never return into the parent's code
                 code = 1
             finally:

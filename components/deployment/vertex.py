@@ -27,7 +27,8 @@ PREDICT_ROUTE = "/predict"
 HEALTH_ROUTE = "/health"
 SERVING_PORT = 8080
 # The container downloads $AIP_STORAGE_URI and listens on $AIP_HTTP_PORT (see pipelines/cli/serve.py).
-SERVE_COMMAND = ["kfp-mlops", "serve", "--host", "0.0.0.0"]
+# Only Vertex's frontend, which authenticates callers with IAM, reaches the container: no bearer token.
+SERVE_COMMAND = ["kfp-mlops", "serve", "--host", "0.0.0.0", "--allow-unauthenticated"]
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """The evaluation report: the verdict, the reason for each check, and the metrics, as Markdown."""
 from __future__ import annotations
 
+from kfp_mlops.components.escaping import markdown_text as _md
 from kfp_mlops.components.evaluation.gate import Verdict
 from kfp_mlops.components.evaluation.metrics import Evaluation
 
@@ -8,8 +9,9 @@ KIND_TITLES = {"threshold": "Absolute thresholds", "champion": "Against the cham
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return lines + ["| " + " | ".join(row) + " |" for row in rows]
+    """A Markdown table; every cell is escaped (column names and values are user data)."""
+    lines = ["| " + " | ".join(map(_md, header)) + " |", "|" + "---|" * len(header)]
+    return lines + ["| " + " | ".join(map(_md, row)) + " |" for row in rows]
 
 
 def render_markdown(model_name: str, evaluation: Evaluation, verdict: Verdict,
@@ -27,15 +29,15 @@ def render_markdown(model_name: str, evaluation: Evaluation, verdict: Verdict,
         slice_feature: The sliced feature.
     """
     status = "BLESSED" if verdict.blessed else "NOT BLESSED"
-    lines = [f"# Evaluation of {model_name or 'model'}: {status}", "",
+    lines = [f"# Evaluation of {_md(model_name or 'model')}: {status}", "",
              f"{evaluation.task.capitalize()} model, scored on {evaluation.rows} test rows.", ""]
     if verdict.failures:
-        lines += ["## Why not blessed", ""] + [f"- {c.reason}" for c in verdict.failures] + [""]
+        lines += ["## Why not blessed", ""] + [f"- {_md(c.reason)}" for c in verdict.failures] + [""]
     lines += ["## Checks", ""]
     for kind, title in KIND_TITLES.items():
         checks = [c for c in verdict.checks if c.kind == kind]
         if checks:
-            lines += [f"### {title}", ""] + [f"- {'PASS' if c.passed else 'FAIL'}: {c.reason}" for c in checks] + [""]
+            lines += [f"### {title}", ""] + [f"- {'PASS' if c.passed else 'FAIL'}: {_md(c.reason)}" for c in checks] + [""]
     header = ["metric", "model"] + ([champion_label or "champion"] if champion else [])
     rows = [[name, f"{value:.4f}"] + ([f"{champion.metrics[name]:.4f}"] if champion and name in champion.metrics
                                       else ["-"] if champion else [])
@@ -48,7 +50,7 @@ def render_markdown(model_name: str, evaluation: Evaluation, verdict: Verdict,
         lines.append("")
     if slices:
         names = sorted({m for values in slices.values() for m in values if m != "rows"})
-        lines += [f"## Slices by {slice_feature}", ""]
+        lines += [f"## Slices by {_md(slice_feature)}", ""]
         lines += _table([slice_feature, "rows"] + names,
                         [[value, str(int(values.get("rows", 0)))] + [f"{values[m]:.4f}" if m in values else "-"
                                                                       for m in names]

@@ -14,6 +14,7 @@ from typing import Mapping
 
 from tensorflow_metadata.proto.v0 import anomalies_pb2
 
+from kfp_mlops.components.escaping import markdown_text
 from kfp_mlops.components.evaluation.metrics import higher_is_better
 from kfp_mlops.components.validation.anomalies import describe_anomalies, read_anomalies
 
@@ -38,13 +39,13 @@ class RetrainingDecision:
     def to_markdown(self) -> str:
         """The decision as a Markdown report."""
         lines = [f"# Monitoring: {'RETRAIN' if self.retrain else 'no retraining needed'}", ""]
-        lines += [f"- {reason}" for reason in self.reasons] or ["- no drift above the schema's thresholds, no decay"]
+        lines += [f"- {markdown_text(reason)}" for reason in self.reasons] or ["- no drift above the schema's thresholds, no decay"]
         if self.drifted_features:
             lines += ["", "| feature | drift distance |", "|---|---|"]
-            lines += [f"| {name} | {value:.4f} |" for name, value in sorted(self.drifted_features.items())]
+            lines += [f"| {markdown_text(name)} | {value:.4f} |" for name, value in sorted(self.drifted_features.items())]
         if self.data_issues:
             lines += ["", "## Data issues (reported, not a reason to retrain)", ""]
-            lines += [f"- {issue}" for issue in self.data_issues]
+            lines += [f"- {markdown_text(issue)}" for issue in self.data_issues]
         return "\n".join(lines) + "\n"
 
 

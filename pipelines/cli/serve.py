@@ -4,8 +4,12 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
+if TYPE_CHECKING:
+    from kfp_mlops.components.deployment.server import Security
+
+TOKEN_ENV = "KFP_MLOPS_SERVE_TOKEN"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,13 +38,43 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="server processes sharing the port (each micro-batches; use up to one per core)")
     parser.add_argument("--max-batch-rows", type=int, default=512,
                         help="most rows scored together when concurrent requests are micro-batched")
+    parser.add_argument("--auth-token-env", default="", metavar="VAR",
+                        help="require 'Authorization: Bearer <token>' on every route but the health probes, the "
+                        f"token read from environment variable VAR (default: ${TOKEN_ENV} when set); needed to "
+                        "bind a non-loopback address")
+    parser.add_argument("--allow-unauthenticated", action="store_true",
+                        help="serve a non-loopback address without a token (only behind a platform that "
+                        "authenticates, e.g. Vertex AI)")
+    parser.add_argument("--enable-model-repository", action="store_true",
+                        help="keep the V2 model repository routes (POST /v2/repository/models/NAME/load|unload); "
+                        "off by default, as anyone reaching the port could unload the model")
     parser.set_defaults(func=handle)
+
+
+def _security(args: argparse.Namespace) -> Security:
+    """The endpoint's security settings from the flags; a named token variable must be set and non-empty."""
+    from kfp_mlops.components.deployment.server import Security
+    from kfp_mlops.components.errors import InputError
+
+    token = os.environ.get(args.auth_token_env or TOKEN_ENV, "").strip()
+    if args.auth_token_env and not token:
+        raise InputError(f"--auth-token-env {args.auth_token_env}: environment variable "
+                         f"{args.auth_token_env} is not set or empty")
+    return Security(token, args.allow_unauthenticated, args.enable_model_repository)
 
 
 def handle(args: argparse.Namespace) -> int:
     """Resolves the model and serves it in the foreground."""
-    from kfp_mlops.components.deployment.server import serve_forever
+    from kfp_mlops.components.deployment.server import is_loopback, serve_forever
     from kfp_mlops.components.deployment.storage import STORAGE_URI_ENV, fetch_model_dir
+
+    security = _security(args)
+    if not is_loopback(args.host) and not security.token and not security.allow_unauthenticated:
+        from kfp_mlops.components.errors import InputError
+
+        raise InputError(f"--host {args.host} exposes the endpoint beyond this machine: set a token with "
+                         f"--auth-token-env VAR (or ${TOKEN_ENV}), or pass --allow-unauthenticated behind a "
+                         "platform that authenticates")
 
     model_dir = args.model_dir
     if not model_dir and not (args.model or args.name or args.registry):
@@ -59,8 +93,7 @@ def handle(args: argparse.Namespace) -> int:
         served = resolve_served_model(registry, args.name, args.model)
         model, name = served.predictor, served.name
         print(f"Loaded {served.name} {served.version} from {registry} ({served.path})", flush=True)
-    if args.host not in LOOPBACK:
-        print(f"warning: binding {args.host} exposes the endpoint beyond this machine, with no authentication",
-              flush=True)
-    serve_forever(model, name, args.host, args.port, args.max_batch_rows, args.workers)
+    if not is_loopback(args.host) and not security.token:
+        print(f"warning: binding {args.host} with no authentication (--allow-unauthenticated)", flush=True)
+    serve_forever(model, name, args.host, args.port, args.max_batch_rows, args.workers, security)
     return 0

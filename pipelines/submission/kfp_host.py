@@ -121,9 +121,8 @@ def submit_kfp(
     description = labels_description(run_label_values)
     name = f"{package.name} {run_label_values['git-commit']} {time.strftime('%Y-%m-%d %H-%M-%S', time.gmtime())}"
 
-    import kfp
-
-    client = with_retries(lambda: kfp.Client(host=host, namespace=namespace), "connect to KFP", attempts=retry_attempts)
+    client = with_retries(lambda: _client_class()(host=host, namespace=namespace), f"connect to KFP at {host}",
+                          attempts=retry_attempts)
     experiment_id = with_retries(
         lambda: client.create_experiment(name=experiment or package.name, namespace=namespace).experiment_id,
         "get KFP experiment", attempts=retry_attempts,
@@ -152,6 +151,21 @@ def submit_kfp(
         if result.state != "SUCCEEDED":
             raise RuntimeError(f"run {result.run_name} ended in {result.state}")
     return result
+
+
+def _client_class() -> type:
+    """``kfp.Client`` whose health check tries once: ours retries transient errors, never a 401/403.
+
+    kfp 2.17's ``get_kfp_healthz`` retries every ``ApiException`` (401 included) five
+    times, 5 s apart, then raises a ``TimeoutError`` that hides the status.
+    """
+    import kfp
+
+    class OneTryHealthClient(kfp.Client):
+        def get_kfp_healthz(self, sleep_duration: int = 5) -> Any:
+            return self._healthz_api.healthz_service_get_healthz()
+
+    return OneTryHealthClient
 
 
 def _create_run(client: Any, experiment_id: str, name: str, description: str,

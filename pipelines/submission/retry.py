@@ -9,6 +9,31 @@ TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 AUTH_STATUS = frozenset({401, 403})
 
 
+class AuthError(RuntimeError):
+    """The host refused the credentials (HTTP 401 or 403): never retried, reported in one line.
+
+    Attributes:
+        status: The HTTP status, 401 or 403.
+    """
+
+    def __init__(self, message: str, status: int):
+        super().__init__(message)
+        self.status = status
+
+
+def auth_error(error: BaseException, what: str) -> AuthError | None:
+    """An :class:`AuthError` for a 401/403 from ``error`` (kfp_server_api, requests, google), else None."""
+    status = http_status(error)
+    if status not in AUTH_STATUS:
+        return None
+    response = getattr(error, "response", None)
+    reason = str(getattr(error, "reason", "") or getattr(response, "reason", "") or
+                 ("Unauthorized" if status == 401 else "Forbidden")).splitlines()[0][:200]
+    hint = "check the credentials (token, service account)" if status == 401 else \
+        "the credentials lack permission for this (namespace, project or role)"
+    return AuthError(f"{what}: the host answered HTTP {status} {reason}: {hint}; not retried", status)
+
+
 def http_status(error: BaseException) -> int | None:
     """Returns the HTTP status carried by an exception from aiplatform, kfp or requests, if any."""
     for attr in ("code", "status", "status_code"):
@@ -61,13 +86,17 @@ def with_retries(
         What ``call`` returns.
 
     Raises:
-        The last error, or the first non-transient one (e.g. 401/403) at once.
+        AuthError: At once on a 401/403, in one line.
+        The last error, or the first other non-transient one at once.
     """
     delay = initial_delay
     for attempt in range(1, max(1, attempts) + 1):
         try:
             return call()
         except Exception as error:  # noqa: BLE001 - classified below, re-raised unless transient
+            refused = auth_error(error, what)
+            if refused is not None:
+                raise refused from error
             if attempt >= attempts or not is_transient(error):
                 raise
             status = http_status(error)

@@ -1,6 +1,7 @@
 """The local endpoint: every route, answers equal to in-process predictions, bad payloads get 4xx."""
 from __future__ import annotations
 
+import http.client
 import json
 import threading
 import urllib.error
@@ -121,6 +122,42 @@ def test_vertex_routes_from_environment(endpoint, rows, penguin_model_dir, pengu
     assert call(endpoint.url + "/v1/endpoints/e1/deployedModels/d1")[0] == 200
 
 
+def test_vertex_keeps_probabilities_inside_each_prediction(endpoint, rows, penguin_model_dir, penguins_frame):
+    """Vertex's PredictResponse keeps only "predictions": extras at the top level would be dropped."""
+    model = load_model(penguin_model_dir)
+    status, body = call(endpoint.url + "/v1/endpoints/e1/deployedModels/d1:predict",
+                        {"instances": rows, "parameters": {"probabilities": True}})
+    assert status == 200 and list(body) == ["predictions"]
+    assert [p["prediction"] for p in body["predictions"]] == expected(penguin_model_dir, penguins_frame)
+    assert all(p["classes"] == model.contract.classes for p in body["predictions"])
+    assert np.allclose([p["probabilities"] for p in body["predictions"]],
+                       model.predict_proba(penguins_frame.iloc[::29]))
+
+
+def test_v2_metadata_declares_the_contract(endpoint):
+    status, body = call(f"{endpoint.url}/v2/models/{NAME}")
+    assert status == 200
+    assert [(i["name"], i["datatype"]) for i in body["inputs"]] == [
+        ("island", "BYTES"), ("bill_length_mm", "FP64"), ("bill_depth_mm", "FP64"), ("flipper_length_mm", "FP64"),
+        ("body_mass_g", "FP64"), ("sex", "BYTES"), ("year", "INT64")]
+    assert [o["name"] for o in body["outputs"]] == ["predict", "probabilities"]
+
+
+def test_v2_json_without_content_type_is_accepted(endpoint, rows, penguin_model_dir, penguins_frame):
+    names = load_model_contract_names()
+    body = json.dumps({"inputs": [{"name": "rows", "shape": [len(rows), 7], "datatype": "BYTES",
+                                   "data": [[row[n] for n in names] for row in rows]}]}).encode()
+    connection = http.client.HTTPConnection(endpoint.host, endpoint.port, timeout=10)  # urllib adds a Content-Type
+    try:
+        connection.request("POST", f"/v2/models/{NAME}/infer", body=body)
+        response = connection.getresponse()
+        status, answer = response.status, json.loads(response.read())
+    finally:
+        connection.close()
+    assert status == 200, answer
+    assert answer["outputs"][0]["data"] == expected(penguin_model_dir, penguins_frame)
+
+
 @pytest.mark.parametrize("path, want", [
     ("/", None), ("/v1/models", {"models": [NAME]}), (f"/v1/models/{NAME}", {"name": NAME, "ready": True}),
     ("/v2/health/live", {"live": True}), ("/v2/health/ready", {"ready": True}),
@@ -135,7 +172,7 @@ def test_health_and_metadata_routes(endpoint, path, want):
 
 
 BAD_V1 = [
-    (b"{not json", "Unrecognized request format"),
+    (b"{not json", "not valid JSON"),
     (b"[1, 2]", "JSON object with field 'instances'"),
     (b'{"rows": []}', "field 'instances'"),
     (b'{"instances": {"island": "Biscoe"}}', "must be a list"),
@@ -147,7 +184,7 @@ BAD_V1 = [
     (b'{"instances": [["Biscoe", 40, 18, 190, 3900, {"a": 1}, 2008]]}', "'sex' expects a string"),
     (b'{"instances": [["Biscoe", "inf", 18, 190, 3900, "male", 2008]]}', "expects a finite number"),
     (b'{"instances": [["Biscoe", true, 18, 190, 3900, "male", 2008]]}', "expects a number, got True"),
-    (b'{"instances": [["Biscoe", NaN, 18, 190, 3900, "male", 2008]]}', "Unrecognized request format"),
+    (b'{"instances": [["Biscoe", NaN, 18, 190, 3900, "male", 2008]]}', "not valid JSON"),
 ]
 
 
@@ -165,7 +202,7 @@ def test_non_json_content_type_gets_400(endpoint):
 
 
 BAD_V2 = [
-    (b"{bad", "JSON decode error"),
+    (b"{bad", "not valid JSON"),
     (b'{"foo": 1}', "inputs"),
     (b'{"inputs": []}', "is empty"),
     (b'{"inputs": [{"name": "island", "shape": [1], "datatype": "BYTES", "data": ["Biscoe"]}]}',
@@ -198,7 +235,7 @@ def test_model_errors_on_a_row_are_400_and_do_not_fail_the_batch(endpoint, rows)
 BINARY_V2 = [
     (b'{"x":1}', "7", "KeyError: 'inputs'"),
     (b'{"inputs":[{"name":"a"}]}', "25", "KeyError: 'shape'"),
-    (b'{"inputs":[]}', "abc", "invalid literal for int()"),
+    (b'{"inputs":[]}', "abc", "header 'inference-header-content-length' is 'abc'"),
     (b'{bad}', "5", "Unrecognized request format"),
 ]
 

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -73,6 +74,36 @@ def test_serve_model_dir_answers_and_stops_on_sigterm(penguin_model_dir):
         stop(process)
 
 
+def post_any(url: str, body: dict) -> tuple[int, dict]:
+    try:
+        return post(url, body)
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_serve_answers_big_requests_in_its_worker_process(penguin_model_dir):
+    """Bodies over 256 KiB go to a forked worker process: same answers, same 400s, every protocol."""
+    process = run_serve("--model-dir", str(penguin_model_dir), "--name", "penguins", "--port", "0")
+    rows = [ROW, {**ROW, "island": "Biscoe", "body_mass_g": 5400.0, "flipper_length_mm": 220.0}] * 1500
+    try:
+        url = wait_for_url(process)
+        status, body = post_any(f"{url}/v1/models/penguins:predict", {"instances": rows})
+        assert status == 200 and body["predictions"] == ["Chinstrap", "Gentoo"] * 1500
+        status, body = post_any(f"{url}/predict", {"instances": rows, "parameters": {"probabilities": True}})
+        assert status == 200 and [p["prediction"] for p in body["predictions"]] == ["Chinstrap", "Gentoo"] * 1500
+        names = list(ROW)
+        tensor = {"inputs": [{"name": "rows", "shape": [len(rows), 7], "datatype": "BYTES",
+                              "data": [[row[n] for n in names] for row in rows]}]}
+        status, body = post_any(f"{url}/v2/models/penguins/infer", tensor)
+        assert status == 200 and body["outputs"][0]["data"] == ["Chinstrap", "Gentoo"] * 1500
+        bad = rows[:2999] + [{**ROW, "bill_length_mm": "abc"}]
+        status, body = post_any(f"{url}/v1/models/penguins:predict", {"instances": bad})
+        assert status == 400 and "'bill_length_mm' expects a number, got 'abc' in row 2999" in body["error"]
+        assert post(f"{url}/v1/models/penguins:predict", {"instances": [ROW]}) == (200, {"predictions": ["Chinstrap"]})
+    finally:
+        stop(process)
+
+
 def test_serve_with_two_worker_processes(penguin_model_dir):
     import psutil
 
@@ -112,6 +143,15 @@ def test_serve_bad_input_exits_2(tmp_path):
     assert process.returncode == 2 and "model directory not found" in output
 
 
+def test_serve_refuses_a_network_bind_without_a_token(penguin_model_dir):
+    process = run_serve("--model-dir", str(penguin_model_dir), "--host", "0.0.0.0", "--port", "0")
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 2 and "exposes the endpoint beyond this machine" in output
+    process = run_serve("--model-dir", str(penguin_model_dir), "--auth-token-env", "KFP_MLOPS_TEST_NO_SUCH_VAR")
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 2 and "KFP_MLOPS_TEST_NO_SUCH_VAR is not set" in output
+
+
 def test_deployments_record_and_name_inference(tmp_path):
     assert read_deployments(tmp_path) == {}
     record = record_deployment(tmp_path, "penguins", "v2", "/models/penguins/v2", "abc")
@@ -124,3 +164,19 @@ def test_deployments_record_and_name_inference(tmp_path):
     (tmp_path / "deployments.json").write_text("[1]")
     with pytest.raises(InputError, match="JSON object"):
         read_deployments(tmp_path)
+
+
+def test_serve_token_flags(monkeypatch):
+    import argparse
+
+    from kfp_mlops.pipelines.cli import serve
+
+    parser = argparse.ArgumentParser()
+    serve.register(parser.add_subparsers(dest="command"))
+    monkeypatch.setenv("MY_TOKEN", "t0ken")
+    security = serve._security(parser.parse_args(["serve", "--auth-token-env", "MY_TOKEN"]))
+    assert security.token == "t0ken" and not security.allow_unauthenticated and not security.enable_repository
+    monkeypatch.setenv(serve.TOKEN_ENV, "from-default-var")
+    assert serve._security(parser.parse_args(["serve"])).token == "from-default-var"
+    flags = serve._security(parser.parse_args(["serve", "--allow-unauthenticated", "--enable-model-repository"]))
+    assert flags.allow_unauthenticated and flags.enable_repository

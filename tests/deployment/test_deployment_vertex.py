@@ -30,7 +30,8 @@ def test_first_deploy_uploads_creates_the_endpoint_and_takes_all_traffic(vertex)
     result = deploy(vertex, artifact_uri="gs://bucket/models/penguins/v1", serving_image="ghcr.io/x/kfp-mlops-serve:1")
     upload = vertex.calls("POST", r"models:upload$")[-1]["model"]
     assert upload["artifactUri"] == "gs://bucket/models/penguins/v1"
-    assert upload["containerSpec"]["command"] == ["kfp-mlops", "serve", "--host", "0.0.0.0"]
+    assert upload["containerSpec"]["command"] == ["kfp-mlops", "serve", "--host", "0.0.0.0",
+                                                       "--allow-unauthenticated"]
     assert upload["containerSpec"]["predictRoute"] == "/predict"
     assert upload["containerSpec"]["healthRoute"] == "/health"
     assert upload["containerSpec"]["ports"] == [{"containerPort": 8080}]

@@ -69,10 +69,10 @@ def test_transient_503_is_retried_then_succeeds(kfp_host, toy_package):
 
 
 def test_forbidden_is_not_retried(kfp_host, toy_package):
-    import kfp_server_api
+    from kfp_mlops.pipelines.submission.retry import AuthError
 
     kfp_host.route("POST", "/apis/v2beta1/runs", (403, {"error": "forbidden"}))
-    with pytest.raises(kfp_server_api.ApiException) as raised:
+    with pytest.raises(AuthError, match=r"^submit KFP run: the host answered HTTP 403 .*not retried$") as raised:
         submit_kfp(toy_package, kfp_host.url, parameters={"data_path": "x"})
     assert raised.value.status == 403 and len(kfp_host.find("POST", "/runs")) == 1
 

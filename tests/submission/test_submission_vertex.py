@@ -88,11 +88,14 @@ def test_transient_503_is_retried_with_the_same_job_id(vertex, toy_package, monk
 def test_permission_denied_is_not_retried(vertex, toy_package, monkeypatch):
     from google.api_core import exceptions
 
+    from kfp_mlops.pipelines.submission.retry import AuthError
+
     monkeypatch.setattr("time.sleep", lambda s: pytest.fail("auth errors must not be retried"))
     vertex.route("POST", f"/v1/projects/{P}/locations/{L}/pipelineJobs",
                  (403, {"error": {"code": 403, "message": "denied", "status": "PERMISSION_DENIED"}}))
-    with pytest.raises(exceptions.Forbidden):
+    with pytest.raises(AuthError, match=r"HTTP 403 .*not retried$") as raised:
         submit_vertex(toy_package, pipeline_root="gs://b/r", parameters={"data_path": "x"}, **vertex.kw)
+    assert isinstance(raised.value.__cause__, exceptions.Forbidden) and "\n" not in str(raised.value)
     assert len(vertex.find("POST", "pipelineJobs")) == 1
 
 
