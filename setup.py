@@ -34,7 +34,9 @@ CORE = [
 EXTRAS = {
     "tf": ["tensorflow-cpu==2.21.0"],
     "gpu": ["tensorflow[and-cuda]==2.21.0"],
-    "gcp": ["google-cloud-aiplatform==2.7.0"],
+    # Google Cloud Pipeline Components 2.22 needs aiplatform<2; both resolve in one environment,
+    # and our Vertex code is tested with aiplatform 1.165.
+    "gcp": ["google-cloud-aiplatform>=1.165,<2", "google-cloud-pipeline-components==2.22.0"],
     "serve": ["kserve==0.21.0"],
 }
 EXTRAS["dev"] = EXTRAS["tf"] + EXTRAS["gcp"] + EXTRAS["serve"] + [

@@ -8,6 +8,11 @@ from pathlib import Path
 
 import kfp_mlops.components as components_package
 
+# The KFP-facing modules of a capability: `component.py`, and `gcpc_component.py` for the
+# components typed with Google Cloud Pipeline Components' artifacts (the [gcp] extra).
+COMPONENT_MODULES = ("component", "gcpc_component")
+OPTIONAL_PACKAGES = ("google_cloud_pipeline_components",)
+
 
 @dataclass
 class ComponentEntry:
@@ -28,23 +33,25 @@ class ComponentEntry:
 
 
 def list_components() -> list[ComponentEntry]:
-    """Returns every ``@dsl.component`` in ``kfp_mlops.components.<capability>.component``."""
+    """Returns every ``@dsl.component`` in ``kfp_mlops.components.<capability>.component`` (and ``.gcpc_component``)."""
     from kfp.dsl.python_component import PythonComponent
 
     entries = []
     for info in sorted(pkgutil.iter_modules(components_package.__path__), key=lambda i: i.name):
         if not info.ispkg:
             continue
-        try:
-            module = importlib.import_module(f"kfp_mlops.components.{info.name}.component")
-        except ModuleNotFoundError as error:
-            if error.name == f"kfp_mlops.components.{info.name}.component":
-                continue
-            raise
-        for name, value in vars(module).items():
-            if isinstance(value, PythonComponent) and value.python_func.__module__ == module.__name__:
-                doc = (value.python_func.__doc__ or "").strip().splitlines()
-                entries.append(ComponentEntry(info.name, name, doc[0] if doc else "", value))
+        for module_name in COMPONENT_MODULES:
+            try:
+                module = importlib.import_module(f"kfp_mlops.components.{info.name}.{module_name}")
+            except ModuleNotFoundError as error:
+                # No such module in this capability, or GCPC's types without the [gcp] extra.
+                if error.name in (f"kfp_mlops.components.{info.name}.{module_name}", *OPTIONAL_PACKAGES):
+                    continue
+                raise
+            for name, value in vars(module).items():
+                if isinstance(value, PythonComponent) and value.python_func.__module__ == module.__name__:
+                    doc = (value.python_func.__doc__ or "").strip().splitlines()
+                    entries.append(ComponentEntry(info.name, name, doc[0] if doc else "", value))
     return entries
 
 

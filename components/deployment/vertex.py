@@ -232,6 +232,39 @@ def deploy_with_canary(
     return result
 
 
+def container_spec(serving_image: str) -> dict[str, Any]:
+    """Our serving container as a Vertex ``ModelContainerSpec`` (REST field names).
+
+    It is what ``Model.upload`` sends, and the ``containerSpec`` of a GCPC
+    ``google.UnmanagedContainerModel`` that ``ModelUploadOp`` takes.
+
+    Raises:
+        InputError: For an empty image.
+    """
+    if not serving_image:
+        raise InputError("field 'serving_image' is empty: the Vertex model runs our serve image")
+    return {"imageUri": serving_image, "command": list(SERVE_COMMAND), "predictRoute": PREDICT_ROUTE,
+            "healthRoute": HEALTH_ROUTE, "ports": [{"containerPort": SERVING_PORT}]}
+
+
+def resource_uri(location: str, resource_name: str, api_endpoint: str = "") -> str:
+    """The REST URI of a Vertex resource, the ``uri`` of GCPC's ``google.Vertex*`` artifacts."""
+    host = api_endpoint.rstrip("/") if api_endpoint else f"https://{location}-aiplatform.googleapis.com"
+    return f"{host}/v1/{resource_name}"
+
+
+def upload_vertex_model(project: str, location: str, model_uri: str, serving_image: str, display_name: str,
+                        api_endpoint: str = "", credentials: Any = None) -> str:
+    """Uploads a model directory to Vertex AI Model Registry with our serving container.
+
+    Returns:
+        The model's resource name (``projects/.../locations/.../models/ID``).
+    """
+    container_spec(serving_image)  # checks the image
+    aiplatform = init_vertex(project, location, api_endpoint, credentials)
+    return obtain_model(aiplatform, "", model_uri, display_name, serving_image).resource_name
+
+
 def deploy_model_to_vertex(
     project: str, location: str, endpoint_name: str, model_uri: str, serving_image: str,
     model_resource_name: str = "", examples_path: str = "", label: str = "", health_rows: int = 5, **options: Any,
