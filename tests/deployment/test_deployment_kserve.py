@@ -162,3 +162,14 @@ def test_kfp_minio_artifact_uri_becomes_s3(penguin_model_dir, tmp_path):
     manifest = yaml.safe_load((tmp_path / "isvc.yaml").read_text())
     assert outcome == "written"
     assert manifest["spec"]["predictor"]["containers"][0]["env"][0]["value"] == "s3://mlpipeline/v2/artifacts/run/model"
+
+
+def test_the_deploy_step_applies_a_payload_logger_pointing_at_the_sink(kube, penguin_model_dir, tmp_path):
+    from kfp_mlops.components.deployment.kserve_manifest import deploy_inference_service
+
+    sink = "http://payload-sink.models.svc.cluster.local"
+    outcome = deploy_inference_service(str(penguin_model_dir), str(tmp_path / "isvc.yaml"), "logged", "models",
+                                       "gs://b/v1", serving_image="img", kubernetes_host=kube.url, logger_url=sink)
+    assert outcome == "created"
+    assert kube.requests[-1][3]["spec"]["predictor"]["logger"] == {"mode": "all", "url": sink}
+    assert kube.objects["logged"]["spec"]["predictor"]["logger"]["url"] == sink
