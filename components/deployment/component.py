@@ -107,7 +107,8 @@ def deploy_vertex_endpoint(
 
     result = deploy_model_to_vertex(
         project, location, endpoint_name, model.uri, serving_image, model_resource_name=model_resource_name,
-        examples_path=examples.path, label=label, canary_percent=canary_percent, machine_type=machine_type,
+        examples_path=examples.path, label=label, model_dir=model.path, canary_percent=canary_percent,
+        machine_type=machine_type,
         min_replicas=min_replicas, max_replicas=max_replicas, health_requests=health_requests,
         undeploy_previous=undeploy_previous, api_endpoint=api_endpoint)
     with open(deployment.path, "w") as handle:
@@ -131,6 +132,7 @@ def deploy_kserve(
     max_replicas: int = 0,
     service_account: str = "",
     apply: bool = True,
+    signing_secret: str = "",
 ) -> str:
     """Builds a KServe InferenceService for the model, writes its manifest, and applies it.
 
@@ -147,6 +149,8 @@ def deploy_kserve(
         max_replicas: Maximum replicas; 0 leaves it to KServe.
         service_account: Service account with read access to the storage.
         apply: Apply to the cluster (in-cluster credentials); False only writes the manifest.
+        signing_secret: Kubernetes Secret holding the model signing key (under ``key``), mounted
+            into the server so it checks the manifest's signature; the key never enters the spec.
 
     Returns:
         ``created``, ``patched`` or ``written``.
@@ -155,6 +159,6 @@ def deploy_kserve(
 
     outcome = deploy_inference_service(
         model.path, manifest.path, name, namespace, storage_uri or model.uri, serving_image, runtime,
-        canary_percent, min_replicas, max_replicas, service_account, apply)
+        canary_percent, min_replicas, max_replicas, service_account, apply, signing_secret=signing_secret)
     manifest.metadata.update({"name": name, "namespace": namespace, "outcome": outcome})
     return outcome
