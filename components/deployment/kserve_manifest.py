@@ -225,7 +225,11 @@ def deploy_inference_service(
     """
     from pathlib import Path
 
-    from kfp_mlops.components.training.model_io import SKLEARN_FILE, load_contract, verify_model_dir
+    from kfp_mlops.components.training.model_io import (
+        SKLEARN_FILE,
+        load_contract,
+        verify_model_dir,
+    )
 
     verify_model_dir(model_path)
     framework = load_contract(model_path).framework

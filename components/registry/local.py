@@ -144,7 +144,10 @@ class LocalRegistry(Registry):
                  lineage: dict[str, Any] | None = None, aliases: tuple[str, ...] | list[str] = (CHALLENGER,)
                  ) -> ModelVersion:
         """See :meth:`Registry.register`."""
-        from kfp_mlops.components.training.model_io import load_contract, verify_model_dir
+        from kfp_mlops.components.training.model_io import (
+            load_contract,
+            verify_model_dir,
+        )
 
         check_name(name)
         load_contract(model_dir)  # a model directory, or InputError naming it

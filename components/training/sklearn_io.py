@@ -32,8 +32,7 @@ def is_trusted(type_name: str) -> bool:
     if type_name in TRUSTED_NAMES:
         return True
     return type_name.startswith(TRUSTED_PREFIXES) and not any(
-        type_name == part or type_name.startswith(part + ".") or type_name.startswith(part + "_")
-        for part in REFUSED_PARTS)
+        type_name == part or type_name.startswith((part + ".", part + "_")) for part in REFUSED_PARTS)
 
 
 def save(model: Any, path: str | os.PathLike) -> None:
