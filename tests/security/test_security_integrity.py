@@ -11,13 +11,22 @@ import secrets
 import shutil
 
 import pytest
+from security_models import (
+    iris_rows,
+    make_model,
+    poison,
+    rewrite_index_sha256,
+    rewrite_manifest,
+)
 
 from kfp_mlops.components.errors import ChecksumError
 from kfp_mlops.components.training import manifest as manifest_module
-from kfp_mlops.components.training.model_io import MANIFEST_FILE, load_model, verify_model_dir
+from kfp_mlops.components.training.model_io import (
+    MANIFEST_FILE,
+    load_model,
+    verify_model_dir,
+)
 from kfp_mlops.pipelines.cli.main import main
-
-from security_models import iris_rows, make_model, poison, rewrite_index_sha256, rewrite_manifest
 
 KEY = "test-signing-key-" + secrets.token_hex(16)
 
