@@ -71,7 +71,7 @@ def build_model(model_dir: Path) -> None:
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
     from kfp_mlops.components.data.ingest import bundled_dataset_path
-    from kfp_mlops.components.training.model_io import Feature, FeatureContract, save_contract
+    from kfp_mlops.components.training.model_io import Feature, FeatureContract, save_contract, write_manifest
 
     frame = pd.read_csv(bundled_dataset_path()).dropna(subset=["species"])
     numeric = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "year"]
@@ -89,6 +89,7 @@ def build_model(model_dir: Path) -> None:
                 for n in ROW]
     save_contract(model_dir, FeatureContract(features, "species", "classification", "sklearn",
                                              sorted(frame["species"].unique())))
+    write_manifest(model_dir)  # our server verifies it before loading; plain KServe reads model.joblib as is
 
 
 def free_port() -> int:
