@@ -188,7 +188,8 @@ def verify_model_dir(model_dir: str | os.PathLike, expected_sha256: str = "") ->
         return Verification(str(model_dir), found)
     signature = manifest.get("signature") or {}
     if not isinstance(signature, dict) or signature.get("algorithm") != SIGNATURE_ALGORITHM:
-        raise ChecksumError(f"{path} is unsigned, and a signing key is set; refusing to load")
+        raise ChecksumError(f"{path} is unsigned, and a signing key is set; refusing to load "
+                            "(retrain with the key set; a cached run needs --no-cache)")
     if not hmac.compare_digest(str(signature.get("value", "")), _sign(listed, key)):
         raise ChecksumError(f"{path}: the signature does not match (another key signed it, or the manifest was "
                             "rewritten); refusing to load")
