@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.errors import ChecksumError, InputError
 from kfp_mlops.components.training.manifest import (  # noqa: F401 - re-exported: the model directory's contract
     MANIFEST_FILE,
     Verification,
@@ -171,6 +171,11 @@ def load_model(model_dir: str | Path, expected_sha256: str = "") -> Predictor:
             data = read_verified(path, SKOPS_FILE, verification)
             return Predictor(sklearn_io.loads(data, str(path / SKOPS_FILE)), contract)
         if (path / SKLEARN_FILE).is_file():
+            if not (verification.signed or verification.legacy):
+                # Trainers never write a pickle under a manifest: without a key, whoever wrote it could have
+                # rewritten the manifest too, and unpickling runs their code.
+                raise ChecksumError(f"{path / SKLEARN_FILE} is a pickle under an unsigned {MANIFEST_FILE}; refusing "
+                                    "to unpickle it (set KFP_MLOPS_SIGNING_KEY, or retrain: trainers write model.skops)")
             return Predictor(sklearn_io.loads_joblib(read_verified(path, SKLEARN_FILE, verification)), contract)
         raise InputError(f"{model_dir}: no {SKOPS_FILE} (or {SKLEARN_FILE}) for an sklearn model")
     if contract.framework == "keras":

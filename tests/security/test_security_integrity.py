@@ -256,6 +256,19 @@ def test_skops_file_needing_untrusted_types_is_refused_even_with_a_valid_manifes
         load_model(model_dir)
 
 
+def test_without_a_key_a_pickle_under_a_rewritten_manifest_is_never_unpickled(tmp_path, no_key, capsys,
+                                                                             monkeypatch):
+    model_dir = make_model(tmp_path / "model")
+    poison(model_dir, tmp_path / "pwned")
+    rewrite_manifest(model_dir)  # with no key, the manifest now "matches"
+    with pytest.raises(ChecksumError, match="is a pickle under an unsigned model_manifest.json"):
+        load_model(model_dir)
+    refuse_to_serve(monkeypatch)
+    assert main(["serve", "--model-dir", str(model_dir), "--port", "0"]) == 2
+    one_line_error(capsys, "refusing to unpickle")
+    assert not (tmp_path / "pwned").exists()
+
+
 # -- no key: accidental corruption is still caught, and the user is told --------------------------
 def test_without_a_key_corruption_is_caught_and_the_limit_is_said(tmp_path, no_key, caplog, capsys):
     from kfp_mlops.components.registry import open_registry
@@ -336,4 +349,3 @@ def test_the_key_never_reaches_a_compiled_spec_a_log_or_the_registry(tmp_path, s
     out, err = capfd.readouterr()
     for text in (spec, stored, out, err, caplog.text):
         assert KEY not in text
-    assert "KFP_MLOPS_SIGNING_KEY" not in spec
