@@ -30,6 +30,8 @@ CORE = [
     "filelock>=3.12",
     "pyyaml>=6",
     "joblib>=1.3",
+    # scikit-learn models are saved with skops (no pickle); types are loaded from an allow-list.
+    "skops>=0.16,<0.17",
 ]
 EXTRAS = {
     "tf": ["tensorflow-cpu==2.21.0"],

@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 NAME = "penguins"
+PLAIN_MODEL_FILE = "plain-kserve.joblib"
 ROW = {"island": "Biscoe", "bill_length_mm": 45.2, "bill_depth_mm": 14.8, "flipper_length_mm": 212.0,
        "body_mass_g": 5200.0, "sex": "female", "year": 2009}
 
@@ -71,7 +72,7 @@ def build_model(model_dir: Path) -> None:
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
     from kfp_mlops.components.data.ingest import bundled_dataset_path
-    from kfp_mlops.components.training.model_io import Feature, FeatureContract, save_contract
+    from kfp_mlops.components.training.model_io import Feature, FeatureContract, save_sklearn_model
 
     frame = pd.read_csv(bundled_dataset_path()).dropna(subset=["species"])
     numeric = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "year"]
@@ -83,12 +84,13 @@ def build_model(model_dir: Path) -> None:
              categorical)])),
         ("model", LogisticRegression(max_iter=500)),
     ]).fit(frame[list(ROW)], frame["species"])
-    model_dir.mkdir(parents=True, exist_ok=True)
-    joblib.dump(pipeline, model_dir / "model.joblib")
+    model_dir.parent.mkdir(parents=True, exist_ok=True)
+    joblib.dump(pipeline, model_dir.parent / PLAIN_MODEL_FILE)  # plain KServe unpickles this, unchecked
     features = [Feature(n, "string" if n in categorical else "float", "categorical" if n in categorical else "numeric")
                 for n in ROW]
-    save_contract(model_dir, FeatureContract(features, "species", "classification", "sklearn",
-                                             sorted(frame["species"].unique())))
+    # Ours: the trainers' format (model.skops + signed manifest), verified before loading.
+    save_sklearn_model(pipeline, model_dir, FeatureContract(features, "species", "classification", "sklearn",
+                                                            sorted(frame["species"].unique())))
 
 
 def free_port() -> int:
@@ -204,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         build_model(model_dir)
         processes, ports = [], {}
         try:
-            servers = [("plain KServe", PLAIN_KSERVE, model_dir / "model.joblib", 1), ("ours", OURS, model_dir, 1)]
+            servers = [("plain KServe", PLAIN_KSERVE, model_dir.parent / PLAIN_MODEL_FILE, 1), ("ours", OURS, model_dir, 1)]
             if args.workers > 1:
                 servers.append((f"ours x{args.workers}", OURS, model_dir, args.workers))
             for label, script, path, workers in servers:

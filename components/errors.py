@@ -6,3 +6,7 @@ class InputError(ValueError):
 
     The message names the thing at fault, so the CLI can print it on one line.
     """
+
+
+class ChecksumError(InputError):
+    """A model's files do not match their recorded sha256, manifest or signature: refused before loading."""

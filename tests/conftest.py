@@ -28,7 +28,6 @@ def penguins_csv(tmp_path):
 @pytest.fixture
 def penguins_model(tmp_path):
     """A small sklearn model directory trained on the bundled penguins, in the model_io contract."""
-    import joblib
     import pandas as pd
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
@@ -37,7 +36,7 @@ def penguins_model(tmp_path):
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
     from kfp_mlops.components.data.ingest import bundled_dataset_path
-    from kfp_mlops.components.training.model_io import Feature, FeatureContract, save_contract
+    from kfp_mlops.components.training.model_io import Feature, FeatureContract, save_sklearn_model
 
     frame = pd.read_csv(bundled_dataset_path())
     numeric = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
@@ -50,9 +49,7 @@ def penguins_model(tmp_path):
         LogisticRegression(max_iter=500),
     ).fit(frame[numeric + categorical], frame["species"])
     model_dir = tmp_path / "model"
-    model_dir.mkdir()
-    joblib.dump(model, model_dir / "model.joblib")
-    save_contract(model_dir, FeatureContract(
+    save_sklearn_model(model, model_dir, FeatureContract(
         features=[Feature(n, "float", "numeric") for n in numeric] + [Feature(n, "string", "categorical") for n in categorical],
         label="species", task="classification", framework="sklearn", classes=list(model.classes_),
     ))

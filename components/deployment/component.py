@@ -112,7 +112,8 @@ def deploy_vertex_endpoint(
 
     result = deploy_model_to_vertex(
         project, location, endpoint_name, model.uri, serving_image, model_resource_name=model_resource_name,
-        examples_path=examples.path, label=label, canary_percent=canary_percent, machine_type=machine_type,
+        examples_path=examples.path, label=label, model_dir=model.path, canary_percent=canary_percent,
+        machine_type=machine_type,
         min_replicas=min_replicas, max_replicas=max_replicas, health_requests=health_requests,
         undeploy_previous=undeploy_previous, api_endpoint=api_endpoint, log_sampling_rate=log_sampling_rate,
         log_table=log_table)
@@ -138,6 +139,7 @@ def deploy_kserve(
     service_account: str = "",
     apply: bool = True,
     logger_url: str = "",
+    signing_secret: str = "",
 ) -> str:
     """Builds a KServe InferenceService for the model, writes its manifest, and applies it.
 
@@ -156,6 +158,8 @@ def deploy_kserve(
         apply: Apply to the cluster (in-cluster credentials); False only writes the manifest.
         logger_url: KServe's payload logger sends every request and response there as
             CloudEvents: our sink (``kfp_mlops.components.monitoring.kserve_sink``); empty: off.
+        signing_secret: Kubernetes Secret holding the model signing key (under ``key``), mounted
+            into the server so it checks the manifest's signature; the key never enters the spec.
 
     Returns:
         ``created``, ``patched`` or ``written``.
@@ -164,6 +168,7 @@ def deploy_kserve(
 
     outcome = deploy_inference_service(
         model.path, manifest.path, name, namespace, storage_uri or model.uri, serving_image, runtime,
-        canary_percent, min_replicas, max_replicas, service_account, apply, logger_url=logger_url)
+        canary_percent, min_replicas, max_replicas, service_account, apply, logger_url=logger_url,
+        signing_secret=signing_secret)
     manifest.metadata.update({"name": name, "namespace": namespace, "outcome": outcome})
     return outcome

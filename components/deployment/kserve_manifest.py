@@ -8,7 +8,16 @@ Two ways to serve a model directory at ``storage_uri`` (``gs://``, ``s3://``, ``
   ``/mnt/models``. It takes raw rows and answers V1, V2 and Vertex routes,
   exactly like the local endpoint.
 - ``runtime="sklearn"``: KServe's stock sklearn runtime
-  (``model.modelFormat.name: sklearn``) loading ``model.joblib``.
+  (``model.modelFormat.name: sklearn``) loading ``model.joblib``. It unpickles
+  the file with no integrity check of its own, and our trainers now write
+  ``model.skops``, so it serves only older ``model.joblib`` directories (verified
+  here, at deployment time).
+
+The model directory is verified against its manifest (and signature) before a
+manifest is built. ``signing_secret`` names a Kubernetes Secret holding the
+signing key under the key ``key``; our server container mounts it read-only and
+reads it through ``KFP_MLOPS_SIGNING_KEY_FILE``, so the key never appears in the
+InferenceService.
 
 ``canary_percent`` sets ``canaryTrafficPercent`` (always, 100 for a full
 rollout): on an update, the new revision takes that share of the traffic and
@@ -24,6 +33,7 @@ VERSION = "v1beta1"
 PLURAL = "inferenceservices"
 MODEL_MOUNT = "/mnt/models"
 RUNTIMES = ("kfp-mlops", "sklearn")
+SIGNING_KEY_MOUNT = "/var/run/secrets/kfp-mlops"
 
 
 def build_inference_service(
@@ -31,6 +41,7 @@ def build_inference_service(
     framework: str = "sklearn", canary_percent: int = 100, min_replicas: int = 1, max_replicas: int = 0,
     cpu: str = "1", memory: str = "2Gi", service_account: str = "", labels: Optional[dict[str, str]] = None,
     logger_url: str = "", logger_mode: str = "all",
+    signing_secret: str = "",
 ) -> Any:
     """Builds a ``V1beta1InferenceService`` serving one model directory.
 
@@ -51,6 +62,8 @@ def build_inference_service(
         logger_url: Where KServe's payload logger sends each request and response as
             CloudEvents (our sink, ``kfp_mlops.components.monitoring.kserve_sink``); empty: no logging.
         logger_mode: ``all``, ``request`` or ``response``.
+        signing_secret: A Kubernetes Secret with the model signing key under ``key``, mounted into our
+            server container (runtime ``kfp-mlops``) so it verifies the manifest's signature.
 
     Raises:
         InputError: naming the field at fault.
@@ -65,7 +78,16 @@ def build_inference_service(
         V1beta1ModelSpec,
         V1beta1PredictorSpec,
     )
-    from kubernetes.client import V1Container, V1ContainerPort, V1EnvVar, V1ObjectMeta, V1ResourceRequirements
+    from kubernetes.client import (
+        V1Container,
+        V1ContainerPort,
+        V1EnvVar,
+        V1ObjectMeta,
+        V1ResourceRequirements,
+        V1SecretVolumeSource,
+        V1Volume,
+        V1VolumeMount,
+    )
 
     if not re.fullmatch(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?", name or ""):
         raise InputError(f"field 'name' must be a DNS-1035 label (lowercase letters, digits, '-'), got {name!r}")
@@ -79,6 +101,8 @@ def build_inference_service(
         raise InputError(f"runtime 'sklearn' cannot serve a {framework!r} model; use runtime 'kfp-mlops'")
     if runtime == "kfp-mlops" and not serving_image:
         raise InputError("field 'serving_image' is empty: runtime 'kfp-mlops' runs our serve image")
+    if signing_secret and runtime != "kfp-mlops":
+        raise InputError("field 'signing_secret' needs runtime 'kfp-mlops': KServe's stock runtime does not verify")
     if not 1 <= canary_percent <= 100:
         raise InputError(f"field 'canary_percent' must be between 1 and 100, got {canary_percent}")
     resources = V1ResourceRequirements(requests={"cpu": cpu, "memory": memory}, limits={"cpu": cpu, "memory": memory})
@@ -92,13 +116,20 @@ def build_inference_service(
         predictor.model = V1beta1ModelSpec(model_format=V1beta1ModelFormat(name="sklearn"), storage_uri=storage_uri,
                                            protocol_version="v2", resources=resources)
     else:
+        env = [V1EnvVar(name="STORAGE_URI", value=storage_uri)]
+        mounts = None
+        if signing_secret:
+            env.append(V1EnvVar(name="KFP_MLOPS_SIGNING_KEY_FILE", value=f"{SIGNING_KEY_MOUNT}/key"))
+            mounts = [V1VolumeMount(name="kfp-mlops-signing-key", mount_path=SIGNING_KEY_MOUNT, read_only=True)]
+            predictor.volumes = [V1Volume(name="kfp-mlops-signing-key",
+                                          secret=V1SecretVolumeSource(secret_name=signing_secret))]
         predictor.containers = [V1Container(
             name="kserve-container", image=serving_image,
             command=["kfp-mlops", "serve"],
             args=["--model-dir", MODEL_MOUNT, "--name", name, "--host", "0.0.0.0", "--port", "8080",
                   # the cluster's ingress (Istio/Knative) authenticates; the repository routes stay off
                   "--allow-unauthenticated"],
-            env=[V1EnvVar(name="STORAGE_URI", value=storage_uri)],
+            env=env, volume_mounts=mounts,
             ports=[V1ContainerPort(container_port=8080, protocol="TCP")], resources=resources)]
     metadata = V1ObjectMeta(name=name, namespace=namespace, labels={
         "app.kubernetes.io/managed-by": "kfp-mlops", "kfp-mlops/framework": framework, **(labels or {})})
@@ -173,6 +204,7 @@ def deploy_inference_service(
     runtime: str = "kfp-mlops", canary_percent: int = 100, min_replicas: int = 1, max_replicas: int = 0,
     service_account: str = "", apply: bool = True, kubernetes_host: str = "", labels: Optional[dict[str, str]] = None,
     logger_url: str = "",
+    signing_secret: str = "",
 ) -> str:
     """Builds the InferenceService for a model directory, writes its YAML, and applies it.
 
@@ -192,22 +224,35 @@ def deploy_inference_service(
         kubernetes_host: API server URL override; empty means in-cluster, then kubeconfig.
         labels: Extra labels.
         logger_url: Where KServe's payload logger sends requests and responses (empty: off).
+        signing_secret: Kubernetes Secret holding the signing key (see :func:`build_inference_service`).
 
     Returns:
         ``created``, ``patched`` or ``written`` (not applied).
+
+    Raises:
+        ChecksumError: If the model directory fails verification (nothing is written or applied).
+        InputError: For runtime ``sklearn`` on a directory with no ``model.joblib``, or a bad field.
     """
     from pathlib import Path
 
-    from kfp_mlops.components.training.model_io import load_contract
+    from kfp_mlops.components.training.model_io import (
+        SKLEARN_FILE,
+        load_contract,
+        verify_model_dir,
+    )
 
+    verify_model_dir(model_path)
     framework = load_contract(model_path).framework
+    if runtime == "sklearn" and not (Path(model_path) / SKLEARN_FILE).is_file():
+        raise InputError(f"runtime 'sklearn' (KServe's stock runtime) loads {SKLEARN_FILE}, which {model_path} does "
+                         "not hold (models are saved with skops); use runtime 'kfp-mlops'")
     if storage_uri.startswith("minio://"):
         # KFP's MinIO artifact store; KServe's storage initializer reads it as S3 (the service account
         # carries the MinIO endpoint and credentials, as for any S3-compatible store).
         storage_uri = "s3://" + storage_uri[len("minio://"):]
     service = build_inference_service(name, namespace, storage_uri, serving_image, runtime, framework,
                                       canary_percent, min_replicas, max_replicas, service_account=service_account,
-                                      labels=labels, logger_url=logger_url)
+                                      labels=labels, logger_url=logger_url, signing_secret=signing_secret)
     Path(manifest_path).parent.mkdir(parents=True, exist_ok=True)
     Path(manifest_path).write_text(to_yaml(service))
     if not apply:

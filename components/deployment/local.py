@@ -7,7 +7,8 @@
 ``kfp-mlops serve`` then serves, in this order: the ``--model`` version or
 alias asked for, else the deployed version, else the ``champion`` alias.
 Models are read through the registry (``open_registry(uri).load``), which
-checks each model's sha256.
+verifies each model's sha256 and signed manifest before loading it; a
+deployed version must also match the sha256 in its ``deployments.json`` record.
 """
 import json
 import os
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.errors import ChecksumError, InputError
 
 DEPLOYMENTS_FILE = "deployments.json"
 DEFAULT_ALIAS = "champion"
@@ -115,6 +116,8 @@ def resolve_served_model(registry_uri: str | os.PathLike, name: str = "", versio
         version_or_alias: Version or alias; empty means the deployed version, else ``champion``.
 
     Raises:
+        ChecksumError: If the deployed version's files, manifest or signature fail
+            verification, or no longer match the sha256 recorded in ``deployments.json``.
         InputError: If the name cannot be inferred, or the version is not in the registry.
     """
     deployments = read_deployments(registry_uri)
@@ -130,5 +133,10 @@ def resolve_served_model(registry_uri: str | os.PathLike, name: str = "", versio
     version_or_alias = version_or_alias or deployments.get(name, {}).get("version") or DEFAULT_ALIAS
     registry = registry or _open(registry_uri)
     model_version = registry.get(name, version_or_alias)
+    deployed = deployments.get(name, {})
+    if deployed.get("version") == model_version.version and deployed.get("sha256", "") != model_version.sha256:
+        raise ChecksumError(f"{deployments_path(registry_uri)}: {name} {model_version.version} was deployed with "
+                            f"sha256 {str(deployed.get('sha256', ''))[:12] or '(none)'}, the registry now records "
+                            f"{model_version.sha256[:12]}; refusing to serve (redeploy it to accept the change)")
     predictor = registry.load(name, model_version.version)
     return ServedModel(name, model_version.version, str(model_version.path), predictor)

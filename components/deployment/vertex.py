@@ -267,7 +267,8 @@ def upload_vertex_model(project: str, location: str, model_uri: str, serving_ima
 
 def deploy_model_to_vertex(
     project: str, location: str, endpoint_name: str, model_uri: str, serving_image: str,
-    model_resource_name: str = "", examples_path: str = "", label: str = "", health_rows: int = 5, **options: Any,
+    model_resource_name: str = "", examples_path: str = "", label: str = "", health_rows: int = 5,
+    model_dir: str = "", **options: Any,
 ) -> VertexDeployment:
     """Canary-deploys a model artifact, health-checking it with real rows from an eval split.
 
@@ -281,8 +282,17 @@ def deploy_model_to_vertex(
         examples_path: Eval split CSV; its first ``health_rows`` rows are the health-check instances.
         label: The label column, dropped from the instances.
         health_rows: Rows per health-check prediction.
+        model_dir: A local (or FUSE) path to the same files as ``model_uri``: verified against
+            its manifest and signature before the upload (the serving container verifies again).
         **options: Passed to :func:`deploy_with_canary` (canary_percent, machine_type, ...).
+
+    Raises:
+        ChecksumError: If ``model_dir`` fails verification; nothing is uploaded.
     """
+    if model_dir and not model_resource_name:
+        from kfp_mlops.components.training.model_io import verify_model_dir
+
+        verify_model_dir(model_dir)
     instances = None
     if examples_path:
         from kfp_mlops.components.deployment.infra import read_examples

@@ -5,14 +5,12 @@ import abc
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.errors import ChecksumError, InputError
+
+__all__ = ["CHALLENGER", "CHAMPION", "ChecksumError", "ModelVersion", "Registry"]
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
-
-
-class ChecksumError(InputError):
-    """A stored model's files no longer match the sha256 recorded at registration."""
 
 
 @dataclass
@@ -132,29 +130,43 @@ class Registry(abc.ABC):
                                 f"is not the pinned {digest[:12]}")
         return version
 
+    def integrity(self, name: str, version_or_alias: str = CHAMPION) -> tuple[ModelVersion, Any]:
+        """Checks a version's files against the recorded sha256 and the model manifest (and its signature).
+
+        Returns:
+            ``(version, verification)``; ``verification.describe()`` says what was checked.
+
+        Raises:
+            ChecksumError: On any mismatch (the files, the manifest or its signature were changed or damaged).
+        """
+        from kfp_mlops.components.training.model_io import verify_model_dir
+
+        version = self.get(name, version_or_alias)
+        try:
+            verification = verify_model_dir(self.local_dir(version), version.sha256)
+        except ChecksumError as error:
+            raise ChecksumError(f"{name} {version.version}: {error}") from error
+        return version, verification
+
     def verify(self, name: str, version_or_alias: str = CHAMPION) -> ModelVersion:
-        """Checks the stored files against the recorded sha256 and returns the version.
+        """Checks the stored files against the recorded sha256 and the manifest, and returns the version.
 
         Raises:
             ChecksumError: On a mismatch (the files were changed or damaged).
         """
-        from kfp_mlops.components.artifacts import sha256_tree
-
-        version = self.get(name, version_or_alias)
-        actual = sha256_tree(self.local_dir(version))
-        if actual != version.sha256:
-            raise ChecksumError(f"{name} {version.version}: sha256 mismatch at {version.path} "
-                                f"(registered {version.sha256[:12]}, found {actual[:12]}); refusing to load")
-        return version
+        return self.integrity(name, version_or_alias)[0]
 
     def load(self, name: str, version_or_alias: str = CHAMPION) -> Any:
-        """Loads a version as a :class:`~kfp_mlops.components.training.model_io.Predictor`, sha256 checked.
+        """Loads a version as a :class:`~kfp_mlops.components.training.model_io.Predictor`, verified first.
 
         Raises:
-            ChecksumError: If the files do not match the recorded sha256.
+            ChecksumError: If the files do not match the recorded sha256 or the manifest.
             InputError: If the model, version or alias does not exist.
         """
         from kfp_mlops.components.training.model_io import load_model
 
-        version = self.verify(name, version_or_alias)
-        return load_model(self.local_dir(version))
+        version = self.get(name, version_or_alias)
+        try:
+            return load_model(self.local_dir(version), expected_sha256=version.sha256)
+        except ChecksumError as error:
+            raise ChecksumError(f"{name} {version.version}: {error}") from error

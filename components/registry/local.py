@@ -144,10 +144,14 @@ class LocalRegistry(Registry):
                  lineage: dict[str, Any] | None = None, aliases: tuple[str, ...] | list[str] = (CHALLENGER,)
                  ) -> ModelVersion:
         """See :meth:`Registry.register`."""
-        from kfp_mlops.components.training.model_io import load_contract
+        from kfp_mlops.components.training.model_io import (
+            load_contract,
+            verify_model_dir,
+        )
 
         check_name(name)
         load_contract(model_dir)  # a model directory, or InputError naming it
+        verify_model_dir(model_dir)  # manifest and signature, before anything is stored
         digest = sha256_tree(model_dir)
         found = self._existing(name, digest)
         if found is not None and set(aliases) <= set(found.aliases):

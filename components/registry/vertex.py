@@ -138,9 +138,13 @@ class VertexRegistry(Registry):
             artifact_uri: The ``gs://`` folder holding ``model_dir``'s files,
                 when ``model_dir`` is a local copy rather than the FUSE path.
         """
-        from kfp_mlops.components.training.model_io import load_contract
+        from kfp_mlops.components.training.model_io import (
+            load_contract,
+            verify_model_dir,
+        )
 
         load_contract(model_dir)
+        verify_model_dir(model_dir)  # manifest and signature, before anything is stored
         uri = to_gcs_uri(artifact_uri or str(model_dir))
         digest = sha256_tree(model_dir)
         parent, versions = self._versions(name)

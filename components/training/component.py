@@ -27,8 +27,9 @@ def train_sklearn(
         train: Training rows, CSV with a header.
         schema: TFX ``schema.pbtxt``: BYTES features and categorical INT
             features are one-hot/ordinal encoded, the rest are numbers.
-        model: Output directory: ``model.joblib`` (a pipeline that scores raw
-            rows) and ``feature_contract.json``. Metadata: framework,
+        model: Output directory: ``model.skops`` (a pipeline that scores raw
+            rows), ``feature_contract.json`` and ``model_manifest.json`` (the
+            files' sha256, signed with ``$KFP_MLOPS_SIGNING_KEY``). Metadata: framework,
             estimator, task, label, classes, rows, train_score.
         label: The label column.
         estimator: ``linear`` (LogisticRegression / Ridge), ``random_forest``
@@ -72,7 +73,7 @@ def train_keras(
         eval: Evaluation rows: validation loss for early stopping.
         schema: TFX ``schema.pbtxt`` (feature types, string domains).
         model: Output directory: ``model.keras``, ``saved_model/`` (TF
-            Serving / Vertex) and ``feature_contract.json``. Metadata: framework,
+            Serving / Vertex), ``feature_contract.json`` and ``model_manifest.json``. Metadata: framework,
             task, label, classes, devices, strategy, mixed_precision, epochs_run,
             rows_per_second.
         tensorboard: TensorBoard log directory.

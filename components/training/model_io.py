@@ -4,11 +4,16 @@ A model artifact is a directory holding:
 
 - ``feature_contract.json``: features (name, dtype, kind), label, task, classes
   and the framework;
-- ``model.joblib`` for scikit-learn (a fitted ``sklearn.pipeline.Pipeline`` with
-  preprocessing inside, so it scores raw rows), or ``model.keras`` for Keras.
+- ``model.skops`` for scikit-learn (a fitted ``sklearn.pipeline.Pipeline`` with
+  preprocessing inside, so it scores raw rows, saved with skops; older trainers
+  wrote the pickle ``model.joblib``), or ``model.keras`` (and ``saved_model/``) for Keras;
+- ``model_manifest.json``: every other file's sha256, signed when a key is set
+  (:mod:`kfp_mlops.components.training.manifest`).
 
-:func:`load_model` returns a :class:`Predictor` that scores raw pandas rows the
-same way whatever the framework.
+:func:`load_model` is the one loader: it verifies the directory (manifest,
+signature, and the recorded sha256 when given) BEFORE it deserializes anything,
+then returns a :class:`Predictor` that scores raw pandas rows the same way
+whatever the framework.
 """
 from __future__ import annotations
 
@@ -20,10 +25,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.errors import ChecksumError, InputError
+from kfp_mlops.components.training.manifest import (  # noqa: F401 - re-exported: the model directory's contract
+    MANIFEST_FILE,
+    Verification,
+    read_verified,
+    verify_model_dir,
+    write_manifest,
+)
 
 CONTRACT_FILE = "feature_contract.json"
-SKLEARN_FILE = "model.joblib"
+SKOPS_FILE = "model.skops"
+SKLEARN_FILE = "model.joblib"  # a pickle, written by older trainers; loaded only after verification
 KERAS_FILE = "model.keras"
 
 
@@ -121,19 +134,52 @@ class Predictor:
         return np.asarray(self.model.predict(inputs))
 
 
-def load_model(model_dir: str | Path) -> Predictor:
-    """Loads a model directory written by one of our trainers.
+def save_sklearn_model(model: Any, model_dir: str | Path, contract: FeatureContract) -> None:
+    """Writes a scikit-learn model directory: ``model.skops``, the contract, then the manifest (signed when a key is set).
 
     Raises:
+        ChecksumError: If the model holds a type that loading would not trust.
+    """
+    from kfp_mlops.components.training import sklearn_io
+
+    path = Path(model_dir)
+    path.mkdir(parents=True, exist_ok=True)
+    sklearn_io.save(model, path / SKOPS_FILE)
+    save_contract(path, contract)
+    write_manifest(path)
+
+
+def load_model(model_dir: str | Path, expected_sha256: str = "") -> Predictor:
+    """Verifies a model directory written by one of our trainers, then loads it.
+
+    Nothing is deserialized before :func:`~kfp_mlops.components.training.manifest.verify_model_dir`
+    passes: the files match the manifest, the manifest's signature matches the
+    key (when ``KFP_MLOPS_SIGNING_KEY``/``_FILE`` is set), and the directory
+    matches ``expected_sha256`` (a registry or deployment record) when given.
+
+    Raises:
+        ChecksumError: One line naming what failed verification (an ``InputError``).
         InputError: If the directory is not a model directory.
     """
+    verification = verify_model_dir(model_dir, expected_sha256)
     contract = load_contract(model_dir)
+    path = Path(model_dir)
     if contract.framework == "sklearn":
-        import joblib
+        from kfp_mlops.components.training import sklearn_io
 
-        return Predictor(joblib.load(Path(model_dir) / SKLEARN_FILE), contract)
+        if (path / SKOPS_FILE).is_file():
+            data = read_verified(path, SKOPS_FILE, verification)
+            return Predictor(sklearn_io.loads(data, str(path / SKOPS_FILE)), contract)
+        if (path / SKLEARN_FILE).is_file():
+            if not (verification.signed or verification.legacy):
+                # Trainers never write a pickle under a manifest: without a key, whoever wrote it could have
+                # rewritten the manifest too, and unpickling runs their code.
+                raise ChecksumError(f"{path / SKLEARN_FILE} is a pickle under an unsigned {MANIFEST_FILE}; refusing "
+                                    "to unpickle it (set KFP_MLOPS_SIGNING_KEY, or retrain: trainers write model.skops)")
+            return Predictor(sklearn_io.loads_joblib(read_verified(path, SKLEARN_FILE, verification)), contract)
+        raise InputError(f"{model_dir}: no {SKOPS_FILE} (or {SKLEARN_FILE}) for an sklearn model")
     if contract.framework == "keras":
         from kfp_mlops.components.training import keras_io
 
-        return Predictor(keras_io.load(Path(model_dir) / KERAS_FILE), contract)
+        return Predictor(keras_io.load(path / KERAS_FILE), contract)
     raise InputError(f"{model_dir}: unknown framework {contract.framework!r} in {CONTRACT_FILE}")

@@ -11,7 +11,6 @@ import inspect
 import os
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,7 +19,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from kfp_mlops.components.errors import InputError
 from kfp_mlops.components.training import features as F
-from kfp_mlops.components.training.model_io import SKLEARN_FILE, Feature, FeatureContract, save_contract
+from kfp_mlops.components.training.model_io import Feature, FeatureContract, save_sklearn_model
 from kfp_mlops.components.validation.schema import read_schema
 
 ESTIMATORS = ("linear", "random_forest", "hist_gradient_boosting")
@@ -158,7 +157,7 @@ def train_sklearn_model(
     Args:
         train_path: Training rows, CSV with a header.
         schema_path: The ``schema.pbtxt`` that declares the features' types.
-        model_dir: Output directory: ``model.joblib`` and ``feature_contract.json``.
+        model_dir: Output directory: ``model.skops``, ``feature_contract.json`` and ``model_manifest.json``.
         label: The label column.
         estimator: ``linear`` (LogisticRegression or Ridge), ``random_forest``
             or ``hist_gradient_boosting``.
@@ -173,8 +172,6 @@ def train_sklearn_model(
     Raises:
         InputError: For a bad file, schema, label, estimator or hyperparameter.
     """
-    import joblib
-
     from kfp_mlops.components.data.ingest import read_csv
 
     schema = read_schema(schema_path)
@@ -194,9 +191,7 @@ def train_sklearn_model(
     score = float(model.score(frame, targets))
     classes = np.asarray(model.classes_).tolist() if task == F.CLASSIFICATION else []
     contract = FeatureContract(features=features, label=label, task=task, framework="sklearn", classes=classes)
-    Path(model_dir).mkdir(parents=True, exist_ok=True)
-    joblib.dump(model, Path(model_dir) / SKLEARN_FILE)
-    save_contract(model_dir, contract)
+    save_sklearn_model(model, model_dir, contract)  # model.skops, contract, then the manifest
     print(f"[train_sklearn] trained in {seconds:.2f}s, training score {score:.4f}", flush=True)
     metadata = {
         "framework": "sklearn", "estimator": estimator, "task": task, "label": label,

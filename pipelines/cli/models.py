@@ -39,7 +39,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     show = action("show", "show one version: metrics, lineage, aliases, sha256")
     show.add_argument("name", help="model name")
     show.add_argument("version", nargs="?", default="champion", help="version (v3) or alias (default: champion)")
-    show.add_argument("--verify", action="store_true", help="also check the stored files against their sha256")
+    show.add_argument("--verify", action="store_true",
+                      help="also check the stored files against their sha256 and their signed manifest "
+                      "(the signature needs KFP_MLOPS_SIGNING_KEY or KFP_MLOPS_SIGNING_KEY_FILE)")
     promote = action("promote", "point an alias (default: champion) at a version")
     promote.add_argument("name", help="model name")
     promote.add_argument("version", help="version to promote, e.g. v3")
@@ -77,10 +79,13 @@ def _list(args: argparse.Namespace) -> int:
 
 def _show(args: argparse.Namespace) -> int:
     registry = _registry(args)
-    version = registry.verify(args.name, args.version) if args.verify else registry.get(args.name, args.version)
+    if not args.verify:
+        print(json.dumps(registry.get(args.name, args.version).to_dict(), indent=2))
+        return 0
+    version, verification = registry.integrity(args.name, args.version)
     print(json.dumps(version.to_dict(), indent=2))
-    if args.verify:
-        print(f"sha256 verified: {version.sha256}", file=sys.stderr)
+    print(f"sha256 verified: {version.sha256}", file=sys.stderr)
+    print(("verified: " if verification.signed else "warning: ") + verification.describe(), file=sys.stderr)
     return 0
 
 

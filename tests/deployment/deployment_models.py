@@ -5,15 +5,14 @@ import pandas as pd
 
 
 def build_penguin_model(model_dir, frame: pd.DataFrame) -> None:
-    """Trains a small sklearn Pipeline on ``frame`` and writes a model directory (joblib + contract)."""
-    import joblib
+    """Trains a small sklearn Pipeline on ``frame`` and writes a model directory (skops, contract, manifest)."""
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline, make_pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-    from kfp_mlops.components.training.model_io import Feature, FeatureContract, save_contract
+    from kfp_mlops.components.training.model_io import Feature, FeatureContract, save_sklearn_model
 
     numeric = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "year"]
     categorical = ["island", "sex"]
@@ -29,7 +28,5 @@ def build_penguin_model(model_dir, frame: pd.DataFrame) -> None:
     features = [Feature("island", "string", "categorical")] + [
         Feature(n, "int" if n == "year" else "float", "numeric") for n in numeric[:4]
     ] + [Feature("sex", "string", "categorical"), Feature("year", "int", "numeric")]
-    model_dir.mkdir(parents=True, exist_ok=True)
-    joblib.dump(pipeline, model_dir / "model.joblib")
-    save_contract(model_dir, FeatureContract(features=features, label="species", task="classification",
-                                             framework="sklearn", classes=sorted(frame["species"].unique())))
+    save_sklearn_model(pipeline, model_dir, FeatureContract(features=features, label="species", task="classification",
+                                                            framework="sklearn", classes=sorted(frame["species"].unique())))

@@ -8,6 +8,7 @@ import pytest
 
 from kfp_mlops.components.deployment.infra import validate_serving, write_report
 from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.training.model_io import write_manifest
 
 pytestmark = pytest.mark.filterwarnings("ignore:ORJSONResponse is deprecated")
 
@@ -28,6 +29,7 @@ def test_candidate_whose_contract_does_not_fit_its_data_fails(penguin_model_dir,
     contract = json.loads((broken / "feature_contract.json").read_text())
     contract["features"][0]["dtype"] = "float"  # island is a string column
     (broken / "feature_contract.json").write_text(json.dumps(contract))
+    write_manifest(broken)  # a wrong contract, but one its author wrote (verification passes)
     report = validate_serving(broken, eval_csv, "species", max_examples=5)
     assert not report.passed
     assert any(c.startswith("FAILED: V1 predict") and "island" in c for c in report.checks)

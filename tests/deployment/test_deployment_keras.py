@@ -15,7 +15,12 @@ def keras_model_dir(tmp_path_factory, penguins_frame):
     pytest.importorskip("kfp_mlops.components.training.keras_io")
     import keras
 
-    from kfp_mlops.components.training.model_io import Feature, FeatureContract, save_contract
+    from kfp_mlops.components.training.model_io import (
+        Feature,
+        FeatureContract,
+        save_contract,
+        write_manifest,
+    )
 
     keras.utils.set_random_seed(0)
     folder = tmp_path_factory.mktemp("keras")
@@ -41,6 +46,7 @@ def keras_model_dir(tmp_path_factory, penguins_frame):
     features = [Feature(n, "string", "categorical") for n in categorical] + [
         Feature(n, "int" if n == "year" else "float", "numeric") for n in numeric]
     save_contract(folder / "model", FeatureContract(features, "species", "classification", "keras", classes))
+    write_manifest(folder / "model")
     clean.iloc[::7].to_csv(folder / "eval.csv", index=False)
     return folder
 

@@ -12,7 +12,6 @@ CATEGORICAL = ["island", "sex"]
 def save_model(model_dir: Path, frame: pd.DataFrame, label: str, numeric: list[str], categorical: list[str],
                estimator, task: str = "classification") -> Path:
     """Fits ``estimator`` behind imputation and encoding on ``frame`` and saves a model directory."""
-    import joblib
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import make_pipeline
@@ -21,7 +20,7 @@ def save_model(model_dir: Path, frame: pd.DataFrame, label: str, numeric: list[s
     from kfp_mlops.components.training.model_io import (
         Feature,
         FeatureContract,
-        save_contract,
+        save_sklearn_model,
     )
 
     parts = []
@@ -32,8 +31,7 @@ def save_model(model_dir: Path, frame: pd.DataFrame, label: str, numeric: list[s
                                            OneHotEncoder(handle_unknown="ignore")), categorical))
     model = make_pipeline(ColumnTransformer(parts), estimator).fit(frame[numeric + categorical], frame[label])
     model_dir.mkdir(parents=True)
-    joblib.dump(model, model_dir / "model.joblib")
-    save_contract(model_dir, FeatureContract(
+    save_sklearn_model(model, model_dir, FeatureContract(
         features=[Feature(n, "float", "numeric") for n in numeric] + [Feature(n, "string", "categorical") for n in categorical],
         label=label, task=task, framework="sklearn",
         classes=list(model.classes_) if task == "classification" else []))

@@ -94,7 +94,7 @@ def test_tampered_champion_is_refused(tmp_path, penguin_models, penguins_split, 
     _, test_path, _ = penguins_split
     registry = registry_with(penguin_models["strong"])
     stored = registry.get("penguins", "champion").path
-    shutil.copy(penguin_models["weak"] / "model.joblib", f"{stored}/model.joblib")
+    shutil.copy(penguin_models["weak"] / "model.skops", f"{stored}/model.skops")
     with pytest.raises(ChecksumError, match="sha256 mismatch"):
         _evaluate(tmp_path, penguin_models["strong"], test_path,
                   registry_uri=str(tmp_path / "registry"), model_name="penguins")

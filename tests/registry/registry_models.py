@@ -6,14 +6,13 @@ from pathlib import Path
 
 def make_model(model_dir: str | Path, seed: int = 0) -> Path:
     """Saves a tiny logistic regression on iris; each seed gives different files (and sha256)."""
-    import joblib
     from sklearn.datasets import load_iris
     from sklearn.linear_model import LogisticRegression
 
     from kfp_mlops.components.training.model_io import (
         Feature,
         FeatureContract,
-        save_contract,
+        save_sklearn_model,
     )
 
     data = load_iris(as_frame=True).frame.rename(columns=lambda c: c.replace(" (cm)", "").replace(" ", "_"))
@@ -21,9 +20,7 @@ def make_model(model_dir: str | Path, seed: int = 0) -> Path:
     sample = data.sample(n=120, random_state=seed)
     model = LogisticRegression(max_iter=300 + seed).fit(sample[features], sample["target"])
     path = Path(model_dir)
-    path.mkdir(parents=True, exist_ok=True)
-    joblib.dump(model, path / "model.joblib")
-    save_contract(path, FeatureContract([Feature(n, "float", "numeric") for n in features], "target",
+    save_sklearn_model(model, path, FeatureContract([Feature(n, "float", "numeric") for n in features], "target",
                                         "classification", "sklearn", [int(c) for c in model.classes_]))
     return path
 

@@ -69,7 +69,7 @@ def test_errors_are_one_line_with_exit_code_2(registry, tmp_path, capsys):
         assert message in error and error.count("\n") == 1
     assert run(["models", "rollback", "iris"]) == 0 and run(["models", "rollback", "iris"]) == 2
     assert "no previous champion" in capsys.readouterr().err
-    shutil.copy(tmp_path / "m0" / "model.joblib", registry.get("iris", "v3").path + "/model.joblib")
+    shutil.copy(tmp_path / "m0" / "model.skops", registry.get("iris", "v3").path + "/model.skops")
     assert run(["models", "show", "iris", "v3", "--verify"]) == 2
     assert "sha256 mismatch" in capsys.readouterr().err
 

@@ -96,10 +96,10 @@ def test_load_checks_sha256(tmp_path, registry):
     predictions = registry.load("iris", "v1").predict(frame)
     assert np.mean(predictions == frame["target"].to_numpy()) > 0.9
     stored = registry.get("iris", "v1").path
-    shutil.copy(make_model(tmp_path / "m1", seed=1) / "model.joblib", f"{stored}/model.joblib")
+    shutil.copy(make_model(tmp_path / "m1", seed=1) / "model.skops", f"{stored}/model.skops")
     with pytest.raises(ChecksumError, match="sha256 mismatch"):
         registry.load("iris", "v1")
-    (tmp_path / "registry" / "iris" / "v1" / "model.joblib").unlink()
+    (tmp_path / "registry" / "iris" / "v1" / "model.skops").unlink()
     with pytest.raises(ChecksumError):
         registry.load("iris", "v1")
 

@@ -76,7 +76,7 @@ def test_promote_rollback_and_sha256_checked_load(tmp_path, vertex, monkeypatch)
     # Loading reads the Cloud Storage FUSE path; point /gcs/ at a local folder for the test.
     monkeypatch.setattr("kfp_mlops.components.registry.vertex.FUSE_PREFIX", str(tmp_path / "gcs") + "/")
     assert registry.load("iris", "champion").contract.label == "target"
-    shutil.copy(tmp_path / "gcs" / "bucket" / "m1" / "model.joblib", tmp_path / "gcs" / "bucket" / "m0" / "model.joblib")
+    shutil.copy(tmp_path / "gcs" / "bucket" / "m1" / "model.skops", tmp_path / "gcs" / "bucket" / "m0" / "model.skops")
     with pytest.raises(InputError, match="sha256 mismatch"):
         registry.load("iris", "champion")
 

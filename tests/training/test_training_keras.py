@@ -38,7 +38,10 @@ def test_keras_model_serves_raw_rows_with_its_contract(trained_penguins):
     assert result.metadata["mixed_precision"] is False and result.metadata["rows_per_second"] > 0
     contract = json.loads((tmp / "model" / "feature_contract.json").read_text())
     assert contract["framework"] == "keras" and contract["classes"] == ["Adelie", "Chinstrap", "Gentoo"]
-    predictor = load_model(tmp / "model")
+    listed = json.loads((tmp / "model" / "model_manifest.json").read_text())["files"]
+    assert "model.keras" in listed and "feature_contract.json" in listed
+    assert any(name.startswith("saved_model/") for name in listed)  # the SavedModel export is covered too
+    predictor = load_model(tmp / "model")  # verified against the manifest first
     raw = evaluation.drop(columns="species")
     accuracy = float(np.mean(predictor.predict(raw) == evaluation["species"].to_numpy()))
     assert accuracy > 0.85
