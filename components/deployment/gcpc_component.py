@@ -62,7 +62,7 @@ def upload_vertex_model(
     from kfp_mlops.components.deployment.vertex import upload_vertex_model as upload
 
     name = upload(project, location, model.uri, serving_image, display_name or model.name or "model",
-                  api_endpoint=api_endpoint)
+                  model_dir=model.path, api_endpoint=api_endpoint)
     vertex_model.uri = resource_uri(location, name, api_endpoint)
     vertex_model.metadata["resourceName"] = name
 

@@ -254,13 +254,31 @@ def resource_uri(location: str, resource_name: str, api_endpoint: str = "") -> s
 
 
 def upload_vertex_model(project: str, location: str, model_uri: str, serving_image: str, display_name: str,
-                        api_endpoint: str = "", credentials: Any = None) -> str:
+                        model_dir: str = "", api_endpoint: str = "", credentials: Any = None) -> str:
     """Uploads a model directory to Vertex AI Model Registry with our serving container.
+
+    Args:
+        project: Google Cloud project id.
+        location: Region.
+        model_uri: ``gs://`` folder of the model directory.
+        serving_image: Our ``serve`` image.
+        display_name: The model's display name.
+        model_dir: A local (or FUSE) path to the same files: verified against its signed
+            manifest before anything is uploaded.
+        api_endpoint: API host override (a loopback server in tests).
+        credentials: google.auth credentials; None means the default ones.
 
     Returns:
         The model's resource name (``projects/.../locations/.../models/ID``).
+
+    Raises:
+        ChecksumError: If ``model_dir`` fails verification; nothing is uploaded.
     """
     container_spec(serving_image)  # checks the image
+    if model_dir:
+        from kfp_mlops.components.training.model_io import verify_model_dir
+
+        verify_model_dir(model_dir)
     aiplatform = init_vertex(project, location, api_endpoint, credentials)
     return obtain_model(aiplatform, "", model_uri, display_name, serving_image).resource_name
 

@@ -59,7 +59,11 @@ def test_a_pipeline_mixing_our_components_and_gcpc_compiles(tmp_path):
         "artifactType"]["schemaTitle"] == "google.VertexModel"
 
 
-def test_our_components_fill_the_artifacts_gcpc_reads(tmp_path, penguins_model):
+def test_our_components_fill_the_artifacts_gcpc_reads(tmp_path, penguins_model, monkeypatch):
+    import shutil
+
+    from kfp.dsl.types import artifact_types
+
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import aiplatform
     from google_cloud_pipeline_components.types.artifact_types import (
@@ -91,6 +95,9 @@ def test_our_components_fill_the_artifacts_gcpc_reads(tmp_path, penguins_model):
         aiplatform.init(project="proj", location="us-central1", credentials=AnonymousCredentials(),
                         api_endpoint=fake.url, api_transport="rest")
         vertex_model = VertexModel(uri="")
+        # A task reads gs://b/... at /gcs/b/...: the files verified against their manifest before the upload.
+        monkeypatch.setattr(artifact_types, "_GCS_LOCAL_MOUNT_PREFIX", f"{tmp_path}/gcs/")
+        shutil.copytree(penguins_model, tmp_path / "gcs" / "b" / "models" / "penguins" / "v1")
         upload_vertex_model.python_func(project="proj", location="us-central1", model=model,
                                         serving_image="reg/kfp-mlops-serve:1", vertex_model=vertex_model,
                                         api_endpoint=fake.url)
@@ -103,5 +110,9 @@ def test_our_components_fill_the_artifacts_gcpc_reads(tmp_path, penguins_model):
             examples=Dataset(uri=str(examples)), label="species", endpoint=endpoint, deployment=outcome,
             health_requests=1, api_endpoint=fake.url)
     assert promoted is True
+    (tmp_path / "gcs" / "b" / "models" / "penguins" / "v1" / "model_manifest.json").write_text("{}")  # tampered
+    with pytest.raises(Exception, match="manifest"):
+        upload_vertex_model.python_func(project="proj", location="us-central1", model=model,
+                                        serving_image="img", vertex_model=VertexModel(uri=""), api_endpoint="http://x")
     assert endpoint.metadata["resourceName"].startswith("projects/proj/locations/us-central1/endpoints/")
     assert json.loads((tmp_path / "deployment.json").read_text())["promoted"] is True
