@@ -77,7 +77,7 @@ class StepTracker(logging.Filter):
     logger) and use it as a context manager to run the heartbeat thread.
     """
 
-    def __init__(self, emit: Callable[[str], None] | None, names: dict[str, str],
+    def __init__(self, emit: Callable[[str], object] | None, names: dict[str, str],
                  heartbeat_s: float = HEARTBEAT_SECONDS):
         super().__init__()
         self._emit = emit
