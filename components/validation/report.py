@@ -14,6 +14,7 @@ from tensorflow_metadata.proto.v0 import statistics_pb2
 from kfp_mlops.components.validation.anomalies import describe_anomalies
 from kfp_mlops.components.validation.checks import CheckResult
 from kfp_mlops.components.validation.statistics import common_stats, feature_name
+from kfp_mlops.components.wording import plural
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}
@@ -54,11 +55,12 @@ def render_report(
     lines = describe_anomalies(result.anomalies)
     failing = set(result.anomalies.anomaly_info)
     verdict = ('<p class="pass"><b>PASSED</b>: no anomalies.</p>' if not lines else
-               f'<p class="fail"><b>FAILED</b>: {len(lines)} anomalies in {len(failing)} columns.</p>')
+               f'<p class="fail"><b>FAILED</b>: {plural(len(lines), "anomaly", "anomalies")} in '
+               f'{plural(len(failing), "column")}.</p>')
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
              f"<style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>",
              f"<p>Dataset <code>{html.escape(dataset.name)}</code>: {dataset.num_examples:,} rows, "
-             f"{len(dataset.features)} columns.</p>", verdict]
+             f"{plural(len(dataset.features), 'column')}.</p>", verdict]
     if lines:
         parts.append("<h2>Anomalies</h2><table><tr><th>column</th><th>anomaly</th><th>detail</th></tr>")
         infos = [("(dataset)", result.anomalies.dataset_anomaly_info)] + sorted(result.anomalies.anomaly_info.items())

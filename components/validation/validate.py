@@ -22,6 +22,7 @@ from kfp_mlops.components.validation.schema import (
     DEFAULT_THRESHOLD, infer_schema_from_statistics, read_schema, write_schema)
 from kfp_mlops.components.validation.statistics import (
     common_stats, compute_statistics, feature_name, read_statistics, write_statistics)
+from kfp_mlops.components.wording import plural
 
 
 @dataclass
@@ -146,7 +147,8 @@ def validate(
         write_metrics_file(metrics_path, metrics)
     for line in lines:
         print(f"[validate] {line}", flush=True)
-    print(f"[validate] {'passed' if not lines else f'FAILED with {len(lines)} anomalies'}", flush=True)
+    print(f"[validate] {'passed' if not lines else 'FAILED with ' + plural(len(lines), 'anomaly', 'anomalies')}",
+          flush=True)
     return ValidationResult(not lines, metrics, lines, result.drift, result.skew)
 
 

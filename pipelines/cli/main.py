@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 # Each module exposes register(subparsers); imported lazily so --help stays fast.
@@ -42,7 +43,23 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("kfp-mlops: interrupted", file=sys.stderr)
         code = 130
+    except BrokenPipeError:  # the reader left early (`kfp-mlops models list --json | head`): not an error
+        _silence_stdout()
+        return 0
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+        return 0
     return int(code or 0)
+
+
+def _silence_stdout() -> None:
+    """Points stdout at /dev/null, so the interpreter's last flush at exit prints no traceback."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (AttributeError, ValueError, OSError):  # no real stdout (replaced, e.g. by a test)
+        pass
 
 
 if __name__ == "__main__":

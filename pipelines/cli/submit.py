@@ -66,7 +66,24 @@ def _pairs(items: list[str], flag: str) -> dict[str, str]:
 
 
 def handle_submit(args: argparse.Namespace) -> int:
-    """Compiles when needed, checks parameters, submits; prints the run and its URL."""
+    """Compiles when needed (in a temporary folder, removed after), checks parameters, submits."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="kfp-mlops-submit-") as scratch:
+        return _submit(args, scratch)
+
+
+def _destination(args: argparse.Namespace) -> dict[str, str | None]:
+    """Where the run would go: the project and region, or the host and namespace."""
+    if args.target == "vertex":
+        return {"project": args.project, "region": args.region, "pipeline_root": args.pipeline_root,
+                "api_endpoint": args.api_endpoint}
+    return {"host": args.host, "namespace": args.namespace, "experiment": args.experiment,
+            "pipeline_root": args.pipeline_root}
+
+
+def _submit(args: argparse.Namespace, scratch: str) -> int:
+    """Compiles into ``scratch`` when given a pipeline name, checks parameters, submits or prints (dry run)."""
     from kfp_mlops.pipelines.submission import load_package, parse_param_args, resolve_package, run_labels
     from kfp_mlops.pipelines.submission.credentials import assert_no_credentials
 
@@ -77,7 +94,8 @@ def handle_submit(args: argparse.Namespace) -> int:
         missing = [] if args.host else ["--host"]
     if missing:
         raise ValueError(f"--target {args.target} needs {', '.join(missing)}")
-    path = resolve_package(args.pipeline, args.target, image_tag=args.image_tag, image_registry=args.image_registry)
+    path = resolve_package(args.pipeline, args.target, out_dir=scratch, image_tag=args.image_tag,
+                           image_registry=args.image_registry)
     package = load_package(path)
     parameters = parse_param_args(package, args.param)
     labels = _pairs(args.label, "--label")
@@ -85,7 +103,9 @@ def handle_submit(args: argparse.Namespace) -> int:
         from kfp_mlops.pipelines.submission.spec import validate_parameters
 
         assert_no_credentials(path)
-        print(json.dumps({"target": args.target, "package": str(path), "pipeline": package.name,
+        compiled = Path(scratch) in path.absolute().parents
+        print(json.dumps({"target": args.target, **_destination(args), "pipeline": package.name,
+                          "package": path.name if compiled else str(path), "compiled_here": compiled,
                           "parameters": validate_parameters(package, parameters),
                           "labels": run_labels(package, labels), "enable_caching": not args.no_cache,
                           "schedule": args.schedule}, indent=2, sort_keys=True))

@@ -38,6 +38,7 @@ def handle(args: argparse.Namespace) -> int:
     """Runs the validation and prints a per-column summary; returns the exit code."""
     from kfp_mlops.components.errors import InputError
     from kfp_mlops.components.validation.validate import validate_csv
+    from kfp_mlops.components.wording import plural
 
     try:
         found = validate_csv(args.data, args.out, schema_path=args.schema, baseline_path=args.baseline,
@@ -58,6 +59,6 @@ def handle(args: argparse.Namespace) -> int:
         print("\nvalidation passed: no anomalies")
         return 0
     failing = sorted({c["column"] for c in found.columns if c["problems"]})
-    print(f"\nvalidation FAILED: {len(found.result.anomalies)} anomalies"
-          + (f" in columns {', '.join(failing)}" if failing else ""), file=sys.stderr)
+    print(f"\nvalidation FAILED: {plural(len(found.result.anomalies), 'anomaly', 'anomalies')}"
+          + (f" in {'column' if len(failing) == 1 else 'columns'} {', '.join(failing)}" if failing else ""), file=sys.stderr)
     return 1

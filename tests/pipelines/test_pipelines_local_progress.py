@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from kfp_mlops.pipelines import local_runner
-from tests.pipelines.sleeper_pipeline import sleeper
+from sleeper_pipeline import sleeper
 
 HERE = Path(__file__).resolve().parent
 

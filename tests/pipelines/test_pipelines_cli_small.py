@@ -1,0 +1,90 @@
+"""Small CLI breakages, each fixed: broken pipes, dry runs, the demo's folder, notebook logs, plurals."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from kfp_mlops.pipelines.cli.main import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback(tmp_path):
+    """`kfp-mlops models list --json | head`: the CLI ends quietly when its reader has gone."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "KFP_MLOPS_HOME": str(tmp_path)}
+    process = subprocess.Popen([sys.executable, "-m", "kfp_mlops.pipelines.cli.main", "models", "list", "--json"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp_path)
+    process.stdout.close()  # the reader is gone before the CLI writes
+    error = process.stderr.read().decode()
+    assert process.wait(timeout=120) == 0, error
+    assert "Traceback" not in error and "BrokenPipe" not in error
+
+
+def test_submit_dry_run_shows_the_destination_and_leaves_no_temporary_folder(tmp_path, monkeypatch, capsys):
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    assert main(["submit", "batch-prediction", "--target", "kfp", "--host", "http://127.0.0.1:9",
+                 "--namespace", "team-a", "--dry-run", "--param", "data_path=gs://b/new.csv",
+                 "--param", "model_name=penguins", "--param", "registry_uri=gs://b/registry",
+                 "--param", "training_data_path=gs://b/train.csv"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["host"] == "http://127.0.0.1:9" and out["namespace"] == "team-a"
+    assert out["package"] == "batch-prediction.yaml" and out["compiled_here"] is True
+    assert list(scratch.iterdir()) == []
+    assert main(["submit", "batch-prediction", "--target", "vertex", "--project", "my-project", "--region",
+                 "europe-west4", "--pipeline-root", "gs://b", "--dry-run", "--param", "data_path=gs://b/new.csv",
+                 "--param", "model_name=penguins", "--param", "registry_uri=gs://b/registry",
+                 "--param", "training_data_path=gs://b/train.csv"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["project"], out["region"], out["pipeline_root"]) == ("my-project", "europe-west4", "gs://b")
+    assert list(scratch.iterdir()) == []
+
+
+def test_the_demo_keeps_its_folder_so_printed_paths_stay_valid(monkeypatch, isolated_home, capsys):
+    from kfp_mlops.pipelines import demo
+
+    def story(workdir, say):
+        log = Path(workdir) / "home" / "prediction-log"
+        log.mkdir(parents=True)
+        (log / "part-0.jsonl").write_text("{}\n")
+        say(f"logged to {log}")
+        return {}
+
+    monkeypatch.setattr(demo, "run_level2_demo", story)
+    assert main(["demo", "level2"]) == 0
+    printed = capsys.readouterr().out
+    log = Path(printed.split("logged to ")[1].split("\n")[0])
+    assert (log / "part-0.jsonl").is_file()  # still there after the command ended
+    assert str(isolated_home) in str(log)
+
+
+def test_notebooks_write_their_logs_under_the_home_not_beside_the_notebook():
+    for notebook in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        for cell in json.loads(notebook.read_text())["cells"]:
+            source = "".join(cell["source"])
+            assert 'log_path="' not in source, f"{notebook.name}: a relative log path lands in the tree"
+
+
+def test_messages_count_anomalies_in_good_english():
+    from kfp_mlops.components.wording import plural
+
+    assert plural(1, "anomaly", "anomalies") == "1 anomaly"
+    assert plural(2, "anomaly", "anomalies") == "2 anomalies"
+    assert plural(0, "column") == "0 columns" and plural(1.0, "column") == "1 column"
+
+
+def test_validate_says_one_anomaly(tmp_path, capsys):
+    baseline = tmp_path / "base.csv"
+    baseline.write_text("x,y\n" + "".join(f"{i},{'a' if i % 2 else 'b'}\n" for i in range(50)))
+    data = tmp_path / "new.csv"
+    data.write_text("x,y\n" + "".join(f"{i},{'a' if i % 2 else 'b'}\n" for i in range(50)) + "3,zzz\n")
+    code = main(["validate", "--data", str(data), "--baseline", str(baseline), "--out", str(tmp_path / "out")])
+    captured = capsys.readouterr()
+    report = (tmp_path / "out" / "report.html").read_text()
+    assert code == 1
+    assert "validation FAILED: 1 anomaly in column y" in captured.err
+    assert "FAILED with 1 anomaly" in captured.out and "1 anomalies" not in captured.out
+    assert "FAILED</b>: 1 anomaly in 1 column." in report
