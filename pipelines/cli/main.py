@@ -33,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     try:
+        from kfp_mlops.pipelines.datasets import resolve_dataset_names
+
+        resolve_dataset_names(args)  # --data penguins, and the bundled data's copy for `run training`
         code = args.func(args)
     except (InputError, ValueError, FileNotFoundError) as error:
         print(f"kfp-mlops: error: {error}", file=sys.stderr)

@@ -21,7 +21,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--data", required=True, help="CSV file to validate (with a header row)")
     parser.add_argument("--schema", default=None, help="curated schema.pbtxt (default: infer one)")
     parser.add_argument("--baseline", default=None, help="baseline CSV for drift (and the schema if none is given)")
-    parser.add_argument("--label", default="", help="label column, kept out of the SERVING environment")
+    parser.add_argument("--label", default="",
+                        help="label column, kept out of the SERVING environment (of an inferred or a given schema)")
+    parser.add_argument("--environment", default="", type=str.upper, choices=("", "TRAINING", "SERVING"),
+                        help="check the data as TRAINING or SERVING rows: SERVING rows need no label "
+                        "(default: every feature of the schema is expected)")
     parser.add_argument("--drift-threshold", type=float, default=0.1,
                         help="drift threshold of an inferred schema (Jensen-Shannon / L-infinity)")
     parser.add_argument("--out", default="validation", help="output directory (default: ./validation)")
@@ -42,7 +46,7 @@ def handle(args: argparse.Namespace) -> int:
 
     try:
         found = validate_csv(args.data, args.out, schema_path=args.schema, baseline_path=args.baseline,
-                             label=args.label, drift_threshold=args.drift_threshold)
+                             label=args.label, drift_threshold=args.drift_threshold, environment=args.environment)
     except InputError as error:
         print(f"kfp-mlops validate: error: {error}", file=sys.stderr)
         return 2

@@ -88,3 +88,68 @@ def test_validate_says_one_anomaly(tmp_path, capsys):
     assert "validation FAILED: 1 anomaly in column y" in captured.err
     assert "FAILED with 1 anomaly" in captured.out and "1 anomalies" not in captured.out
     assert "FAILED</b>: 1 anomaly in 1 column." in report
+
+
+def _penguin_files(tmp_path):
+    import pandas as pd
+
+    from kfp_mlops.components.data.ingest import bundled_dataset_path
+
+    frame = pd.read_csv(bundled_dataset_path()).dropna()
+    labelled, serving = tmp_path / "train.csv", tmp_path / "serving.csv"
+    frame.to_csv(labelled, index=False)
+    frame.drop(columns=["species"]).head(60).to_csv(serving, index=False)
+    return labelled, serving
+
+
+def test_validate_checks_unlabelled_serving_rows_against_a_labelled_schema(tmp_path, capsys):
+    labelled, serving = _penguin_files(tmp_path)
+    # Infer a schema from the labelled rows, with no environments (no --label).
+    assert main(["validate", "--data", str(labelled), "--out", str(tmp_path / "schema")]) == 0
+    schema = tmp_path / "schema" / "schema.pbtxt"
+    capsys.readouterr()
+    # Without an environment, the missing label is an anomaly.
+    assert main(["validate", "--data", str(serving), "--schema", str(schema), "--out", str(tmp_path / "a")]) == 1
+    assert "species" in capsys.readouterr().err
+    # --label with --schema keeps the label out of SERVING; --environment SERVING checks the rest.
+    assert main(["validate", "--data", str(serving), "--schema", str(schema), "--label", "species",
+                 "--environment", "serving", "--out", str(tmp_path / "b")]) == 0
+    assert 'not_in_environment: "SERVING"' in (tmp_path / "b" / "schema.pbtxt").read_text()
+    assert schema.read_text() == (tmp_path / "schema" / "schema.pbtxt").read_text()  # the user's file is untouched
+    # SERVING still checks the features: a column gone missing fails.
+    import pandas as pd
+
+    pd.read_csv(serving).drop(columns=["island"]).to_csv(tmp_path / "no-island.csv", index=False)
+    assert main(["validate", "--data", str(tmp_path / "no-island.csv"), "--schema", str(schema), "--label", "species",
+                 "--environment", "SERVING", "--out", str(tmp_path / "c")]) == 1
+    assert "island" in capsys.readouterr().err
+
+
+def test_a_label_missing_from_the_given_schema_is_bad_input(tmp_path, capsys):
+    labelled, serving = _penguin_files(tmp_path)
+    assert main(["validate", "--data", str(labelled), "--out", str(tmp_path / "schema")]) == 0
+    assert main(["validate", "--data", str(serving), "--schema", str(tmp_path / "schema" / "schema.pbtxt"),
+                 "--label", "kind", "--environment", "SERVING", "--out", str(tmp_path / "b")]) == 2
+    assert "label column 'kind' is not a feature of" in capsys.readouterr().err
+
+
+def test_the_bundled_dataset_has_a_name_every_command_accepts(tmp_path, isolated_home, capsys):
+    import argparse
+
+    from kfp_mlops.pipelines.datasets import resolve_dataset_names
+
+    args = argparse.Namespace(command="run", pipeline="batch-prediction", data="penguins",
+                              training_data="penguins", label="")
+    resolve_dataset_names(args)
+    assert args.data == args.training_data == str(isolated_home / "datasets" / "penguins.csv")
+    assert args.label == "species" and "python3" not in args.data
+    training = argparse.Namespace(command="run", pipeline="training", data="", label="")
+    resolve_dataset_names(training)  # the default data: the same copy, a path every command accepts
+    assert training.data == args.data and training.label == "species"
+    mine = tmp_path / "penguins"
+    mine.write_text("a,b\n1,2\n")
+    own = argparse.Namespace(command="validate", data=str(mine), baseline=None, label="")
+    resolve_dataset_names(own)
+    assert own.data == str(mine) and own.label == ""  # a real path is never replaced
+    assert main(["validate", "--data", "penguins", "--out", str(tmp_path / "v")]) == 0
+    assert "344 rows" in capsys.readouterr().out
