@@ -8,9 +8,9 @@ import time
 from pathlib import Path
 
 import pytest
+from sleeper_pipeline import sleeper
 
 from kfp_mlops.pipelines import local_runner
-from sleeper_pipeline import sleeper
 
 HERE = Path(__file__).resolve().parent
 

@@ -5,12 +5,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "registry"))
 
-from registry_models import iris_frame, make_model  # noqa: E402
+from registry_models import iris_frame, make_model
 
-from kfp_mlops.components.deployment.local import record_deployment  # noqa: E402
-from kfp_mlops.components.registry import open_registry  # noqa: E402
-from kfp_mlops.pipelines.cli.main import main  # noqa: E402
-from kfp_mlops.pipelines.cli.serve import registry_model  # noqa: E402
+from kfp_mlops.components.deployment.local import record_deployment
+from kfp_mlops.components.registry import open_registry
+from kfp_mlops.pipelines.cli.main import main
+from kfp_mlops.pipelines.cli.serve import registry_model
 
 
 def _three_champions(registry_dir: Path) -> None:
