@@ -29,6 +29,9 @@ CORE = [
     "filelock>=3.12",
     "pyyaml>=6",
     "joblib>=1.3",
+    # kfp-mlops ui: reports are sanitized (nh3) and Markdown rendered with raw HTML off (markdown-it-py).
+    "nh3>=0.2.14,<1",
+    "markdown-it-py>=3,<5",
 ]
 EXTRAS = {
     "tf": ["tensorflow-cpu==2.21.0"],

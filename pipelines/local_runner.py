@@ -23,6 +23,7 @@ from kfp_mlops.pipelines.local_progress import (
     display_names,
     timing_table,
 )
+from kfp_mlops.pipelines.local_files import name_files
 from kfp_mlops.pipelines.local_watchdog import task_guard
 
 HOME_ENV = "KFP_MLOPS_HOME"
@@ -251,6 +252,7 @@ def run_pipeline(
                     emit(line)
     if error:
         error = _failure_cause(log_file, error)
+    name_files(recorded)  # report.html, report.md, predictions.csv beside the extensionless files
     run = LocalRun(
         succeeded=not error,
         seconds=seconds,

@@ -125,14 +125,12 @@ def validate(
         The verdict, metrics, one line per anomaly and the distances measured.
     """
     stats = read_statistics(statistics_path)
-    result = check_statistics(
-        stats, read_schema(schema_path),
-        baseline=read_statistics(baseline_statistics_path) if baseline_statistics_path else None,
-        training=read_statistics(training_statistics_path) if training_statistics_path else None,
-        environment=environment,
-    )
+    baseline = read_statistics(baseline_statistics_path) if baseline_statistics_path else None
+    training = read_statistics(training_statistics_path) if training_statistics_path else None
+    result = check_statistics(stats, read_schema(schema_path), baseline=baseline, training=training,
+                              environment=environment)
     anomalies_io.write_anomalies(result.anomalies, anomalies_path)
-    write_report(report_path, stats, result)
+    write_report(report_path, stats, result, reference=baseline or training)
     lines = anomalies_io.describe_anomalies(result.anomalies)
     metrics = {
         "num_examples": float(stats.datasets[0].num_examples),

@@ -11,7 +11,7 @@ import os
 import sys
 
 # Each module exposes register(subparsers); imported lazily so --help stays fast.
-COMMAND_MODULES = ("run", "validate", "compile", "list_cmd", "models", "serve", "submit", "demo")
+COMMAND_MODULES = ("run", "validate", "compile", "list_cmd", "models", "serve", "submit", "demo", "report", "ui")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -153,3 +153,38 @@ def test_the_bundled_dataset_has_a_name_every_command_accepts(tmp_path, isolated
     assert own.data == str(mine) and own.label == ""  # a real path is never replaced
     assert main(["validate", "--data", "penguins", "--out", str(tmp_path / "v")]) == 0
     assert "344 rows" in capsys.readouterr().out
+
+
+def test_the_drift_report_overlays_baseline_and_current_per_column_with_axes(tmp_path):
+    import random
+
+    rng = random.Random(0)
+    baseline, current = tmp_path / "base.csv", tmp_path / "now.csv"
+    baseline.write_text("x,y\n" + "".join(f"{rng.gauss(0, 1):.3f},{rng.choice('abb')}\n" for _ in range(300)))
+    current.write_text("x,y\n" + "".join(f"{rng.gauss(3, 1):.3f},{rng.choice('aab')}\n" for _ in range(300)))
+    assert main(["validate", "--data", str(current), "--baseline", str(baseline), "--out", str(tmp_path / "o")]) == 1
+    report = (tmp_path / "o" / "report.html").read_text()
+    assert report.count(": baseline and current distributions</title>") == 2  # one chart per column
+    assert ">density<" in report and ">share of rows<" in report  # y axes
+    assert ">baseline<" in report and ">current<" in report  # legends
+    x_chart = report.split("<title>x: baseline and current distributions</title>")[1].split("</svg>")[0]
+    assert x_chart.count("fill='#9aa4b2'") > 3 and x_chart.count("fill='#2f6fdb'") > 3  # both histograms drawn
+
+
+def test_report_prints_a_runs_reports_with_their_extensions(tmp_path, isolated_home, capsys):
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_pipelines_local_files import reports
+
+    from kfp_mlops.pipelines import local_runner
+
+    run = local_runner.run_pipeline(reports, {}, progress=False, log_path=tmp_path / "l.log")
+    assert main(["report"]) == 0
+    out = capsys.readouterr().out
+    assert f"Run {run.run_name} (reports-probe, succeeded" in out
+    for name in ("html.html", "markdown.md", "rows.csv"):
+        line = next(line for line in out.splitlines() if line.rstrip().endswith(name))
+        assert Path(line.split()[-1]).is_file()
+    assert main(["report", "no-such-run"]) == 2
+    assert "no run match" in capsys.readouterr().err
