@@ -31,7 +31,8 @@ def handle(args: argparse.Namespace) -> int:
     workdir = Path(args.workdir) if args.workdir else _new_workdir()
     say(f"Working folder (kept): {workdir.absolute()}")
     run_level2_demo(workdir, say)
-    say(f"Data, runs, logs, prediction log and registry are kept in {workdir.absolute()}")
+    say(f"Data, runs, logs, prediction log and registry are kept in {workdir.absolute()}; browse them with: "
+        f"KFP_MLOPS_HOME={workdir.absolute() / 'home'} kfp-mlops ui")
     return 0
 
 
