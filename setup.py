@@ -32,6 +32,9 @@ CORE = [
     "joblib>=1.3",
     # scikit-learn models are saved with skops (no pickle); types are loaded from an allow-list.
     "skops>=0.16,<0.17",
+    # kfp-mlops ui: reports are sanitized (nh3) and Markdown rendered with raw HTML off (markdown-it-py).
+    "nh3>=0.2.14,<1",
+    "markdown-it-py>=3,<5",
 ]
 EXTRAS = {
     "tf": ["tensorflow-cpu==2.21.0"],

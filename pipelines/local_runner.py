@@ -11,11 +11,24 @@ import logging
 import os
 import time
 from collections import defaultdict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
+
+from kfp_mlops.pipelines.local_progress import (
+    HEARTBEAT_SECONDS,
+    StepTiming,
+    StepTracker,
+    display_names,
+    timing_table,
+)
+from kfp_mlops.pipelines.local_files import name_files
+from kfp_mlops.pipelines.local_watchdog import task_guard
 
 HOME_ENV = "KFP_MLOPS_HOME"
+RUNS_FOLDER = ".runs"
+logger = logging.getLogger(__name__)
 
 
 def home_dir() -> Path:
@@ -43,6 +56,10 @@ class LocalRun:
         tasks: Outputs per task name, for every task that ran or was a cache hit;
             parameters as values, artifacts as kfp ``Artifact`` objects.
         error: The failure's message when ``succeeded`` is False.
+        log_path: The task log file ("" when logs went to the console).
+        steps: Each step's display name, status and elapsed time, in start order.
+        run_name: kfp.local's name for the run (its folder under the pipeline root).
+        record_path: The JSON record of the run (see :func:`runs_dir`).
     """
 
     succeeded: bool
@@ -50,6 +67,9 @@ class LocalRun:
     tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
     error: str = ""
     log_path: str = ""
+    steps: list[StepTiming] = field(default_factory=list)
+    run_name: str = ""
+    record_path: str = ""
 
     def output(self, task: str, name: str = "Output", default: Any = None) -> Any:
         """Returns one task output, or ``default`` when the task did not run."""
@@ -82,34 +102,32 @@ def _recorded_task_outputs() -> Iterator[dict[str, dict[str, Any]]]:
         local_io.IOStore.put_task_output = original
 
 
-class _ProgressFilter(logging.Filter):
-    """Turns kfp.local's log records into one short progress line per step."""
-
-    def __init__(self, emit: Callable[[str], None]):
-        super().__init__()
-        self._emit = emit
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        for marker, verb in (("Executing task", "running"), ("cache hit", "cached")):
-            if marker in message:
-                name = message.split("'")[1] if "'" in message else message.split()[1]
-                self._emit(f"  - {name.strip()}: {verb}")
-        if "finished with status" in message and "Task" in message:
-            name = message.split("'")[1] if "'" in message else "?"
-            status = "ok" if "SUCCESS" in message else "FAILED"
-            self._emit(f"  - {name}: {status}")
-        return True
-
-
 def _strip_ansi(text: str) -> str:
     import re
 
     return re.sub(r"\x1b\[[0-9;]*m", "", text)
 
 
+def claim_log_file(path: str | os.PathLike) -> Path:
+    """Creates ``path``, or ``stem-2.log``, ``stem-3.log``... when it exists; returns the file created.
+
+    The file is created with ``O_EXCL``, so runs that start in the same second
+    (log names carry the time to the second) never share a log file.
+    """
+    path = Path(path).absolute()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for attempt in range(1, 10_000):
+        candidate = path if attempt == 1 else path.with_name(f"{path.stem}-{attempt}{path.suffix}")
+        try:
+            os.close(os.open(candidate, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+            return candidate
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free log file name next to {path}")
+
+
 @contextlib.contextmanager
-def _output_to(log_path: Path | None) -> Iterator[Callable[[str], None]]:
+def _output_to(log_path: Path | None) -> Iterator[Callable[[str], object]]:
     """Sends fds 1 and 2 (this process and the task subprocesses) to ``log_path``.
 
     Yields a writer to the original stdout for progress lines. With no path,
@@ -120,12 +138,11 @@ def _output_to(log_path: Path | None) -> Iterator[Callable[[str], None]]:
     if log_path is None:
         yield lambda line: print(line, flush=True)
         return
-    log_path.parent.mkdir(parents=True, exist_ok=True)
     sys.stdout.flush()
     sys.stderr.flush()
     saved_out, saved_err = os.dup(1), os.dup(2)
     saved_streams = sys.stdout, sys.stderr
-    with open(log_path, "w", buffering=1) as log:
+    with open(log_path, "a", buffering=1) as log:
         os.dup2(log.fileno(), 1)
         os.dup2(log.fileno(), 2)
         sys.stdout = sys.stderr = log  # kfp.local prints task output through sys.stdout
@@ -162,8 +179,15 @@ def run_pipeline(
     enable_caching: bool = True,
     progress: bool = True,
     log_path: str | os.PathLike | None = None,
+    heartbeat_s: float = HEARTBEAT_SECONDS,
 ) -> LocalRun:
     """Runs one pipeline locally and returns every task's outputs.
+
+    Each task runs in its own process group under a watchdog, so killing this
+    process (even with ``kill -9``) ends its tasks. Progress lines carry each
+    step's display name and elapsed time, with a heartbeat for long steps, and
+    the run ends with a per-step timing table (console and log). A JSON record of
+    the run goes to ``<root>/.runs/`` for ``kfp-mlops ui`` and ``kfp-mlops report``.
 
     Args:
         pipeline: A ``@dsl.pipeline`` function.
@@ -171,8 +195,10 @@ def run_pipeline(
         root: Pipeline root; defaults to :func:`pipeline_root`.
         enable_caching: Use kfp.local's cache (keyed by component, image, command
             and arguments).
-        progress: Print one line per step event.
-        log_path: Where task logs go; ``None`` leaves them on the console.
+        progress: Print one line per step event, heartbeats and the timing table.
+        log_path: Where task logs go; ``None`` leaves them on the console. When the
+            file exists, a free name next to it is used (``LocalRun.log_path``).
+        heartbeat_s: Seconds between "still running" lines (0 turns them off).
 
     Returns:
         The run's outcome; failures are reported, not raised.
@@ -197,30 +223,107 @@ def run_pipeline(
         enable_caching=enable_caching,
         raise_on_error=True,
     )
-    log_file = Path(log_path) if log_path else None
+    log_file = claim_log_file(log_path) if log_path else None
     root_logger = logging.getLogger()
-    started = time.perf_counter()
+    started_at, started = time.time(), time.perf_counter()
     error = ""
-    with _output_to(log_file) as write, _recorded_task_outputs() as recorded:
-        handler_filter = _ProgressFilter(lambda line: write(_strip_ansi(line))) if progress else None
+    with _output_to(log_file) as write, _recorded_task_outputs() as recorded, \
+            _run_name() as run_name, task_guard():
+        emit = (lambda line: write(_strip_ansi(line))) if progress else None
+        tracker = StepTracker(emit, display_names(pipeline), heartbeat_s)
         level = root_logger.level
-        if handler_filter:
-            root_logger.addFilter(handler_filter)
-            root_logger.setLevel(logging.INFO)  # cache hits are logged at INFO outside kfp's own logger context
+        root_logger.addFilter(tracker)
+        root_logger.setLevel(logging.INFO)  # cache hits are logged at INFO outside kfp's own logger context
         try:
-            pipeline(**arguments)
-        except Exception as exc:  # kfp.local raises RuntimeError on a failed task
+            with tracker:
+                pipeline(**arguments)
+        except Exception as exc:  # noqa: BLE001 - kfp.local raises RuntimeError on a failed task
             error = _strip_ansi(str(exc)).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         finally:
-            if handler_filter:
-                root_logger.removeFilter(handler_filter)
-                root_logger.setLevel(level)
+            root_logger.removeFilter(tracker)
+            root_logger.setLevel(level)
+        seconds = time.perf_counter() - started
+        steps = list(tracker.steps.values())
+        table = timing_table(steps, seconds)
+        if table and (log_file or emit):
+            print("\n".join(table), flush=True)  # into the log file (or the console with no log)
+            if emit and log_file:
+                for line in table:
+                    emit(line)
     if error:
         error = _failure_cause(log_file, error)
-    return LocalRun(
+    name_files(recorded)  # report.html, report.md, predictions.csv beside the extensionless files
+    run = LocalRun(
         succeeded=not error,
-        seconds=time.perf_counter() - started,
+        seconds=seconds,
         tasks={name: dict(values) for name, values in recorded.items()},
         error=error,
         log_path=str(log_file or ""),
+        steps=steps,
+        run_name=run_name.get("name", ""),
     )
+    run.record_path = _write_record(run, root, getattr(pipeline, "name", ""), arguments, started_at)
+    return run
+
+
+@contextlib.contextmanager
+def _run_name() -> Iterator[dict[str, str]]:
+    """Captures the name kfp.local gives the run (its folder under the pipeline root)."""
+    from kfp.local import executor_input_utils
+
+    captured: dict[str, str] = {}
+    original = executor_input_utils.get_local_pipeline_resource_name
+
+    def named(*args: Any, **kwargs: Any) -> str:
+        captured["name"] = original(*args, **kwargs)
+        return captured["name"]
+
+    executor_input_utils.get_local_pipeline_resource_name = named
+    try:
+        yield captured
+    finally:
+        executor_input_utils.get_local_pipeline_resource_name = original
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "uri") and hasattr(value, "metadata"):
+        return {"artifact": type(value).__name__, "schema_title": getattr(value, "schema_title", ""),
+                "uri": value.uri, "metadata": _jsonable(dict(value.metadata))}
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def runs_dir(root: str | os.PathLike | None = None) -> Path:
+    """Returns the folder of run records under the pipeline root."""
+    return Path(root or pipeline_root()) / RUNS_FOLDER
+
+
+def _write_record(run: LocalRun, root: Path, pipeline_name: str, arguments: dict[str, Any],
+                  started_at: float) -> str:
+    """Writes the run's record (status, parameters, steps, outputs) as JSON; returns its path."""
+    import json
+
+    name = run.run_name or f"{pipeline_name or 'pipeline'}-{time.strftime('%Y-%m-%d-%H-%M-%S')}-{os.getpid()}"
+    record = {
+        "run": name, "pipeline": pipeline_name, "succeeded": run.succeeded, "error": run.error,
+        "started_at": started_at, "seconds": run.seconds, "parameters": _jsonable(arguments),
+        "log_path": run.log_path, "run_dir": str(root / name) if run.run_name else "",
+        "steps": [step.to_dict() for step in run.steps],
+        "outputs": _jsonable(run.tasks),
+    }
+    try:
+        folder = runs_dir(root)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{name}.json"
+        temporary = path.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(record, indent=1, default=str))
+        os.replace(temporary, path)
+        return str(path)
+    except OSError as error:  # a record is a convenience: never fail a run over it
+        logger.warning("could not write the run record: %s", error)
+        return ""

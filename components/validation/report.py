@@ -11,9 +11,11 @@ from pathlib import Path
 
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
+from kfp_mlops.components.charts import overlay_bars_svg, overlay_histogram_svg
 from kfp_mlops.components.validation.anomalies import describe_anomalies
 from kfp_mlops.components.validation.checks import CheckResult
 from kfp_mlops.components.validation.statistics import common_stats, feature_name
+from kfp_mlops.components.wording import plural
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}
@@ -46,19 +48,55 @@ def _summary(feature: statistics_pb2.FeatureNameStatistics) -> str:
     return f"{s.unique} distinct; top: {top}"
 
 
+def _buckets(feature: statistics_pb2.FeatureNameStatistics) -> list[tuple[float, float, float]]:
+    standard = [h for h in feature.num_stats.histograms if h.type == statistics_pb2.Histogram.STANDARD]
+    return [(b.low_value, b.high_value, b.sample_count) for b in standard[0].buckets] if standard else []
+
+
+def _shares(feature: statistics_pb2.FeatureNameStatistics) -> dict[str, float]:
+    strings = feature.string_stats
+    counts = ({v.value: v.frequency for v in strings.top_values} if strings.top_values else
+              {b.label: b.sample_count for b in strings.rank_histogram.buckets})
+    total = sum(counts.values()) or 1.0
+    return {value: count / total for value, count in counts.items()}
+
+
+def _overlay(feature: statistics_pb2.FeatureNameStatistics,
+             reference: statistics_pb2.FeatureNameStatistics | None) -> str:
+    """The column's current distribution over the baseline's, with axes; the small bars without a baseline."""
+    name = feature_name(feature)
+    if reference is None:
+        return _bars(feature)
+    if feature.HasField("num_stats") and reference.HasField("num_stats"):
+        return overlay_histogram_svg(_buckets(reference), _buckets(feature), name)
+    if feature.HasField("string_stats") and reference.HasField("string_stats"):
+        base, now = _shares(reference), _shares(feature)
+        categories = sorted(set(base) | set(now), key=lambda c: -(base.get(c, 0) + now.get(c, 0)))[:12]
+        return overlay_bars_svg(categories, [base.get(c, 0.0) for c in categories],
+                                [now.get(c, 0.0) for c in categories], name)
+    return _bars(feature)
+
+
 def render_report(
-    stats: statistics_pb2.DatasetFeatureStatisticsList, result: CheckResult, title: str = "Data validation"
+    stats: statistics_pb2.DatasetFeatureStatisticsList, result: CheckResult, title: str = "Data validation",
+    reference: statistics_pb2.DatasetFeatureStatisticsList | None = None,
 ) -> str:
-    """Returns the report as an HTML string."""
+    """Returns the report as an HTML string.
+
+    With ``reference`` statistics (the drift baseline, or training data for
+    skew), each column's distribution is drawn over the reference's, with axes.
+    """
     dataset = stats.datasets[0]
+    by_name = {feature_name(f): f for f in reference.datasets[0].features} if reference else {}
     lines = describe_anomalies(result.anomalies)
     failing = set(result.anomalies.anomaly_info)
     verdict = ('<p class="pass"><b>PASSED</b>: no anomalies.</p>' if not lines else
-               f'<p class="fail"><b>FAILED</b>: {len(lines)} anomalies in {len(failing)} columns.</p>')
+               f'<p class="fail"><b>FAILED</b>: {plural(len(lines), "anomaly", "anomalies")} in '
+               f'{plural(len(failing), "column")}.</p>')
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
              f"<style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>",
              f"<p>Dataset <code>{html.escape(dataset.name)}</code>: {dataset.num_examples:,} rows, "
-             f"{len(dataset.features)} columns.</p>", verdict]
+             f"{plural(len(dataset.features), 'column')}.</p>", verdict]
     if lines:
         parts.append("<h2>Anomalies</h2><table><tr><th>column</th><th>anomaly</th><th>detail</th></tr>")
         infos = [("(dataset)", result.anomalies.dataset_anomaly_info)] + sorted(result.anomalies.anomaly_info.items())
@@ -84,7 +122,7 @@ def render_report(
                              f"<td>{threshold:g}</td><td>{flag}</td></tr>")
             parts.append("</table>")
     parts.append("<h2>Columns</h2><table><tr><th>column</th><th>type</th><th>missing</th>"
-                 "<th>distribution</th><th>summary</th></tr>")
+                 f"<th>distribution{' (baseline and current)' if reference else ''}</th><th>summary</th></tr>")
     for feature in dataset.features:
         name = feature_name(feature)
         common = common_stats(feature)
@@ -93,14 +131,16 @@ def render_report(
         row_class = " class='bad'" if name in failing else ""
         parts.append(f"<tr{row_class}><td>{html.escape(name)}</td>"
                      f"<td>{statistics_pb2.FeatureNameStatistics.Type.Name(feature.type)}</td>"
-                     f"<td>{missing}</td><td>{_bars(feature)}</td><td>{_summary(feature)}</td></tr>")
+                     f"<td>{missing}</td><td>{_overlay(feature, by_name.get(name)) if reference else _bars(feature)}"
+                     f"</td><td>{_summary(feature)}</td></tr>")
     parts.append("</table></body></html>")
     return "\n".join(parts)
 
 
 def write_report(
-    path: str | os.PathLike, stats: statistics_pb2.DatasetFeatureStatisticsList, result: CheckResult
+    path: str | os.PathLike, stats: statistics_pb2.DatasetFeatureStatisticsList, result: CheckResult,
+    reference: statistics_pb2.DatasetFeatureStatisticsList | None = None,
 ) -> None:
-    """Writes the HTML report to ``path``."""
+    """Writes the HTML report to ``path`` (distributions over ``reference``'s when given)."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(render_report(stats, result), encoding="utf-8")
+    Path(path).write_text(render_report(stats, result, reference=reference), encoding="utf-8")

@@ -22,6 +22,7 @@ from kfp_mlops.components.validation.schema import (
     DEFAULT_THRESHOLD, infer_schema_from_statistics, read_schema, write_schema)
 from kfp_mlops.components.validation.statistics import (
     common_stats, compute_statistics, feature_name, read_statistics, write_statistics)
+from kfp_mlops.components.wording import plural
 
 
 @dataclass
@@ -124,14 +125,12 @@ def validate(
         The verdict, metrics, one line per anomaly and the distances measured.
     """
     stats = read_statistics(statistics_path)
-    result = check_statistics(
-        stats, read_schema(schema_path),
-        baseline=read_statistics(baseline_statistics_path) if baseline_statistics_path else None,
-        training=read_statistics(training_statistics_path) if training_statistics_path else None,
-        environment=environment,
-    )
+    baseline = read_statistics(baseline_statistics_path) if baseline_statistics_path else None
+    training = read_statistics(training_statistics_path) if training_statistics_path else None
+    result = check_statistics(stats, read_schema(schema_path), baseline=baseline, training=training,
+                              environment=environment)
     anomalies_io.write_anomalies(result.anomalies, anomalies_path)
-    write_report(report_path, stats, result)
+    write_report(report_path, stats, result, reference=baseline or training)
     lines = anomalies_io.describe_anomalies(result.anomalies)
     metrics = {
         "num_examples": float(stats.datasets[0].num_examples),
@@ -146,7 +145,8 @@ def validate(
         write_metrics_file(metrics_path, metrics)
     for line in lines:
         print(f"[validate] {line}", flush=True)
-    print(f"[validate] {'passed' if not lines else f'FAILED with {len(lines)} anomalies'}", flush=True)
+    print(f"[validate] {'passed' if not lines else 'FAILED with ' + plural(len(lines), 'anomaly', 'anomalies')}",
+          flush=True)
     return ValidationResult(not lines, metrics, lines, result.drift, result.skew)
 
 
@@ -159,6 +159,35 @@ class CsvValidation:
     columns: list[dict] = field(default_factory=list)
 
 
+def _label_out_of_serving(schema_path: str | os.PathLike, label: str, out: Path) -> str:
+    """Writes a copy of the schema whose ``label`` is in TRAINING only; returns its path.
+
+    Raises:
+        InputError: When the schema has no feature named ``label``.
+    """
+    from kfp_mlops.components.errors import InputError
+    from kfp_mlops.components.validation.schema import SERVING, TRAINING
+
+    schema = read_schema(schema_path)
+    feature = next((f for f in schema.feature if f.name == label), None)
+    if feature is None:
+        raise InputError(f"label column {label!r} is not a feature of {schema_path}; features are: "
+                         f"{', '.join(f.name for f in schema.feature)}")
+    for name in (TRAINING, SERVING):
+        if name not in schema.default_environment:
+            schema.default_environment.append(name)
+    if SERVING not in feature.not_in_environment:
+        feature.not_in_environment.append(SERVING)
+    if SERVING in feature.in_environment:
+        feature.in_environment.remove(SERVING)
+    target = out / "schema.pbtxt"
+    if target.absolute() == Path(schema_path).absolute():
+        target = out / "schema.label.pbtxt"
+    out.mkdir(parents=True, exist_ok=True)
+    write_schema(schema, str(target))
+    return str(target)
+
+
 def validate_csv(
     data_path: str | os.PathLike,
     out_dir: str | os.PathLike,
@@ -166,12 +195,19 @@ def validate_csv(
     baseline_path: str | os.PathLike | None = None,
     label: str = "",
     drift_threshold: float = DEFAULT_THRESHOLD,
+    environment: str = "",
 ) -> CsvValidation:
     """Validates a CSV file on its own: statistics, schema (given or inferred), anomalies, report.
 
     Without ``schema_path`` the schema is inferred from the baseline CSV when
     one is given (as TFX infers it from training data), else from the data
-    itself; it is written to ``out_dir`` for the user to curate.
+    itself; it is written to ``out_dir`` for the user to curate. With a schema
+    and a ``label``, the label is kept out of the SERVING environment of a copy
+    of the schema written to ``out_dir``.
+
+    Args:
+        environment: ``TRAINING`` or ``SERVING`` (e.g. unlabelled serving rows
+            against a labelled schema); empty checks every feature.
 
     Returns:
         The verdict, the paths written and a per-column summary.
@@ -180,6 +216,8 @@ def validate_csv(
     paths = {"statistics": str(out / "statistics.pb"), "anomalies": str(out / "anomalies.pbtxt"),
              "report": str(out / "report.html"), "metrics": str(out / "metrics.json"),
              "schema": str(schema_path or out / "schema.pbtxt")}
+    if schema_path and label:
+        paths["schema"] = _label_out_of_serving(schema_path, label, out)
     generate_statistics(data_path, paths["statistics"])
     if baseline_path:
         paths["baseline_statistics"] = str(out / "baseline_statistics.pb")
@@ -189,7 +227,7 @@ def validate_csv(
                      label=label, drift_threshold=drift_threshold, skew_threshold=drift_threshold)
     result = validate(paths["statistics"], paths["schema"], paths["anomalies"], paths["report"],
                       metrics_path=paths["metrics"],
-                      baseline_statistics_path=paths.get("baseline_statistics"))
+                      baseline_statistics_path=paths.get("baseline_statistics"), environment=environment.upper())
     anomalies = anomalies_io.read_anomalies(paths["anomalies"])
     columns = []
     for feature in read_statistics(paths["statistics"]).datasets[0].features:

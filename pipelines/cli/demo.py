@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import argparse
-import tempfile
+import time
+from pathlib import Path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -14,7 +15,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "monitoring detects drift and retrains, the new model passes the gate and is served.",
     )
     parser.add_argument("story", choices=("level2",))
-    parser.add_argument("--workdir", default="", help="folder for data, runs and registry (default: a temporary one)")
+    parser.add_argument("--workdir", default="",
+                        help="folder for data, runs and registry; it is kept, so the paths the demo prints stay valid "
+                        "(default: a new folder demo-level2-TIME under $KFP_MLOPS_HOME, itself ./.kfp-mlops by default)")
     parser.set_defaults(func=handle)
 
 
@@ -25,9 +28,24 @@ def handle(args: argparse.Namespace) -> int:
     def say(line: str) -> None:
         print(line, flush=True)
 
-    if args.workdir:
-        run_level2_demo(args.workdir, say)
-        return 0
-    with tempfile.TemporaryDirectory(prefix="kfp-mlops-demo-") as workdir:
-        run_level2_demo(workdir, say)
+    workdir = Path(args.workdir) if args.workdir else _new_workdir()
+    say(f"Working folder (kept): {workdir.absolute()}")
+    run_level2_demo(workdir, say)
+    say(f"Data, runs, logs, prediction log and registry are kept in {workdir.absolute()}; browse them with: "
+        f"KFP_MLOPS_HOME={workdir.absolute() / 'home'} kfp-mlops ui")
     return 0
+
+
+def _new_workdir() -> Path:
+    """A new folder under the home that no other demo uses: its paths outlive the command."""
+    from kfp_mlops.pipelines.local_runner import home_dir
+
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for attempt in range(1, 1000):
+        folder = home_dir() / (f"demo-level2-{stamp}" + (f"-{attempt}" if attempt > 1 else ""))
+        try:
+            folder.mkdir(parents=True)
+            return folder
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free demo folder name under {home_dir()}")

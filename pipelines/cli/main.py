@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 # Each module exposes register(subparsers); imported lazily so --help stays fast.
-COMMAND_MODULES = ("run", "validate", "compile", "list_cmd", "models", "serve", "submit", "promote", "demo")
+COMMAND_MODULES = ("run", "validate", "compile", "list_cmd", "models", "serve", "submit", "promote", "demo", "report",
+                   "ui")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,6 +34,9 @@ def main(argv: list[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     try:
+        from kfp_mlops.pipelines.datasets import resolve_dataset_names
+
+        resolve_dataset_names(args)  # --data penguins, and the bundled data's copy for `run training`
         code = args.func(args)
     except (InputError, ValueError, FileNotFoundError) as error:
         print(f"kfp-mlops: error: {error}", file=sys.stderr)
@@ -42,7 +47,23 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("kfp-mlops: interrupted", file=sys.stderr)
         code = 130
+    except BrokenPipeError:  # the reader left early (`kfp-mlops models list --json | head`): not an error
+        _silence_stdout()
+        return 0
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+        return 0
     return int(code or 0)
+
+
+def _silence_stdout() -> None:
+    """Points stdout at /dev/null, so the interpreter's last flush at exit prints no traceback."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (AttributeError, ValueError, OSError):  # no real stdout (replaced, e.g. by a test)
+        pass
 
 
 if __name__ == "__main__":

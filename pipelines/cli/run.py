@@ -18,7 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     pipelines = parser.add_subparsers(dest="pipeline", metavar="PIPELINE", required=True)
     training = pipelines.add_parser("training", help="validate, train, evaluate, register, deploy")
-    training.add_argument("--data", default="", help="CSV with a header row (default: bundled palmerpenguins)")
+    training.add_argument("--data", default="", help="CSV with a header row, or penguins (the bundled data, the default)")
     training.add_argument("--label", default="", help="label column (default: species for the bundled data)")
     training.add_argument("--schema", default="", help="curated TFX schema.pbtxt to validate against")
     training.add_argument("--model-name", default="", help="registry name (default: the data file's stem)")

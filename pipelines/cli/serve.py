@@ -23,7 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "AIP_HEALTH_ROUTE (/health). Runs until Ctrl+C.",
     )
     parser.add_argument("--model", default="", metavar="VERSION|ALIAS",
-                        help="registry version or alias (default: the version deployed locally, else champion)")
+                        help="registry version or alias to serve (default: champion, so it follows promote and "
+                        "rollback; a different locally deployed version is reported)")
     parser.add_argument("--name", default="",
                         help="registered model name, also the NAME in the routes (default: the one deployed model)")
     parser.add_argument("--registry", default="", help="local registry folder (default: .kfp-mlops/registry)")
@@ -63,6 +64,25 @@ def _security(args: argparse.Namespace) -> Security:
     return Security(token, args.allow_unauthenticated, args.enable_model_repository)
 
 
+def registry_model(args: argparse.Namespace):
+    """Loads the registry version or alias asked for (``champion`` by default), says which it is,
+    and warns when the local deployment record names another version."""
+    from kfp_mlops.components.deployment.local import DEFAULT_ALIAS, read_deployments, resolve_served_model
+    from kfp_mlops.pipelines import local_runner
+
+    registry = Path(args.registry).absolute() if args.registry else local_runner.default_registry()
+    requested = args.model or DEFAULT_ALIAS
+    served = resolve_served_model(registry, args.name, requested)
+    alias = f" ({requested})" if requested != served.version else ""
+    print(f"Loaded {served.name} {served.version}{alias} from {registry} ({served.path})", flush=True)
+    deployed = read_deployments(registry).get(served.name, {}).get("version")
+    if deployed and deployed != served.version:
+        print(f"warning: the local deployment record ({registry / 'deployments.json'}) names {served.name} "
+              f"{deployed}, but {requested} is {served.version}: serving {served.version} "
+              f"(use --model {deployed} to serve the deployed one)", flush=True)
+    return served
+
+
 def handle(args: argparse.Namespace) -> int:
     """Resolves the model and serves it in the foreground."""
     from kfp_mlops.components.deployment.server import is_loopback, serve_forever
@@ -86,13 +106,8 @@ def handle(args: argparse.Namespace) -> int:
         model = fetch_model_dir(model_dir)
         name = args.name or Path(model_dir.rstrip("/")).name or "model"
     else:
-        from kfp_mlops.components.deployment.local import resolve_served_model
-        from kfp_mlops.pipelines import local_runner
-
-        registry = Path(args.registry).absolute() if args.registry else local_runner.default_registry()
-        served = resolve_served_model(registry, args.name, args.model)
+        served = registry_model(args)
         model, name = served.predictor, served.name
-        print(f"Loaded {served.name} {served.version} from {registry} ({served.path})", flush=True)
     if not is_loopback(args.host) and not security.token:
         print(f"warning: binding {args.host} with no authentication (--allow-unauthenticated)", flush=True)
     serve_forever(model, name, args.host, args.port, args.max_batch_rows, args.workers, security)

@@ -72,7 +72,15 @@ def _pairs(items: list[str], flag: str) -> dict[str, str]:
 
 
 def handle_submit(args: argparse.Namespace) -> int:
-    """Compiles when needed, checks parameters, submits; prints the run and its URL."""
+    """Compiles when needed (in a temporary folder, removed after), checks parameters, submits."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="kfp-mlops-submit-") as scratch:
+        return _submit(args, scratch)
+
+
+def _submit(args: argparse.Namespace, scratch: str) -> int:
+    """Compiles into ``scratch`` when given a pipeline name, checks parameters, submits or prints (dry run)."""
     from kfp_mlops.pipelines.submission import load_package, parse_param_args, resolve_package, run_labels
     from kfp_mlops.pipelines.submission.credentials import assert_no_credentials
 
@@ -83,7 +91,8 @@ def handle_submit(args: argparse.Namespace) -> int:
     options = {option.dest: getattr(args, option.dest) or option.default() for option in target.submit_options}
     options["pipeline_root"] = args.pipeline_root
     target.require(options, as_flags=True)
-    path = resolve_package(args.pipeline, args.target, image_tag=args.image_tag, image_registry=args.image_registry)
+    path = resolve_package(args.pipeline, args.target, out_dir=scratch, image_tag=args.image_tag,
+                           image_registry=args.image_registry)
     package = load_package(path)
     parameters = parse_param_args(package, args.param)
     if environment is not None:  # the environment's registry and endpoint, unless --param says otherwise
@@ -95,7 +104,10 @@ def handle_submit(args: argparse.Namespace) -> int:
         from kfp_mlops.pipelines.submission.spec import validate_parameters
 
         assert_no_credentials(path)
-        print(json.dumps({"target": args.target, "package": str(path), "pipeline": package.name,
+        compiled = Path(scratch) in path.absolute().parents
+        # Where the run would go: the target's own options (project and region, or host and namespace).
+        print(json.dumps({"target": args.target, **options, "pipeline": package.name,
+                          "package": path.name if compiled else str(path), "compiled_here": compiled,
                           "parameters": validate_parameters(package, parameters),
                           "labels": run_labels(package, labels), "enable_caching": not args.no_cache,
                           "schedule": args.schedule}, indent=2, sort_keys=True))

@@ -21,7 +21,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--data", required=True, help="CSV file to validate (with a header row)")
     parser.add_argument("--schema", default=None, help="curated schema.pbtxt (default: infer one)")
     parser.add_argument("--baseline", default=None, help="baseline CSV for drift (and the schema if none is given)")
-    parser.add_argument("--label", default="", help="label column, kept out of the SERVING environment")
+    parser.add_argument("--label", default="",
+                        help="label column, kept out of the SERVING environment (of an inferred or a given schema)")
+    parser.add_argument("--environment", default="", type=str.upper, choices=("", "TRAINING", "SERVING"),
+                        help="check the data as TRAINING or SERVING rows: SERVING rows need no label "
+                        "(default: every feature of the schema is expected)")
     parser.add_argument("--drift-threshold", type=float, default=0.1,
                         help="drift threshold of an inferred schema (Jensen-Shannon / L-infinity)")
     parser.add_argument("--out", default="validation", help="output directory (default: ./validation)")
@@ -38,10 +42,11 @@ def handle(args: argparse.Namespace) -> int:
     """Runs the validation and prints a per-column summary; returns the exit code."""
     from kfp_mlops.components.errors import InputError
     from kfp_mlops.components.validation.validate import validate_csv
+    from kfp_mlops.components.wording import plural
 
     try:
         found = validate_csv(args.data, args.out, schema_path=args.schema, baseline_path=args.baseline,
-                             label=args.label, drift_threshold=args.drift_threshold)
+                             label=args.label, drift_threshold=args.drift_threshold, environment=args.environment)
     except InputError as error:
         print(f"kfp-mlops validate: error: {error}", file=sys.stderr)
         return 2
@@ -58,6 +63,6 @@ def handle(args: argparse.Namespace) -> int:
         print("\nvalidation passed: no anomalies")
         return 0
     failing = sorted({c["column"] for c in found.columns if c["problems"]})
-    print(f"\nvalidation FAILED: {len(found.result.anomalies)} anomalies"
-          + (f" in columns {', '.join(failing)}" if failing else ""), file=sys.stderr)
+    print(f"\nvalidation FAILED: {plural(len(found.result.anomalies), 'anomaly', 'anomalies')}"
+          + (f" in {'column' if len(failing) == 1 else 'columns'} {', '.join(failing)}" if failing else ""), file=sys.stderr)
     return 1

@@ -22,3 +22,4 @@ def test_notebook_executes(name, tmp_path, isolated_home):
                                          "champion changed: v1 -> v2"]}
     for text in expected[name]:
         assert text in outputs
+    assert not list(tmp_path.glob("*.log")), "the notebook left a log file beside itself"

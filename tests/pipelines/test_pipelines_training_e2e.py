@@ -29,7 +29,7 @@ def test_training_runs_end_to_end_and_registers_a_working_model(isolated_home, c
     assert "Registered: penguins v1 (champion)" in out
     for step in ("ingest-data", "generate-statistics", "infer-schema", "validate-data",
                  "train-sklearn", "evaluate-model", "register-model", "promote-model"):
-        assert f"{step}: ok" in out
+        assert f"({step}): ok in " in out  # display name (task name): ok in 1.2 s
 
     from kfp_mlops.components.registry import open_registry
 
@@ -46,7 +46,7 @@ def test_training_runs_end_to_end_and_registers_a_working_model(isolated_home, c
     # A cached re-run registers nothing new and keeps the same champion.
     assert main(["run", "training", "--model-name", "penguins"]) == 0
     out = capfd.readouterr().out
-    assert "ingest-data: cached" in out and "train-sklearn: cached" in out
+    assert "(ingest-data): cached" in out and "(train-sklearn): cached" in out
     assert "Registered: penguins v1" in out
 
 
