@@ -20,7 +20,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,14 +29,12 @@ import pandas as pd
 
 from kfp_mlops.components.errors import InputError
 
-logger = logging.getLogger(__name__)
-
 CHUNK_BYTES = 1 << 20
 SAMPLE_BYTES = 1 << 20  # what the pre-flight reads at most
 MIN_ROWS = 20  # labelled rows needed for train, eval and test splits that each hold rows
 MIN_NUMERIC_SHARE = 0.5  # a text column whose values are at least half numbers is "numeric-looking"
 # C0 control bytes that never appear in a text CSV (tab, LF, VT, FF and CR are allowed).
-_BINARY_BYTES = bytes(range(0x00, 0x09)) + bytes(range(0x0E, 0x1B)) + bytes(range(0x1C, 0x20))
+_BINARY_BYTES = bytes(range(0x09)) + bytes(range(0x0E, 0x1B)) + bytes(range(0x1C, 0x20))
 
 
 def open_binary(path: str | os.PathLike):

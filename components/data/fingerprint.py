@@ -47,9 +47,16 @@ def _tree(root: Path) -> str:
 
 def _gcs(uri: str) -> str:
     """Fingerprints a ``gs://`` object (or prefix) from its generations, without downloading it."""
-    from google.cloud import storage  # installed with google-cloud-aiplatform
-
     bucket_name, _, name = uri[len("gs://"):].partition("/")
+    try:
+        from google.cloud import (
+            storage,  # the gcp extra (google-cloud-aiplatform) brings it
+        )
+    except ImportError:
+        fuse = Path("/gcs") / bucket_name / name  # Vertex AI mounts buckets under /gcs
+        if fuse.exists():
+            return _tree(fuse) if fuse.is_dir() else f"sha256:{_sha256(fuse)}"
+        raise InputError(f"cannot fingerprint {uri}: install google-cloud-storage, or pass its /gcs/ path") from None
     bucket = storage.Client().bucket(bucket_name)
     blob = bucket.get_blob(name) if name and not name.endswith("/") else None
     if blob is not None:

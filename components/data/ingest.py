@@ -13,7 +13,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from kfp_mlops.components.data.contract import check_label, check_rows, check_values, parse_header, scan_file
+from kfp_mlops.components.data.contract import (
+    check_label,
+    check_rows,
+    check_values,
+    parse_header,
+    scan_file,
+)
 from kfp_mlops.components.errors import InputError
 from kfp_mlops.components.validation.reader import check_file
 

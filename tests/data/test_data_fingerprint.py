@@ -51,3 +51,36 @@ def test_fingerprint_component_output():
     from kfp_mlops.components.data.component import fingerprint_data
 
     assert fingerprint_data.python_func(data_path="") == fingerprint("")
+
+
+class _Blob:
+    def __init__(self, name, generation, md5):
+        self.name, self.generation, self.md5_hash, self.crc32c = name, generation, md5, None
+
+
+class _Bucket:
+    objects: dict = {}
+
+    def get_blob(self, name):
+        return self.objects.get(name)
+
+    def list_blobs(self, prefix):
+        return [blob for name, blob in sorted(self.objects.items()) if name.startswith(prefix)]
+
+
+def test_gcs_objects_are_fingerprinted_by_generation_without_downloading(monkeypatch):
+    from google.cloud import storage
+
+    class Client:
+        def bucket(self, name):
+            assert name == "b"
+            return _Bucket()
+
+    monkeypatch.setattr(storage, "Client", Client)
+    _Bucket.objects = {"d/x.csv": _Blob("d/x.csv", 1, "m1")}
+    first, folder = fingerprint("gs://b/d/x.csv"), fingerprint("gs://b/d")
+    assert first == "gs:1:m1" and folder.startswith("gs-tree-sha256:")
+    _Bucket.objects = {"d/x.csv": _Blob("d/x.csv", 2, "m2")}  # overwritten: a new generation
+    assert fingerprint("gs://b/d/x.csv") != first and fingerprint("gs://b/d") != folder
+    with pytest.raises(InputError, match="data file not found: gs://b/nothing"):
+        fingerprint("gs://b/nothing")
