@@ -186,6 +186,8 @@ def preflight(path: str | os.PathLike, label: str = "", sample_bytes: int = SAMP
     try:
         sample = pd.read_csv(io.BytesIO(head))
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
+        if truncated:  # the cut may fall inside a quoted value or a character: the task reads it whole
+            return Preflight(columns=columns, sample_rows=0, label_values=0, complete=False)
         raise InputError(f"{path} is not a well-formed CSV: {str(error).strip().splitlines()[0]}") from None
     except pd.errors.EmptyDataError:
         raise InputError(f"data file has no header row: {path}") from None

@@ -175,3 +175,12 @@ def test_contract_keeps_good_data_as_it_is(tmp_path, penguins_csv):
     result = preflight(penguins_csv, "species")
     assert result.complete and result.label_values == 344
     assert contract.scan_file(penguins_csv) == __import__("hashlib").sha256(penguins_csv.read_bytes()).hexdigest()
+
+
+def test_preflight_cut_inside_a_quoted_value_is_not_an_error(tmp_path):
+    path = tmp_path / "notes.csv"
+    path.write_text("note,y\n" + "".join(f'"line one\nline {i}",{"ab"[i % 2]}\n' for i in range(100)))
+    size = len(path.read_bytes())
+    for cut in range(40, 200, 7):
+        assert preflight(path, "y", sample_bytes=cut).columns == ["note", "y"]
+    assert preflight(path, "y", sample_bytes=size).complete
