@@ -25,7 +25,7 @@ def build_batch_prediction_pipeline(target: str = "local") -> Callable:
     """
     from kfp_mlops.components.prediction.component import fetch_model, predict_batch
     from kfp_mlops.components.validation import component as validation
-    from kfp_mlops.pipelines.baseline import training_baseline
+    from kfp_mlops.pipelines.baseline import import_data, training_baseline
 
     @dsl.pipeline(name=PIPELINE_NAME, description="Validate rows against the training schema and score them with the champion.")
     def batch_prediction(
@@ -36,8 +36,7 @@ def build_batch_prediction_pipeline(target: str = "local") -> Callable:
         label: str = "",
         model_version: str = "champion",
     ):
-        rows = dsl.importer(artifact_uri=data_path, artifact_class=dsl.Dataset, reimport=False)
-        rows.set_display_name("Import rows to score")
+        rows = import_data(data_path, "rows to score")
         training_statistics, schema = training_baseline(training_data_path, label)
         statistics = validation.generate_statistics(dataset=rows.output).set_display_name("Input statistics")
         validate = validation.validate_data(
@@ -63,11 +62,11 @@ def run_batch_prediction(data_path: str, training_data_path: str, model_name: st
     """
     from pathlib import Path
 
-    from kfp_mlops.components.data.ingest import read_csv
+    from kfp_mlops.components.data.contract import preflight
     from kfp_mlops.pipelines import local_runner
 
     for path in (data_path, training_data_path):
-        read_csv(path)  # fail fast, naming the file
+        preflight(path)  # fail fast, naming the file, from the header and a bounded sample
     registry_path = Path(registry).absolute() if registry else local_runner.default_registry()
     print(f"Running pipeline 'batch-prediction' locally on {data_path} with {model_name} {model_version}", flush=True)
     return local_runner.run_pipeline(

@@ -47,7 +47,7 @@ def build_training_pipeline(
     Raises:
         ValueError: For an unknown trainer, or an accelerator the target rejects.
     """
-    from kfp_mlops.components.data.component import ingest_data
+    from kfp_mlops.components.data.component import fingerprint_data, ingest_data
     from kfp_mlops.components.deployment import component as deployment
     from kfp_mlops.components.images import image_name
     from kfp_mlops.components.evaluation.component import evaluate_model
@@ -91,15 +91,24 @@ def build_training_pipeline(
         log_sampling_rate: float = 0.0,
         payload_logger_url: str = "",
     ):
+        # Caching follows the data's content, not its path: the fingerprint (never cached)
+        # is an input of ingestion, so new content at the same path reruns from here.
+        fingerprint = fingerprint_data(data_path=data_path).set_display_name("Fingerprint data")
+        fingerprint.set_caching_options(False)
         ingest = ingest_data(
-            data_path=data_path, label=label, eval_fraction=eval_fraction, test_fraction=test_fraction
+            data_path=data_path, label=label, eval_fraction=eval_fraction, test_fraction=test_fraction,
+            data_fingerprint=fingerprint.output,
         ).set_display_name("Ingest data")
         label_column = ingest.outputs["Output"]
         statistics = validation.generate_statistics(dataset=ingest.outputs["train"]).set_display_name(
             "Generate statistics"
         )
         if import_schema:
-            schema_task = validation.import_schema(schema_path=schema_path).set_display_name("Import schema")
+            schema_print = fingerprint_data(data_path=schema_path).set_display_name("Fingerprint schema")
+            schema_print.set_caching_options(False)
+            schema_task = validation.import_schema(
+                schema_path=schema_path, schema_fingerprint=schema_print.output
+            ).set_display_name("Import schema")
         else:
             schema_task = validation.infer_schema(
                 statistics=statistics.outputs["statistics"], label=label_column
@@ -196,16 +205,24 @@ def run_training(
     """
     from pathlib import Path
 
-    from kfp_mlops.components.data.ingest import load_labelled
+    from kfp_mlops.components.data.contract import model_name_from, preflight
+    from kfp_mlops.components.data.ingest import BUNDLED_LABEL, bundled_dataset_path
     from kfp_mlops.components.errors import InputError
+    from kfp_mlops.components.registry.local import check_name
     from kfp_mlops.pipelines import local_runner
 
     if schema_path and not Path(schema_path).is_file():
         raise InputError(f"schema file not found: {schema_path}")
-    frame, source, label, _ = load_labelled(data_path, label)
-    model_name = model_name or Path(source).stem.replace("_", "-").lower()
+    # Pre-flight: the header and a bounded sample only (the ingest task reads the whole file).
+    source = data_path or bundled_dataset_path()
+    label = label or (BUNDLED_LABEL if not data_path else "")
+    if not label:
+        raise InputError("no label column given: pass the name of the column to predict")
+    sample = preflight(source, label)
+    model_name = check_name(model_name or model_name_from(source))
     registry_path = Path(registry).absolute() if registry else local_runner.default_registry()
-    print(f"Running pipeline 'training' locally on {source} ({len(frame)} rows, label {label!r})", flush=True)
+    print(f"Running pipeline 'training' locally on {source} (columns: {len(sample.columns)}, label {label!r}, "
+          f"model {model_name!r})", flush=True)
     print(f"  pipeline root: {local_runner.pipeline_root()}", flush=True)
     pipeline = build_training_pipeline(target="local", trainer=trainer, import_schema=bool(schema_path))
     arguments = {

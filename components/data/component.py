@@ -13,6 +13,7 @@ def ingest_data(
     test: Output[Dataset],
     eval_fraction: float = 0.15,
     test_fraction: float = 0.15,
+    data_fingerprint: str = "",
 ) -> str:
     """Reads a CSV and writes deterministic, hash-based train/eval/test splits.
 
@@ -25,6 +26,8 @@ def ingest_data(
         test: Test rows, CSV.
         eval_fraction: Share of rows for ``eval``.
         test_fraction: Share of rows for ``test``.
+        data_fingerprint: The content fingerprint from :func:`fingerprint_data`;
+            it makes the cache key follow the file's content, not its path.
 
     Returns:
         The label column used.
@@ -37,10 +40,32 @@ def ingest_data(
         {"train": train.path, "eval": eval.path, "test": test.path},
         eval_fraction=eval_fraction,
         test_fraction=test_fraction,
+        data_fingerprint=data_fingerprint,
     )
     for name, artifact in (("train", train), ("eval", eval), ("test", test)):
         artifact.metadata.update(
             {"label": result.label, "rows": result.rows[name], "source": result.source,
-             "source_sha256": result.source_sha256, "format": "csv"}
+             "source_sha256": result.source_sha256, "format": "csv",
+             "source_fingerprint": data_fingerprint}
         )
     return result.label
+
+
+@component("core")
+def fingerprint_data(data_path: str) -> str:
+    """Returns a content fingerprint of the data at ``data_path``; run it with caching off.
+
+    The steps that read the data take this fingerprint as an input, so their
+    cache key changes exactly when the content does (a file overwritten at the
+    same path, a ``gs://`` object with a new generation).
+
+    Args:
+        data_path: A file, a folder, a ``gs://`` URI or a ``/gcs/`` FUSE path;
+            empty means the bundled palmerpenguins data.
+
+    Returns:
+        The fingerprint, e.g. ``sha256:<hex>``.
+    """
+    from kfp_mlops.components.data.fingerprint import fingerprint
+
+    return fingerprint(data_path)

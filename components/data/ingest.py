@@ -13,7 +13,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from kfp_mlops.components.artifacts import sha256_file
+from kfp_mlops.components.data.contract import (
+    check_label,
+    check_rows,
+    check_values,
+    parse_header,
+    scan_file,
+)
 from kfp_mlops.components.errors import InputError
 from kfp_mlops.components.validation.reader import check_file
 
@@ -32,7 +38,7 @@ BUNDLED_LABEL = "species"
 
 
 def read_csv(path: str | os.PathLike) -> pd.DataFrame:
-    """Reads a CSV file with a header, failing with a message that names the problem.
+    """Reads a CSV file with a header, checking the data contract (see :mod:`.contract`).
 
     Args:
         path: The CSV file.
@@ -41,10 +47,18 @@ def read_csv(path: str | os.PathLike) -> pd.DataFrame:
         The rows as a DataFrame.
 
     Raises:
-        InputError: If the file is missing, empty, binary, not comma-separated
-            text, ragged, or has a header and no rows.
+        InputError: If the file is missing, unreadable, empty, binary anywhere,
+            not comma-separated UTF-8 text, ragged, has duplicate column names,
+            infinite numbers or numeric-looking columns holding text, or has a
+            header and no rows.
     """
-    path = check_file(path)  # missing, a directory, empty or binary
+    return read_checked(path)[0]
+
+
+def read_checked(path: str | os.PathLike) -> tuple[pd.DataFrame, str]:
+    """:func:`read_csv` that also returns the file's sha256 (from the same scan)."""
+    path = check_file(path)  # missing, unreadable, a directory, empty or binary at the start
+    sha256 = scan_file(path)  # binary bytes anywhere
     with open(path, "rb") as handle:
         head = handle.read(_SNIFF_BYTES)
     try:
@@ -54,12 +68,13 @@ def read_csv(path: str | os.PathLike) -> pd.DataFrame:
             raise InputError(
                 f"{path} is not UTF-8 text (bad byte at offset {error.start}); re-save it as UTF-8 CSV"
             ) from None
+    parse_header(path, head)  # duplicate names, before pandas renames them
     try:
         frame = pd.read_csv(path)
     except pd.errors.EmptyDataError:
         raise InputError(f"data file has no header row: {path}") from None
     except pd.errors.ParserError as error:
-        raise InputError(f"{path} is not a well-formed CSV: {error}") from None
+        raise InputError(f"{path} is not a well-formed CSV: {str(error).strip().splitlines()[0]}") from None
     except UnicodeDecodeError as error:
         raise InputError(f"{path} is not UTF-8 text (bad byte at offset {error.start})") from None
     if frame.shape[1] < 2:
@@ -69,7 +84,8 @@ def read_csv(path: str | os.PathLike) -> pd.DataFrame:
         )
     if frame.empty:
         raise InputError(f"{path} has a header but no data rows")
-    return frame
+    check_values(frame, path)
+    return frame, sha256
 
 
 def split_buckets(frame: pd.DataFrame, buckets: int = 10_000) -> np.ndarray:
@@ -111,12 +127,17 @@ def load_labelled(data_path: str, label: str) -> tuple[pd.DataFrame, str, str, i
     Raises:
         InputError: For a bad file or a label column that is missing or empty.
     """
+    return _load_labelled(data_path, label)[:4]
+
+
+def _load_labelled(data_path: str, label: str) -> tuple[pd.DataFrame, str, str, int, str]:
+    """:func:`load_labelled`, plus the file's sha256."""
     source = data_path or bundled_dataset_path()
     label = label or (BUNDLED_LABEL if not data_path else "")
     if not label:
         raise InputError("no label column given: pass the name of the column to predict")
     print(f"[ingest] reading {source}", flush=True)
-    frame = read_csv(source)
+    frame, sha256 = read_checked(source)
     if label not in frame.columns:
         raise InputError(
             f"label column {label!r} not found in {source}; columns are: {', '.join(map(str, frame.columns))}"
@@ -124,7 +145,7 @@ def load_labelled(data_path: str, label: str) -> tuple[pd.DataFrame, str, str, i
     unlabelled = int(frame[label].isna().sum())
     if unlabelled == len(frame):
         raise InputError(f"label column {label!r} in {source} has no values")
-    return frame[frame[label].notna()].reset_index(drop=True), str(source), label, unlabelled
+    return frame[frame[label].notna()].reset_index(drop=True), str(source), label, unlabelled, sha256
 
 
 @dataclass
@@ -145,6 +166,7 @@ def ingest_csv(
     output_paths: dict[str, str],
     eval_fraction: float = 0.15,
     test_fraction: float = 0.15,
+    data_fingerprint: str = "",
 ) -> IngestResult:
     """Reads a CSV, checks the label and writes train/eval/test CSV splits.
 
@@ -154,20 +176,30 @@ def ingest_csv(
         output_paths: File path per split name (``train``, ``eval``, ``test``).
         eval_fraction: Share of rows for the eval split.
         test_fraction: Share of rows for the test split.
+        data_fingerprint: The fingerprint the run's cache key was built from
+            (:func:`.fingerprint.fingerprint`); a ``sha256:`` one must match the
+            bytes read, so the cached outputs always belong to the content.
 
     Returns:
         Row counts per split and the source's sha256.
 
     Raises:
-        InputError: For a bad file, a missing label column, or a split left empty.
+        InputError: For a bad file, a missing label column, a label with a
+            single value, too few rows, or a file that changed during the run.
     """
-    frame, source, label, unlabelled = load_labelled(data_path, label)
+    frame, source, label, unlabelled, sha256 = _load_labelled(data_path, label)
+    if data_fingerprint.startswith("sha256:") and data_fingerprint != f"sha256:{sha256}":
+        raise InputError(f"{source} changed while the run was reading it; run again")
+    check_label(frame[label], source)
+    check_rows(len(frame), source)
     splits = assign_splits(frame, eval_fraction, test_fraction)
+    fractions = {"train": 1.0, "eval": eval_fraction, "test": test_fraction}
     rows = {}
     for name in SPLITS:
         part = frame[splits == name]
-        if part.empty and (name == "train" or len(frame) >= 20):
-            raise InputError(f"the {name} split of {source} is empty: {len(frame)} labelled rows are too few")
+        if part.empty and fractions[name] > 0:
+            raise InputError(f"the {name} split of {source} is empty: {len(frame)} labelled rows are too few "
+                             f"for a {name} share of {fractions[name]:.0%}")
         Path(output_paths[name]).parent.mkdir(parents=True, exist_ok=True)
         part.to_csv(output_paths[name], index=False)
         rows[name] = int(len(part))
@@ -181,6 +213,6 @@ def ingest_csv(
         label=label,
         rows=rows,
         columns=[str(c) for c in frame.columns],
-        source_sha256=sha256_file(source),
+        source_sha256=sha256,
         dropped_unlabelled=unlabelled,
     )

@@ -48,12 +48,14 @@ def infer_schema(
 
 
 @component("core")
-def import_schema(schema_path: str, schema: Output[Artifact]):
+def import_schema(schema_path: str, schema: Output[Artifact], schema_fingerprint: str = ""):
     """Brings in a curated ``schema.pbtxt`` (for example one edited after TFDV's ``infer_schema``).
 
     Args:
         schema_path: Path (or gs:// FUSE path) of the curated schema.
         schema: The same file, checked to parse as a TFX ``Schema``.
+        schema_fingerprint: The file's content fingerprint (``fingerprint_data``):
+            it makes the cache key follow the schema's content, not its path.
     """
     from kfp_mlops.components.validation.validate import import_schema as copy_schema
 

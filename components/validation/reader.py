@@ -23,8 +23,10 @@ from typing import Iterator
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from kfp_mlops.components.data.contract import open_binary, scan_file
 from kfp_mlops.components.errors import InputError
 
+_COMPRESSED = (".gz", ".bz2", ".zst", ".lz4")
 BLOCK_SIZE = 16 << 20  # bytes of CSV text per block: memory stays bounded whatever the file size
 _SNIFF_BYTES = 64 * 1024
 _WIDER = {"int64": pa.float64(), "double": pa.string(), "bool": pa.string()}
@@ -46,7 +48,7 @@ def check_file(path: str | os.PathLike) -> Path:
     """Checks that ``path`` is a non-empty text file before parsing it.
 
     Raises:
-        InputError: If the file is missing, a directory, empty or binary.
+        InputError: If the file is missing, a directory, empty, unreadable or binary.
     """
     path = Path(path)
     if not path.exists():
@@ -55,11 +57,10 @@ def check_file(path: str | os.PathLike) -> Path:
         raise InputError(f"data path is a directory, not a CSV file: {path}")
     if path.stat().st_size == 0:
         raise InputError(f"data file is empty: {path}")
-    if path.suffix not in (".gz", ".bz2", ".zst", ".lz4"):
-        with open(path, "rb") as handle:
-            head = handle.read(_SNIFF_BYTES)
-        if b"\x00" in head:
-            raise InputError(f"{path} is not a CSV file: it holds binary data")
+    with open_binary(path) as handle:  # an unreadable file is a one-line error
+        head = handle.read(_SNIFF_BYTES)
+    if path.suffix not in _COMPRESSED and b"\x00" in head:
+        raise InputError(f"{path} is not a CSV file: it holds binary data")
     return path
 
 
@@ -195,6 +196,10 @@ class CsvBatches:
                 carry = buffer[cut:]
 
     def _parse(self, block: bytes, column_types: dict[str, pa.DataType] | None) -> pa.Table:
+        if b"\x00" in block:  # pyarrow would read a NUL as part of a value
+            if self.path.suffix not in _COMPRESSED:
+                scan_file(self.path)  # raises, naming the line and offset
+            raise InputError(f"{self.path} is not a CSV file: it holds binary data (a NUL byte)")
         return pacsv.read_csv(
             pa.BufferReader(self._header + block),
             parse_options=pacsv.ParseOptions(newlines_in_values=self.quoted_newlines),

@@ -1,0 +1,243 @@
+"""The data contract a CSV must meet before anything is trained on it.
+
+Every check fails with a one-line :class:`InputError` that names the user's
+file and, where there is one, the column:
+
+- the file can be opened (a permission error is not a traceback);
+- no NUL or other binary control bytes anywhere in the file (pandas silently
+  cuts a value at a NUL byte);
+- no duplicate or blank column names, read from the raw header before pandas
+  renames ``a,a`` to ``a, a.1``;
+- no infinite numbers;
+- no numeric-looking column that holds text in some rows (it would silently
+  become a categorical column).
+
+:func:`preflight` checks what a header and a bounded sample can tell, so the
+CLI fails in a second without reading a large file.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from kfp_mlops.components.errors import InputError
+
+CHUNK_BYTES = 1 << 20
+SAMPLE_BYTES = 1 << 20  # what the pre-flight reads at most
+MIN_ROWS = 20  # labelled rows needed for train, eval and test splits that each hold rows
+MIN_NUMERIC_SHARE = 0.5  # a text column whose values are at least half numbers is "numeric-looking"
+# C0 control bytes that never appear in a text CSV (tab, LF, VT, FF and CR are allowed).
+_BINARY_BYTES = bytes(range(0x09)) + bytes(range(0x0E, 0x1B)) + bytes(range(0x1C, 0x20))
+
+
+def open_binary(path: str | os.PathLike):
+    """Opens ``path`` for reading bytes, turning OS errors into a one-line InputError."""
+    try:
+        return open(path, "rb")
+    except FileNotFoundError:
+        raise InputError(f"data file not found: {path}") from None
+    except IsADirectoryError:
+        raise InputError(f"data path is a directory, not a CSV file: {path}") from None
+    except PermissionError:
+        raise InputError(f"cannot read {path}: permission denied") from None
+    except OSError as error:
+        raise InputError(f"cannot read {path}: {error.strerror or error}") from None
+
+
+def _binary_error(path: str | os.PathLike, data: bytes, index: int, line: int, offset: int) -> InputError:
+    line += data.count(b"\n", 0, index)
+    what = "a NUL byte" if data[index] == 0 else f"the control byte 0x{data[index]:02x}"
+    return InputError(
+        f"{path} is not a CSV text file: it holds binary data ({what} on line {line}, offset {offset + index})"
+    )
+
+
+def _first_binary(data: bytes) -> int:
+    """Returns the index of the first binary control byte in ``data``, or -1."""
+    if len(data.translate(None, _BINARY_BYTES)) == len(data):
+        return -1
+    return min(i for i in (data.find(bytes([b])) for b in _BINARY_BYTES) if i >= 0)
+
+
+def scan_file(path: str | os.PathLike) -> str:
+    """Reads the whole file once: checks it holds no binary bytes and returns its sha256.
+
+    Raises:
+        InputError: If the file cannot be read, or holds a NUL or control byte
+            anywhere (naming the line and offset).
+    """
+    digest, line, offset = hashlib.sha256(), 1, 0
+    with open_binary(path) as handle:
+        for chunk in iter(lambda: handle.read(CHUNK_BYTES), b""):
+            index = _first_binary(chunk)
+            if index >= 0:
+                raise _binary_error(path, chunk, index, line, offset)
+            digest.update(chunk)
+            line += chunk.count(b"\n")
+            offset += len(chunk)
+    return digest.hexdigest()
+
+
+def parse_header(path: str | os.PathLike, head: bytes) -> list[str]:
+    """Returns the column names of the first record in ``head``, as written (no renaming).
+
+    Raises:
+        InputError: For duplicate or blank column names.
+    """
+    text = head.decode("utf-8-sig", errors="replace")
+    names = next(csv.reader(io.StringIO(text)), [])
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise InputError(f"{path} has duplicate column names: {', '.join(map(repr, duplicates))}; "
+                         "rename them so each column has one name")
+    blank = [i + 1 for i, name in enumerate(names) if not name.strip()]
+    if blank and len(names) > 1:
+        raise InputError(f"{path} has a blank column name at position {blank[0]} of the header")
+    return names
+
+
+def check_values(frame: pd.DataFrame, path: str | os.PathLike) -> None:
+    """Checks parsed values: no infinite numbers, no numeric-looking column holding text.
+
+    Raises:
+        InputError: Naming the file, the column, and an example value or row.
+    """
+    for name in frame.columns:
+        column = frame[name]
+        if pd.api.types.is_float_dtype(column):
+            infinite = np.isinf(column.to_numpy(dtype="float64", na_value=np.nan))
+            if infinite.any():
+                row = int(np.argmax(infinite))
+                raise InputError(f"column {name!r} in {path} has {int(infinite.sum())} infinite value(s) "
+                                 f"(first on data row {row + 1}: {column.iloc[row]}); use a finite number or leave it empty")
+        elif not pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+            _check_mixed(column, name, path)
+
+
+def _check_mixed(column: pd.Series, name: str, path: str | os.PathLike) -> None:
+    texts = column[column.map(lambda v: isinstance(v, str))]
+    if texts.empty:
+        return
+    numbers = pd.to_numeric(texts.str.strip(), errors="coerce")
+    numeric = numbers.notna()
+    share = float(numeric.mean())
+    if share == 1.0:
+        if np.isinf(numbers.to_numpy(dtype="float64")).any():
+            raise InputError(f"column {name!r} in {path} has infinite values; use a finite number or leave it empty")
+        return
+    if share >= MIN_NUMERIC_SHARE:
+        example = texts[~numeric].iloc[0]
+        raise InputError(
+            f"column {name!r} in {path} looks numeric but {1 - share:.0%} of its values are text "
+            f"(e.g. {example!r} on data row {int(texts[~numeric].index[0]) + 1}); "
+            "fix or empty those values, or make the whole column text"
+        )
+
+
+@dataclass
+class Preflight:
+    """What :func:`preflight` learned from the header and a bounded sample."""
+
+    columns: list[str]
+    sample_rows: int
+    label_values: int
+    complete: bool  # the sample is the whole file
+
+
+def preflight(path: str | os.PathLike, label: str = "", sample_bytes: int = SAMPLE_BYTES) -> Preflight:
+    """Checks the header and the first ``sample_bytes`` of a CSV without reading the rest.
+
+    Args:
+        path: The user's CSV.
+        label: The label column to look for; empty skips the label checks.
+        sample_bytes: How much of the file to read at most.
+
+    Returns:
+        The columns, and how many sample rows (and labelled sample rows) were read.
+
+    Raises:
+        InputError: For a missing, unreadable, empty or binary file, a bad
+            header, a missing label column, or bad values in the sample.
+    """
+    with open_binary(path) as handle:
+        head = handle.read(sample_bytes + 1)
+    if not head:
+        raise InputError(f"data file is empty: {path}")
+    truncated = len(head) > sample_bytes
+    head = head[:sample_bytes]
+    index = _first_binary(head)
+    if index >= 0:
+        raise _binary_error(path, head, index, 1, 0)
+    if truncated:  # keep whole rows only (a quoted newline at the cut is rare; the task checks the rest)
+        head = head[: head.rfind(b"\n") + 1] or head
+    columns = parse_header(path, head)
+    if len(columns) < 2:
+        raise InputError(f"{path} does not look like a CSV with features and a label: "
+                         f"found {len(columns)} column ({', '.join(columns)})")
+    if label and label not in columns:
+        raise InputError(f"label column {label!r} not found in {path}; columns are: {', '.join(columns)}")
+    try:
+        sample = pd.read_csv(io.BytesIO(head))
+    except (pd.errors.ParserError, UnicodeDecodeError) as error:
+        if truncated:  # the cut may fall inside a quoted value or a character: the task reads it whole
+            return Preflight(columns=columns, sample_rows=0, label_values=0, complete=False)
+        raise InputError(f"{path} is not a well-formed CSV: {str(error).strip().splitlines()[0]}") from None
+    except pd.errors.EmptyDataError:
+        raise InputError(f"data file has no header row: {path}") from None
+    if sample.empty:
+        raise InputError(f"{path} has a header but no data rows")
+    check_values(sample, path)
+    labelled = int(sample[label].notna().sum()) if label else len(sample)
+    if label and not truncated:  # the sample is the whole file: the label checks are final
+        if labelled == 0:
+            raise InputError(f"label column {label!r} in {path} has no values")
+        check_label(sample[label], path)
+        check_rows(labelled, path)
+    return Preflight(columns=columns, sample_rows=len(sample), label_values=labelled, complete=not truncated)
+
+
+def check_label(labels: pd.Series, path: str | os.PathLike) -> None:
+    """Checks that the label column has two or more distinct values.
+
+    Raises:
+        InputError: For a label with a single value, naming the user's file.
+    """
+    distinct = labels.dropna().unique()
+    if len(distinct) < 2:
+        raise InputError(
+            f"label column {labels.name!r} in {path} has a single value ({distinct[0]!r}) in all "
+            f"{int(labels.notna().sum())} labelled rows: a model needs two or more classes or values to learn"
+        )
+
+
+def check_rows(labelled: int, path: str | os.PathLike) -> None:
+    """Checks there are enough labelled rows to train on.
+
+    Raises:
+        InputError: For fewer than :data:`MIN_ROWS` labelled rows, naming the user's file.
+    """
+    if labelled < MIN_ROWS:
+        raise InputError(f"{path} has {labelled} labelled rows; training needs at least {MIN_ROWS} "
+                         "(for train, eval and test splits that each hold rows)")
+
+
+def model_name_from(path: str | os.PathLike) -> str:
+    """Derives a registry-safe model name from a data file's name.
+
+    Accents are folded to ASCII (``Données clients.csv`` -> ``donnees-clients``),
+    any other character outside letters, digits, ``.``, ``_`` and ``-`` becomes
+    ``-``, and an empty result is ``model``.
+    """
+    import re
+    import unicodedata
+
+    stem = unicodedata.normalize("NFKD", Path(path).stem).encode("ascii", "ignore").decode()
+    name = re.sub(r"[^A-Za-z0-9.-]+", "-", stem.replace("_", "-")).strip("-.").lower()
+    return re.sub(r"-{2,}", "-", name)[:128] or "model"
