@@ -89,8 +89,7 @@ def infer_schema_from_statistics(
     if label and label not in names:
         raise InputError(f"label column {label!r} not found; columns are: {', '.join(names)}")
     schema = schema_pb2.Schema()
-    if label:
-        schema.default_environment.extend([TRAINING, SERVING])
+    schema.default_environment.extend([TRAINING, SERVING])  # always: SERVING then checks every feature but the label
     for stat in dataset.features:
         name = feature_name(stat)
         feature = schema.feature.add(name=name)
