@@ -209,6 +209,7 @@ def run_training(
 
     from kfp_mlops.components.data.ingest import load_labelled
     from kfp_mlops.components.errors import InputError
+    from kfp_mlops.components.registry import open_registry
     from kfp_mlops.pipelines import local_runner
 
     if schema_path and not Path(schema_path).is_file():
@@ -216,6 +217,7 @@ def run_training(
     frame, source, label, _ = load_labelled(data_path, label)
     model_name = model_name or Path(source).stem.replace("_", "-").lower()
     registry_path = Path(registry).absolute() if registry else local_runner.default_registry()
+    open_registry(str(registry_path)).list()  # a damaged index: one line naming it, before any task
     print(f"Running pipeline 'training' locally on {source} ({len(frame)} rows, label {label!r})", flush=True)
     print(f"  pipeline root: {local_runner.pipeline_root()}", flush=True)
     pipeline = build_training_pipeline(target="local", trainer=trainer, import_schema=bool(schema_path))

@@ -22,12 +22,13 @@ from kfp_mlops.components.registry.base import (
     ChecksumError,
     ModelVersion,
     Registry,
+    RegistryDamaged,
 )
 from kfp_mlops.components.registry.lineage import build_lineage
 
 VERTEX_SCHEME = "vertex://"
 
-__all__ = ["CHALLENGER", "CHAMPION", "ChecksumError", "ModelVersion", "Registry", "build_lineage", "open_registry"]
+__all__ = ["CHALLENGER", "CHAMPION", "ChecksumError", "ModelVersion", "Registry", "RegistryDamaged", "build_lineage", "open_registry"]
 
 
 def open_registry(uri: str, **options) -> Registry:

@@ -15,6 +15,10 @@ class ChecksumError(InputError):
     """A stored model's files no longer match the sha256 recorded at registration."""
 
 
+class RegistryDamaged(InputError):
+    """The registry's own records (the local ``index.json``) cannot be read or have the wrong shape."""
+
+
 @dataclass
 class ModelVersion:
     """One registered version of a model.
@@ -103,6 +107,8 @@ class Registry(abc.ABC):
         """True when :meth:`get` would find the version or alias."""
         try:
             self.get(name, version_or_alias)
+        except RegistryDamaged:
+            raise
         except InputError:
             return False
         return True
