@@ -18,7 +18,9 @@ from kfp import dsl
 
 PIPELINE_NAME = "training"
 TRAINERS = ("sklearn", "keras")
-DEFAULT_THRESHOLDS = {"accuracy": 0.8}
+# No absolute threshold by default: the gate's skill check (beat the majority class or the mean, on
+# balanced accuracy or rmse) fits every task and dataset; add floors with --threshold METRIC=VALUE.
+DEFAULT_THRESHOLDS: dict = {}
 
 
 def build_training_pipeline(
@@ -123,7 +125,8 @@ def build_training_pipeline(
             champion = current_champion(registry_uri=registry_uri, model_name=model_name)
             champion.set_display_name("Pin current champion").set_caching_options(False)
             evaluate = evaluate_model(
-                model=model, test=ingest.outputs["test"], label=label_column, thresholds=thresholds,
+                model=model, test=ingest.outputs["test"], train=ingest.outputs["train"], label=label_column,
+                thresholds=thresholds,
                 registry_uri=registry_uri, model_name=model_name, regression_margin=regression_margin,
                 slice_feature=slice_feature, slice_floors=slice_floors, champion=champion.output,
             ).set_display_name("Evaluate model")
@@ -209,12 +212,16 @@ def run_training(
 
     from kfp_mlops.components.data.ingest import load_labelled
     from kfp_mlops.components.errors import InputError
+    from kfp_mlops.components.evaluation.gate import check_threshold_names
     from kfp_mlops.components.registry import open_registry
+    from kfp_mlops.components.training.features import resolve_task
     from kfp_mlops.pipelines import local_runner
 
     if schema_path and not Path(schema_path).is_file():
         raise InputError(f"schema file not found: {schema_path}")
     frame, source, label, _ = load_labelled(data_path, label)
+    thresholds = parameters.get("thresholds") or {}
+    check_threshold_names(thresholds, resolve_task("auto", frame[label].dropna()), "--threshold")
     model_name = model_name or Path(source).stem.replace("_", "-").lower()
     registry_path = Path(registry).absolute() if registry else local_runner.default_registry()
     open_registry(str(registry_path)).list()  # a damaged index: one line naming it, before any task

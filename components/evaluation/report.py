@@ -4,7 +4,7 @@ from __future__ import annotations
 from kfp_mlops.components.evaluation.gate import Verdict
 from kfp_mlops.components.evaluation.metrics import Evaluation
 
-KIND_TITLES = {"threshold": "Absolute thresholds", "champion": "Against the champion", "slice": "Slices"}
+KIND_TITLES = {"skill": "Against a no-skill baseline", "threshold": "Absolute thresholds", "champion": "Against the champion", "slice": "Slices"}
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:

@@ -27,7 +27,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                           help="sklearn estimator: linear, random_forest, hist_gradient_boosting")
     training.add_argument("--epochs", type=int, default=20, help="Keras epochs")
     training.add_argument("--threshold", action="append", default=[], metavar="METRIC=VALUE",
-                          help="absolute gate, e.g. accuracy=0.9 (repeatable; default accuracy=0.8)")
+                          help="absolute gate, e.g. accuracy=0.9 or rmse=12 (repeatable; default none: the "
+                          "model must beat the majority class or the mean)")
     training.add_argument("--slice-feature", default="", help="feature to compute per-slice metrics on")
     training.add_argument("--slice-floor", action="append", default=[], metavar="METRIC=VALUE",
                           help="per-slice floor, e.g. accuracy=0.7 (repeatable)")
@@ -143,7 +144,8 @@ def _training_summary(run: Any, model_name: str, registry: Path, result: dict) -
         print(f"Model artifact: {_path(train.get('model'))}")
     version = run.tasks.get("register-model", {}).get("Output")
     if not version:
-        print("Not registered: the model did not pass the gate (see the report).")
+        verdict = (getattr(evaluate.get("report"), "metadata", None) or {}).get("verdict", "") if evaluate else ""
+        print(f"Not registered: {verdict or 'the model did not pass the gate'} (see the report).")
         result["stopped_by"] = "evaluation gate"
         return 1
     promoted = "promote-model" in run.tasks
