@@ -143,7 +143,8 @@ def build_training_pipeline(
                 ).set_display_name("Infra-validate model server")
                 with dsl.If(infra.outputs["Output"] == True, name="model-serves"):  # noqa: E712
                     promote = promote_model(
-                        registry_uri=registry_uri, model_name=model_name, version=register.outputs["Output"]
+                        registry_uri=registry_uri, model_name=model_name, version=register.outputs["Output"],
+                        expected_champion=champion.output,  # compare-and-swap with the champion evaluated against
                     ).set_display_name("Promote to champion")
                     promote.set_caching_options(False)
                     _deploy(target, deployment, promote, model, ingest, label_column, registry_uri, model_name,

@@ -85,6 +85,7 @@ def evaluate_model(
         champion=champion, train_path=train.path if train else None, skill_margin=skill_margin,
     )
     report.metadata["verdict"] = result.verdict.summary()
+    report.metadata["breaking_change"] = result.verdict.breaking
     for name, value in sorted(result.evaluation.metrics.items()):
         metrics.log_metric(name, value)
     if result.evaluation.confusion_matrix:

@@ -25,28 +25,32 @@ class EvaluationResult:
     report: str = ""
 
 
-def _champion(registry_uri: str, model_name: str, frame, label: str,
-              pin: str = "") -> tuple[M.Evaluation | None, str, str]:
-    """Scores the champion on the same rows: (evaluation, version, error).
+def _champion(registry_uri: str, model_name: str, frame, label: str, pin: str = "",
+              contract=None) -> tuple[M.Evaluation | None, str, str, list[str]]:
+    """Scores the champion on the same rows: (evaluation, version, error, breaking changes).
+
+    The breaking changes are how ``contract`` (the challenger's inputs) differs from the champion's.
 
     ``pin`` (``"<version>@<sha256>"``, from ``Registry.pin``) names the champion
     to compare with; empty means the registry's champion now.
     """
     if not (registry_uri and model_name):
-        return None, "", ""
+        return None, "", "", []
     from kfp_mlops.components.registry import CHAMPION, open_registry
+    from kfp_mlops.components.registry.register import breaking_changes
 
     registry = open_registry(registry_uri)
     if not pin and not registry.has(model_name, CHAMPION):
         print(f"[evaluation] no champion for {model_name!r} in {registry_uri}", flush=True)
-        return None, "", ""
+        return None, "", "", []
     version = registry.get_pinned(model_name, pin) if pin else registry.get(model_name, CHAMPION)
     predictor = registry.load(model_name, version.version)  # ChecksumError on tampered files: never silent
+    changes = breaking_changes(predictor.contract, contract) if contract is not None else []
     try:
         evaluation = M.evaluate_frame(predictor, frame, label)
     except InputError as error:
-        return None, version.version, str(error)
-    return evaluation, version.version, ""
+        return None, version.version, str(error), changes
+    return evaluation, version.version, "", changes
 
 
 def no_skill_baseline(evaluation: M.Evaluation, train_labels=None) -> tuple[M.Scored, str]:
@@ -148,7 +152,8 @@ def evaluate_model_dir(
     print(f"[evaluation] {evaluation.task} on {evaluation.rows} rows: "
           + ", ".join(f"{k}={v:.4f}" for k, v in sorted(evaluation.metrics.items())), flush=True)
     gate.check_threshold_names(thresholds or {}, evaluation.task)
-    champion, champion_version, champion_error = _champion(registry_uri, model_name, frame, label, champion)
+    champion, champion_version, champion_error, breaking = _champion(registry_uri, model_name, frame, label, champion,
+                                                                     predictor.contract)
     if champion is not None and champion.task != evaluation.task:
         champion, champion_error = None, f"it does {champion.task}, this model does {evaluation.task}"
     slices = M.slice_metrics(predictor, frame, label, slice_feature) if slice_feature else {}
@@ -159,6 +164,10 @@ def evaluate_model_dir(
                           regression_margin, slices, slice_floors, slice_feature, champion_label,
                           scored=evaluation.scored, champion_scored=champion.scored if champion else None,
                           baseline=baseline, baseline_name=baseline_name, skill_margin=skill_margin)
+    if breaking:
+        verdict.breaking = (f"breaking change against {champion_label}: {'; '.join(breaking)}; "
+                            "if blessed, it is registered as challenger and not promoted or deployed automatically")
+        print(f"[evaluation] {verdict.breaking}", flush=True)
     if champion_error:
         verdict.checks.append(gate.Check("champion", "", False, f"{champion_label} cannot be compared on the test rows: "
                                          f"{champion_error}; promote by hand with 'kfp-mlops models promote'"))

@@ -57,6 +57,7 @@ class Verdict:
 
     blessed: bool
     checks: list[Check] = field(default_factory=list)
+    breaking: str = ""  # how the inputs differ from the champion's; such a model is never promoted automatically
 
     @property
     def failures(self) -> list[Check]:

@@ -31,6 +31,8 @@ def render_markdown(model_name: str, evaluation: Evaluation, verdict: Verdict,
              f"{evaluation.task.capitalize()} model, scored on {evaluation.rows} test rows.", ""]
     if verdict.failures:
         lines += ["## Why not blessed", ""] + [f"- {c.reason}" for c in verdict.failures] + [""]
+    if verdict.breaking:
+        lines += ["## Breaking change: not promoted automatically", "", f"- {verdict.breaking}", ""]
     lines += ["## Checks", ""]
     for kind, title in KIND_TITLES.items():
         checks = [c for c in verdict.checks if c.kind == kind]

@@ -1,4 +1,6 @@
 """KFP components for the model registry: register a blessed model, promote a version."""
+from typing import Optional
+
 from kfp.dsl import Artifact, Dataset, Input, Metrics, Model
 
 from kfp_mlops.components.images import component
@@ -49,21 +51,29 @@ def register_model(
 
 
 @component("core")
-def promote_model(registry_uri: str, model_name: str, version: str, alias: str = "champion") -> str:
-    """Points an alias (``champion`` by default) at a registered version.
+def promote_model(registry_uri: str, model_name: str, version: str, alias: str = "champion",
+                  expected_champion: Optional[str] = None) -> str:
+    """Points an alias (``champion`` by default) at a registered version, as a compare-and-swap.
 
     Args:
         registry_uri: A local folder, or ``vertex://PROJECT/LOCATION``.
         model_name: The model's registry name.
         version: The version to promote, e.g. ``v3`` (``register_model``'s output).
         alias: The alias to move.
+        expected_champion: The champion the run compared with, pinned as
+            ``"<version>@<sha256>"`` by ``current_champion`` (``""``: there was
+            none). The promotion fails with ``PromotionError`` when the champion
+            has changed since, or when the version's inputs (feature names and
+            types, per the feature contract) differ from that champion's: a
+            breaking change is left as challenger for a person to promote. None
+            promotes unconditionally.
 
     Returns:
         The promoted version id.
     """
     from kfp_mlops.components.registry.register import promote
 
-    return promote(registry_uri, model_name, version, alias)
+    return promote(registry_uri, model_name, version, alias, expected_champion)
 
 
 @component("core")

@@ -228,12 +228,15 @@ class LocalRegistry(Registry):
             entry["champion_history"].append(version)
         entry["aliases"][alias] = version
 
-    def promote(self, name: str, version: str, alias: str = CHAMPION) -> ModelVersion:
-        """See :meth:`Registry.promote`."""
+    def promote(self, name: str, version: str, alias: str = CHAMPION, expected: str | None = None) -> ModelVersion:
+        """See :meth:`Registry.promote`; the compare-and-swap happens under the index lock."""
         with self._lock:
             index = self._read()
             entry = self._entry(index, name)
             record = self._resolve(entry, name, version)
+            holder = entry["aliases"].get(alias)
+            current = next((f"{r['version']}@{r['sha256']}" for r in entry["versions"] if r["version"] == holder), "")
+            self._check_expected(name, record["version"], alias, expected, current)
             self._point(entry, alias, record["version"])
             self._write(index)
         print(f"[registry] {name} {record['version']} is now {alias}", flush=True)

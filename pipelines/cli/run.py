@@ -117,6 +117,11 @@ def print_training_summary(run: Any, model_name: str, registry: Path) -> int:
 
 def _training_summary(run: Any, model_name: str, registry: Path, result: dict) -> int:
     print(f"Finished in {run.seconds:.1f} s" + (f"; task logs: {run.log_path}" if run.log_path else ""))
+    if not run.succeeded and run.error.startswith("PromotionError: "):  # the champion moved, or a breaking change
+        version = run.tasks.get("register-model", {}).get("Output")
+        print(f"Not promoted: {run.error[len('PromotionError: '):]}")
+        result.update(version=version, stopped_by="promotion")
+        return 1
     if not run.succeeded:
         print(f"FAILED: {run.error}")
         result["stopped_by"] = "failure"

@@ -139,3 +139,18 @@ def test_threshold_names_are_checked_against_the_task():
         gate.check_threshold_names({"acc": 0.9}, "", "--threshold")
     with pytest.raises(InputError, match="for a classification model"):
         gate.check_threshold_names({"r2": 0.9}, "classification")
+
+
+def test_a_breaking_change_against_the_champion_is_flagged_in_the_report(tmp_path, penguin_models, penguins_split):
+    train, test_path, test = penguins_split
+    registry = open_registry(str(tmp_path / "registry"))
+    registry.promote("penguins", registry.register(str(penguin_models["weak"]), "penguins").version)  # island only
+    result = _evaluate(tmp_path, penguin_models["strong"], test, "species", train,
+                       registry_uri=str(tmp_path / "registry"), model_name="penguins")
+    assert result.blessed  # better, yet its inputs differ: blessed, but never promoted automatically
+    assert "new feature 'bill_length_mm'" in result.verdict.breaking and "sex" in result.verdict.breaking
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "## Breaking change: not promoted automatically" in report
+    same = _evaluate(tmp_path, penguin_models["weak"], test, "species", train,
+                     registry_uri=str(tmp_path / "registry"), model_name="penguins")
+    assert same.verdict.breaking == ""
