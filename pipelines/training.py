@@ -135,7 +135,7 @@ def build_training_pipeline(
                 register = register_model(
                     model=model, metrics=evaluate.outputs["metrics"], registry_uri=registry_uri,
                     model_name=model_name, dataset=ingest.outputs["train"], schema=schema,
-                    pipeline_run_id=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
+                    statistics=statistics.outputs["statistics"], pipeline_run_id=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
                 ).set_display_name("Register model")
                 register.set_caching_options(False)
                 infra = deployment.infra_validate(

@@ -11,8 +11,8 @@ two are resampled by index, with fewer resamples.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

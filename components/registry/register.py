@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 from kfp_mlops.components.registry import open_registry
@@ -11,11 +12,13 @@ from kfp_mlops.components.registry.lineage import build_lineage
 def register_artifact(registry_uri: str, model_name: str, model_dir: str | os.PathLike,
                       metrics: dict[str, Any], dataset_path: str | None = None, dataset_sha256: str = "",
                       schema_path: str | None = None, pipeline_run_id: str = "", alias: str = "challenger",
-                      source_sha256: str = "") -> str:
+                      source_sha256: str = "", statistics_path: str | None = None) -> str:
     """Registers ``model_dir`` with its numeric metrics and lineage; returns the version id.
 
     Non-numeric metric values (metadata such as display names) are dropped.
     ``source_sha256`` (the ingested source file's hash) joins the lineage when given.
+    With ``schema_path`` and ``statistics_path`` the version carries its training
+    baseline (:mod:`~kfp_mlops.components.registry.baseline`).
 
     Raises:
         InputError: For an empty registry URI, a bad model name, or a folder that is not a model.
@@ -24,7 +27,16 @@ def register_artifact(registry_uri: str, model_name: str, model_dir: str | os.Pa
     extra = {"source_sha256": source_sha256} if source_sha256 else {}
     lineage = build_lineage(dataset_path, schema_path, pipeline_run_id, dataset_sha256, **extra)
     aliases = [alias] if alias else []
-    return open_registry(registry_uri).register(str(model_dir), model_name, numeric, lineage, aliases).version
+    registry = open_registry(registry_uri)
+    if not (schema_path and statistics_path):
+        return registry.register(str(model_dir), model_name, numeric, lineage, aliases).version
+    import tempfile
+
+    from kfp_mlops.components.registry.baseline import with_baseline
+
+    with tempfile.TemporaryDirectory(prefix="kfp-mlops-register-") as staging:  # the version carries its baseline
+        staged = with_baseline(model_dir, Path(staging) / "model", schema_path, statistics_path)
+        return registry.register(str(staged), model_name, numeric, lineage, aliases).version
 
 
 def breaking_changes(champion: Any, challenger: Any) -> list[str]:

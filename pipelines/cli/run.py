@@ -37,18 +37,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     batch = pipelines.add_parser("batch-prediction", help="validate rows against the training schema and score them")
     batch.add_argument("--data", required=True, help="CSV of rows to score")
-    batch.add_argument("--training-data", required=True, help="the training CSV (schema and skew baseline)")
+    batch.add_argument("--training-data", default="",
+                       help="a training CSV to derive the schema and skew baseline from (default: the ones the "
+                       "model version carries in the registry)")
     batch.add_argument("--model-name", required=True)
     batch.add_argument("--model-version", default="champion", help="version or alias (default: champion)")
-    batch.add_argument("--label", default="", help="label column of the training data")
+    batch.add_argument("--label", default="", help="label column (default: the model version's own)")
     _common(batch)
     batch.set_defaults(func=handle_batch)
 
     monitor = pipelines.add_parser("monitoring", help="check drift and decay; retrain when needed")
     monitor.add_argument("--serving-data", required=True, help="prediction-log folder of the endpoint, or a CSV")
-    monitor.add_argument("--training-data", required=True, help="the champion's training CSV (drift baseline)")
+    monitor.add_argument("--training-data", default="",
+                         help="a training CSV as drift baseline (default: the one the champion carries in the registry)")
     monitor.add_argument("--model-name", required=True)
-    monitor.add_argument("--label", default="", help="label column")
+    monitor.add_argument("--label", default="", help="label column (default: the champion's own)")
     monitor.add_argument("--new-data", default="", help="newly labelled CSV: decay check and retraining window")
     monitor.add_argument("--max-metric-drop", type=float, default=0.05)
     _common(monitor)

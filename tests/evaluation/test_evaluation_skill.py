@@ -142,7 +142,7 @@ def test_threshold_names_are_checked_against_the_task():
 
 
 def test_a_breaking_change_against_the_champion_is_flagged_in_the_report(tmp_path, penguin_models, penguins_split):
-    train, test_path, test = penguins_split
+    train, _, test = penguins_split
     registry = open_registry(str(tmp_path / "registry"))
     registry.promote("penguins", registry.register(str(penguin_models["weak"]), "penguins").version)  # island only
     result = _evaluate(tmp_path, penguin_models["strong"], test, "species", train,

@@ -70,6 +70,28 @@ def test_unshifted_traffic_triggers_no_retraining(trained, tmp_path):
     assert _registry(root).get("penguins", "champion").version == "v1"
 
 
+def test_batch_prediction_and_monitoring_take_the_baseline_from_the_registry(trained, tmp_path):
+    """The README's form, no --training-data and no --label: skewed rows are refused, drift is seen.
+
+    Runs while v1 (trained on era 1) is champion: the baseline is the champion's own.
+    """
+    from kfp_mlops.components.validation.anomalies import describe_anomalies
+
+    root, data = trained
+    rows = tmp_path / "rows.csv"
+    pd.read_csv(data.initial).sample(100, random_state=4).drop(columns=["species"]).to_csv(rows, index=False)
+    run = run_batch_prediction(str(rows), model_name="penguins", log_path=str(tmp_path / "l"))
+    assert run.succeeded, run.error
+    assert run.output("validate-data") is True and len(pd.read_csv(run.tasks["predict-batch"]["predictions"].path)) == 100
+    run = run_batch_prediction(str(data.traffic), model_name="penguins", log_path=str(tmp_path / "l"))
+    assert run.succeeded and run.output("validate-data") is False  # before: scored, max_skew 0.0
+    assert any(line.startswith("flipper_length_mm") for line in
+               describe_anomalies(run.tasks["validate-data"]["anomalies"].path))
+    run = run_monitoring(str(data.traffic), model_name="penguins", retrain_on_drift=False, log_path=str(tmp_path / "l"))
+    assert run.succeeded, run.error
+    report = Path(run.tasks["decide-retraining"]["report"].path).read_text()
+    assert "| flipper_length_mm |" in report  # before: no drift measured at all
+
 def test_drift_triggers_retraining_and_the_blessed_model_becomes_champion(trained, tmp_path):
     root, data = trained
     run = run_monitoring(str(data.traffic), str(data.initial), "penguins", label="species",
@@ -98,3 +120,4 @@ def test_a_worse_challenger_never_becomes_champion(trained, tmp_path):
     assert run.succeeded and run.output("evaluate-model") is False
     assert "register-model" not in run.tasks and "promote-model" not in run.tasks
     assert _registry(root).get("penguins", "champion").version == before
+

@@ -46,7 +46,7 @@ def test_the_cli_prints_one_line(damaged, capsys, argv):
     _one_line(capsys, damaged)
 
 
-@pytest.mark.parametrize("pipeline", ["training"])
+@pytest.mark.parametrize("pipeline", ["training", "batch-prediction", "monitoring"])
 def test_pipelines_stop_before_any_task(damaged, capsys, tmp_path, pipeline):
     data = tmp_path / "rows.csv"
     data.write_text("a,b,y\n1,2,0\n3,4,1\n")
