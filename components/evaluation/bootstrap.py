@@ -58,7 +58,8 @@ def _classification(metric: str, scored: Scored) -> tuple[np.ndarray, Finish]:
     if metric == "log_loss":
         index = {label: i for i, label in enumerate(scored.labels)}
         columns = np.array([index[t] for t in truth])
-        losses = -np.log(np.clip(scored.proba[np.arange(len(truth)), columns], 1e-15, 1.0))
+        proba = np.asarray(scored.proba)  # supports() checked it is there
+        losses = -np.log(np.clip(proba[np.arange(len(truth)), columns], 1e-15, 1.0))
         return losses[:, None], lambda sums, total: _safe(sums[:, 0], total)
     labels = sorted(set(truth.tolist()) | set(predicted.tolist()))
     codes = {label: i for i, label in enumerate(labels)}
@@ -129,7 +130,7 @@ def _ranking(metric: str, rows: np.ndarray, scored: Scored) -> float:
     truth = (scored.truth[rows].astype(str) == scored.labels[1]).astype(int)
     if truth.min() == truth.max():
         return float("nan")
-    score = scored.proba[rows, 1]
+    score = np.asarray(scored.proba)[rows, 1]
     return float(m.roc_auc_score(truth, score) if metric == "roc_auc" else m.average_precision_score(truth, score))
 
 
@@ -175,7 +176,8 @@ def paired_difference(metric: str, a: Scored, b: Scored, resamples: int = RESAMP
             first, second = both(weights)
             return first - second
 
-        values = tuple(float(v[0]) for v in both(np.ones((1, rows))))
+        first, second = both(np.ones((1, rows)))
+        values = (float(first[0]), float(second[0]))
         resamples = max(min(resamples, RANKING_RESAMPLES), min(resamples, _TOTAL_CELLS // rows))
         chunk = max(1, _CHUNK_CELLS // rows)
         parts = []
