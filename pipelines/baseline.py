@@ -48,3 +48,34 @@ def import_data(data_path: Any, what: str) -> Any:
     task = dsl.importer(artifact_uri=data_path, artifact_class=dsl.Dataset, reimport=False,
                         metadata={"fingerprint": fingerprint.output})
     return task.set_display_name(f"Import {what}")
+
+
+def baseline_for(from_registry: bool, training_data_path: Any, label: Any, registry_uri: Any, model_name: Any,
+                 version: Any = "champion", drift_threshold: Any = None) -> tuple[Any, Any, Any]:
+    """Adds the steps that give the baseline new rows are checked against: (statistics, schema, label).
+
+    Call it inside a ``@dsl.pipeline`` function. The choice is made when the
+    pipeline is built (``dsl.OneOf`` over artifacts fails under kfp.local).
+
+    Args:
+        from_registry: Take the statistics, schema and label the registered version
+            carries (``fetch_baseline``); False derives them from ``training_data_path``.
+        training_data_path: The training CSV (used when ``from_registry`` is False).
+        label: The label column; with ``from_registry``, empty means the version's own.
+        registry_uri: The model registry.
+        model_name: The registered model.
+        version: The version or alias whose baseline to take.
+        drift_threshold: Per-feature drift threshold; ``None`` keeps the schema's.
+
+    Returns:
+        The statistics output, the schema output, and the label (a parameter or a task output).
+    """
+    if not from_registry:
+        statistics, schema = training_baseline(training_data_path, label, drift_threshold)
+        return statistics.outputs["statistics"], schema.outputs["schema"], label
+    from kfp_mlops.components.registry.component import fetch_baseline
+
+    options = {} if drift_threshold is None else {"drift_threshold": drift_threshold}
+    task = fetch_baseline(registry_uri=registry_uri, model_name=model_name, version=version, label=label, **options)
+    task.set_display_name("Fetch training baseline from registry").set_caching_options(False)
+    return task.outputs["statistics"], task.outputs["schema"], task.outputs["Output"]

@@ -3,7 +3,8 @@
 Flow::
 
     serving data (the endpoint's prediction log, or a batch) -> statistics
-    training rows -> statistics -> schema (with drift comparators)
+    the champion's training baseline (schema + statistics, from the registry; or, with a training CSV,
+    statistics -> schema derived from it), with the drift comparators set
       -> validate serving data (SERVING environment) with the training statistics as drift baseline
       -> decide: drift above thresholds, or the champion's metric decayed on newly labelled rows
       -> [retrain] trigger the training pipeline on the new data window (local run or submitted run)
@@ -15,26 +16,28 @@ from kfp import dsl
 PIPELINE_NAME = "monitoring"
 
 
-def build_monitoring_pipeline(target: str = "local") -> Callable:
+def build_monitoring_pipeline(target: str = "local", training_data: bool = False) -> Callable:
     """Builds the monitoring pipeline.
 
     Args:
         target: ``local``, ``vertex`` or ``kfp``: where retraining runs are started
             (a local run, or a run submitted with the ``submit_options`` parameter).
+        training_data: Derive the drift baseline from the ``training_data_path`` CSV
+            instead of taking the one the champion carries in the registry.
 
     Returns:
         A ``@dsl.pipeline`` function.
     """
     from kfp_mlops.components.monitoring import component as monitoring
     from kfp_mlops.components.validation import component as validation
-    from kfp_mlops.pipelines.baseline import training_baseline
+    from kfp_mlops.pipelines.baseline import baseline_for
 
     @dsl.pipeline(name=PIPELINE_NAME, description="Detect drift and decay of the champion, and retrain on the new data window.")
     def monitoring_pipeline(
         serving_data: str,
-        training_data_path: str,
         registry_uri: str,
         model_name: str,
+        training_data_path: str = "",
         label: str = "",
         new_data_path: str = "",
         metric: str = "accuracy",
@@ -50,21 +53,22 @@ def build_monitoring_pipeline(target: str = "local") -> Callable:
         serving = monitoring.collect_serving_data(
             source=serving_data, since=since, until=until).set_display_name("Collect serving data")
         serving.set_caching_options(False)  # a log folder changes under the same path
-        baseline, schema = training_baseline(training_data_path, label, drift_threshold)
+        baseline, schema, label_column = baseline_for(not training_data, training_data_path, label, registry_uri,
+                                                      model_name, "champion", drift_threshold)
         current = validation.generate_statistics(dataset=serving.outputs["dataset"]).set_display_name("Serving statistics")
         check = validation.validate_data(
-            statistics=current.outputs["statistics"], schema=schema.outputs["schema"],
-            baseline_statistics=baseline.outputs["statistics"], environment="SERVING",
+            statistics=current.outputs["statistics"], schema=schema,
+            baseline_statistics=baseline, environment="SERVING",
         ).set_display_name("Check drift")
         decide = monitoring.decide_retraining(
             anomalies=check.outputs["anomalies"], registry_uri=registry_uri, model_name=model_name,
-            labelled_data_path=new_data_path, label=label, metric=metric, max_metric_drop=max_metric_drop,
+            labelled_data_path=new_data_path, label=label_column, metric=metric, max_metric_drop=max_metric_drop,
             retrain_on_drift=retrain_on_drift,
         ).set_display_name("Decide on retraining")
         decide.set_caching_options(False)  # depends on the registry's champion
         with dsl.If(decide.outputs["Output"] == True, name="retrain"):  # noqa: E712
             monitoring.trigger_retraining(
-                target=target, data_path=new_data_path, label=label, model_name=model_name,
+                target=target, data_path=new_data_path, label=label_column, model_name=model_name,
                 registry_uri=registry_uri, submit_options=submit_options, ledger_path=retraining_ledger,
                 cooldown_seconds=retrain_cooldown_seconds,
             ).set_display_name("Trigger retraining").set_caching_options(False)
@@ -72,24 +76,34 @@ def build_monitoring_pipeline(target: str = "local") -> Callable:
     return monitoring_pipeline
 
 
-def run_monitoring(serving_data: str, training_data_path: str, model_name: str, label: str = "",
+def run_monitoring(serving_data: str, training_data_path: str = "", model_name: str = "", label: str = "",
                    new_data_path: str = "", registry: str = "", log_path: str | None = None, **parameters):
     """Runs monitoring locally (retraining, when triggered, is a local run too).
 
+    Drift is measured against the training baseline the champion carries in the
+    registry; ``training_data_path`` (and ``label``) override it. Without
+    ``label`` the champion's own label is used.
+
     Returns:
         The :class:`~kfp_mlops.pipelines.local_runner.LocalRun`.
+
+    Raises:
+        InputError: For a damaged registry, or a model with no champion.
     """
     from pathlib import Path
 
+    from kfp_mlops.components.registry.baseline import registered_label
     from kfp_mlops.pipelines import local_runner
 
     registry_path = Path(registry).absolute() if registry else local_runner.default_registry()
+    label = label or registered_label(str(registry_path), model_name)
     print(f"Running pipeline 'monitoring' locally on {serving_data}", flush=True)
     # Keep URIs (bq://, gs://, s3://) as they are; make local paths absolute for the tasks.
     source = serving_data if "://" in serving_data else str(Path(serving_data).absolute())
     return local_runner.run_pipeline(
-        build_monitoring_pipeline(),
-        {"serving_data": source, "training_data_path": str(Path(training_data_path).absolute()),
+        build_monitoring_pipeline(training_data=bool(training_data_path)),
+        {"serving_data": source,
+         "training_data_path": str(Path(training_data_path).absolute()) if training_data_path else "",
          "registry_uri": str(registry_path), "model_name": model_name, "label": label,
          "new_data_path": str(Path(new_data_path).absolute()) if new_data_path else "", **parameters},
         log_path=log_path,

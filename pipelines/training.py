@@ -19,7 +19,9 @@ from kfp import dsl
 
 PIPELINE_NAME = "training"
 TRAINERS = ("sklearn", "keras")
-DEFAULT_THRESHOLDS = {"accuracy": 0.8}
+# No absolute threshold by default: the gate's skill check (beat the majority class or the mean, on
+# balanced accuracy or rmse) fits every task and dataset; add floors with --threshold METRIC=VALUE.
+DEFAULT_THRESHOLDS: dict = {}
 
 
 def build_training_pipeline(
@@ -136,7 +138,8 @@ def build_training_pipeline(
             champion = current_champion(registry_uri=registry_uri, model_name=model_name)
             champion.set_display_name("Pin current champion").set_caching_options(False)
             evaluate = evaluate_model(
-                model=model, test=ingest.outputs["test"], label=label_column, thresholds=thresholds,
+                model=model, test=ingest.outputs["test"], train=ingest.outputs["train"], label=label_column,
+                thresholds=thresholds,
                 registry_uri=registry_uri, model_name=model_name, regression_margin=regression_margin,
                 slice_feature=slice_feature, slice_floors=slice_floors, champion=champion.output,
             ).set_display_name("Evaluate model")
@@ -145,7 +148,7 @@ def build_training_pipeline(
                 register = register_model(
                     model=model, metrics=evaluate.outputs["metrics"], registry_uri=registry_uri,
                     model_name=model_name, dataset=ingest.outputs["train"], schema=schema,
-                    pipeline_run_id=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
+                    statistics=statistics.outputs["statistics"], pipeline_run_id=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
                 ).set_display_name("Register model")
                 register.set_caching_options(False)
                 infra = deployment.infra_validate(
@@ -153,7 +156,8 @@ def build_training_pipeline(
                 ).set_display_name("Infra-validate model server")
                 with dsl.If(infra.outputs["Output"] == True, name="model-serves"):  # noqa: E712
                     promote = promote_model(
-                        registry_uri=registry_uri, model_name=model_name, version=register.outputs["Output"]
+                        registry_uri=registry_uri, model_name=model_name, version=register.outputs["Output"],
+                        expected_champion=champion.output,  # compare-and-swap with the champion evaluated against
                     ).set_display_name("Promote to champion")
                     promote.set_caching_options(False)
                     deploy = run_target.add_deploy_step(DeployStep(
@@ -208,7 +212,10 @@ def run_training(
     from kfp_mlops.components.data.contract import model_name_from, preflight
     from kfp_mlops.components.data.ingest import BUNDLED_LABEL, bundled_dataset_path
     from kfp_mlops.components.errors import InputError
+    from kfp_mlops.components.evaluation.gate import check_threshold_names
+    from kfp_mlops.components.registry import open_registry
     from kfp_mlops.components.registry.local import check_name
+    from kfp_mlops.components.training.features import resolve_task
     from kfp_mlops.pipelines import local_runner
 
     if schema_path and not Path(schema_path).is_file():
@@ -219,8 +226,11 @@ def run_training(
     if not label:
         raise InputError("no label column given: pass the name of the column to predict")
     sample = preflight(source, label)
+    thresholds = parameters.get("thresholds") or {}
+    check_threshold_names(thresholds, resolve_task("auto", sample[label].dropna()), "--threshold")
     model_name = check_name(model_name or model_name_from(source))
     registry_path = Path(registry).absolute() if registry else local_runner.default_registry()
+    open_registry(str(registry_path)).list()  # a damaged index: one line naming it, before any task
     print(f"Running pipeline 'training' locally on {source} (columns: {len(sample.columns)}, label {label!r}, "
           f"model {model_name!r})", flush=True)
     print(f"  pipeline root: {local_runner.pipeline_root()}", flush=True)

@@ -25,28 +25,67 @@ class EvaluationResult:
     report: str = ""
 
 
-def _champion(registry_uri: str, model_name: str, frame, label: str,
-              pin: str = "") -> tuple[M.Evaluation | None, str, str]:
-    """Scores the champion on the same rows: (evaluation, version, error).
+def _champion(registry_uri: str, model_name: str, frame, label: str, pin: str = "",
+              contract=None) -> tuple[M.Evaluation | None, str, str, list[str]]:
+    """Scores the champion on the same rows: (evaluation, version, error, breaking changes).
+
+    The breaking changes are how ``contract`` (the challenger's inputs) differs from the champion's.
 
     ``pin`` (``"<version>@<sha256>"``, from ``Registry.pin``) names the champion
     to compare with; empty means the registry's champion now.
     """
     if not (registry_uri and model_name):
-        return None, "", ""
+        return None, "", "", []
     from kfp_mlops.components.registry import CHAMPION, open_registry
+    from kfp_mlops.components.registry.register import breaking_changes
 
     registry = open_registry(registry_uri)
     if not pin and not registry.has(model_name, CHAMPION):
         print(f"[evaluation] no champion for {model_name!r} in {registry_uri}", flush=True)
-        return None, "", ""
+        return None, "", "", []
     version = registry.get_pinned(model_name, pin) if pin else registry.get(model_name, CHAMPION)
     predictor = registry.load(model_name, version.version)  # ChecksumError on tampered files: never silent
+    changes = breaking_changes(predictor.contract, contract) if contract is not None else []
     try:
         evaluation = M.evaluate_frame(predictor, frame, label)
     except InputError as error:
-        return None, version.version, str(error)
-    return evaluation, version.version, ""
+        return None, version.version, str(error), changes
+    return evaluation, version.version, "", changes
+
+
+def no_skill_baseline(evaluation: M.Evaluation, train_labels=None) -> tuple[M.Scored, str]:
+    """A no-skill model's predictions on the evaluation's rows, and its name for the reasons.
+
+    Classification: always the training set's majority class, with the training
+    class prior as probabilities. Regression: always the training mean. Without
+    training labels, the test rows' own majority class or mean stand in.
+
+    Args:
+        evaluation: The challenger's evaluation (its rows and classes).
+        train_labels: The training label column (a pandas Series), or None.
+    """
+    import numpy as np
+
+    from kfp_mlops.components.training.features import label_values
+
+    scored = evaluation.scored
+    rows = len(scored.truth)
+    source = "training" if train_labels is not None else "test"
+    if evaluation.task == "regression":
+        values = label_values(train_labels.dropna(), "regression") if train_labels is not None else scored.truth
+        mean = float(np.mean(values))
+        return M.Scored(scored.truth, np.full(rows, mean)), f"the {source} mean {mean:.4g}"
+    values = label_values(train_labels.dropna(), "classification").astype(str) if train_labels is not None \
+        else scored.truth
+    names, counts = np.unique(values, return_counts=True)
+    majority = str(names[np.argmax(counts)])
+    proba = None
+    if scored.proba is not None:
+        found = dict(zip(names.tolist(), counts.tolist()))
+        prior = np.array([found.get(label, 0) + 0.5 for label in scored.labels], dtype="float64")
+        proba = np.tile(prior / prior.sum(), (rows, 1))
+    return (M.Scored(scored.truth, np.full(rows, majority), proba, scored.labels),
+            f"always {majority!r}, the {source} majority")
 
 
 def evaluate_model_dir(
@@ -63,13 +102,17 @@ def evaluate_model_dir(
     slice_feature: str = "",
     slice_floors: dict[str, float] | None = None,
     champion: str = "",
+    train_path: str | os.PathLike | None = None,
+    skill_margin: float = gate.SKILL_MARGIN,
 ) -> EvaluationResult:
     """Evaluates a model directory on a labelled CSV and decides whether it is blessed.
 
-    Blessed requires all of: the absolute ``thresholds``; no regression beyond
-    ``regression_margin`` against the registry's champion scored on the same
-    rows (when ``registry_uri`` and ``model_name`` name one); and the
-    ``slice_floors`` on every value of ``slice_feature``. See
+    Blessed requires all of: skill over a no-skill baseline (the training
+    majority class or mean) by ``skill_margin``; the absolute ``thresholds``;
+    no regression beyond ``regression_margin`` against the registry's champion,
+    by a paired bootstrap on the same rows (when ``registry_uri`` and
+    ``model_name`` name one); and the ``slice_floors`` on every value of
+    ``slice_feature``. See
     :mod:`kfp_mlops.components.evaluation.gate`. A champion that cannot score the
     test rows (its features are missing) fails the comparison, with the reason.
 
@@ -88,6 +131,10 @@ def evaluate_model_dir(
         slice_floors: Metric -> floor applied to every slice.
         champion: The champion to compare with, pinned as ``"<version>@<sha256>"``
             (``Registry.pin``); empty means the registry's champion now.
+        train_path: The training CSV, for the no-skill baseline (its majority class
+            or mean); None uses the test rows' own.
+        skill_margin: How much the model must beat the no-skill baseline by (balanced
+            accuracy for classification; a share of the baseline's rmse for regression).
 
     Raises:
         InputError: For a missing label or feature column, an unknown metric,
@@ -104,13 +151,23 @@ def evaluate_model_dir(
     evaluation = M.evaluate_frame(predictor, frame, label)
     print(f"[evaluation] {evaluation.task} on {evaluation.rows} rows: "
           + ", ".join(f"{k}={v:.4f}" for k, v in sorted(evaluation.metrics.items())), flush=True)
-    champion, champion_version, champion_error = _champion(registry_uri, model_name, frame, label, champion)
+    gate.check_threshold_names(thresholds or {}, evaluation.task)
+    champion, champion_version, champion_error, breaking = _champion(registry_uri, model_name, frame, label, champion,
+                                                                     predictor.contract)
     if champion is not None and champion.task != evaluation.task:
         champion, champion_error = None, f"it does {champion.task}, this model does {evaluation.task}"
     slices = M.slice_metrics(predictor, frame, label, slice_feature) if slice_feature else {}
     champion_label = f"champion {champion_version}"
+    train_labels = read_csv(train_path)[label] if train_path else None
+    baseline, baseline_name = no_skill_baseline(evaluation, train_labels)
     verdict = gate.decide(evaluation.task, evaluation.metrics, thresholds, champion.metrics if champion else None,
-                          regression_margin, slices, slice_floors, slice_feature, champion_label)
+                          regression_margin, slices, slice_floors, slice_feature, champion_label,
+                          scored=evaluation.scored, champion_scored=champion.scored if champion else None,
+                          baseline=baseline, baseline_name=baseline_name, skill_margin=skill_margin)
+    if breaking:
+        verdict.breaking = (f"breaking change against {champion_label}: {'; '.join(breaking)}; "
+                            "if blessed, it is registered as challenger and not promoted or deployed automatically")
+        print(f"[evaluation] {verdict.breaking}", flush=True)
     if champion_error:
         verdict.checks.append(gate.Check("champion", "", False, f"{champion_label} cannot be compared on the test rows: "
                                          f"{champion_error}; promote by hand with 'kfp-mlops models promote'"))
@@ -126,5 +183,5 @@ def evaluate_model_dir(
             "roc": evaluation.roc.__dict__ if evaluation.roc else None,
             "pr": evaluation.pr.__dict__ if evaluation.pr else None})
     print(f"[evaluation] {'BLESSED' if verdict.blessed else 'NOT BLESSED'}"
-          + "".join(f"\n  - {c.reason}" for c in verdict.failures), flush=True)
+          + "".join(f"\n  - {c.reason}" for c in verdict.checks), flush=True)
     return EvaluationResult(verdict.blessed, evaluation, verdict, champion, champion_version, slices, report)

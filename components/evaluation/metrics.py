@@ -37,6 +37,23 @@ class Curve:
 
 
 @dataclass
+class Scored:
+    """Per-row truth and predictions, kept so that two models can be compared on the same rows.
+
+    Attributes:
+        truth: The labels (text for classification, floats for regression).
+        predicted: The predictions, in the same form.
+        proba: Class probabilities, columns in the order of ``labels``; None when unusable.
+        labels: The model's classes, as text (empty for regression).
+    """
+
+    truth: np.ndarray
+    predicted: np.ndarray
+    proba: np.ndarray | None = None
+    labels: list[str] = field(default_factory=list)
+
+
+@dataclass
 class Evaluation:
     """Everything measured on one labelled set."""
 
@@ -47,6 +64,7 @@ class Evaluation:
     confusion_matrix: list[list[int]] = field(default_factory=list)
     roc: Curve | None = None
     pr: Curve | None = None
+    scored: Scored | None = field(default=None, repr=False, compare=False)
 
 
 def _thin(indices_count: int, limit: int = MAX_CURVE_POINTS) -> np.ndarray:
@@ -89,7 +107,9 @@ def _classification(truth: np.ndarray, predicted: np.ndarray, proba: np.ndarray 
     shown = labels + unseen
     result = Evaluation("classification", len(truth), {}, shown,
                         m.confusion_matrix(truth, predicted, labels=shown).tolist())
-    if proba is not None and len(labels) == proba.shape[1] and not unseen:
+    usable = proba is not None and len(labels) == proba.shape[1] and not unseen
+    result.scored = Scored(truth, predicted, np.asarray(proba, dtype="float64") if usable else None, labels)
+    if usable:
         values["log_loss"] = m.log_loss(truth, np.clip(proba, 1e-15, 1), labels=labels)
         if len(labels) == 2 and len(set(truth.tolist())) == 2:
             positive = (truth == labels[1]).astype(int)
@@ -115,7 +135,16 @@ def _regression(truth: np.ndarray, predicted: np.ndarray) -> Evaluation:
         "mae": float(m.mean_absolute_error(truth, predicted)),
         "r2": float(m.r2_score(truth, predicted)) if len(truth) > 1 else float("nan"),
     }
-    return Evaluation("regression", len(truth), values)
+    return Evaluation("regression", len(truth), values,
+                      scored=Scored(np.asarray(truth, dtype="float64"), predicted))
+
+
+def score_arrays(task: str, truth: np.ndarray, predicted: np.ndarray, proba: np.ndarray | None = None,
+                 classes: list[Any] | None = None) -> Evaluation:
+    """Metrics of given predictions (a no-skill baseline's, for instance) on labelled rows."""
+    if task == "classification":
+        return _classification(np.asarray(truth), np.asarray(predicted), proba, list(classes or []))
+    return _regression(np.asarray(truth, dtype="float64"), np.asarray(predicted))
 
 
 def evaluate_frame(predictor: Any, frame: pd.DataFrame, label: str) -> Evaluation:

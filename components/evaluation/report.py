@@ -5,7 +5,7 @@ from kfp_mlops.components.escaping import markdown_text as _md
 from kfp_mlops.components.evaluation.gate import Verdict
 from kfp_mlops.components.evaluation.metrics import Evaluation
 
-KIND_TITLES = {"threshold": "Absolute thresholds", "champion": "Against the champion", "slice": "Slices"}
+KIND_TITLES = {"skill": "Against a no-skill baseline", "threshold": "Absolute thresholds", "champion": "Against the champion", "slice": "Slices"}
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -33,6 +33,8 @@ def render_markdown(model_name: str, evaluation: Evaluation, verdict: Verdict,
              f"{evaluation.task.capitalize()} model, scored on {evaluation.rows} test rows.", ""]
     if verdict.failures:
         lines += ["## Why not blessed", ""] + [f"- {_md(c.reason)}" for c in verdict.failures] + [""]
+    if verdict.breaking:
+        lines += ["## Breaking change: not promoted automatically", "", f"- {_md(verdict.breaking)}", ""]
     lines += ["## Checks", ""]
     for kind, title in KIND_TITLES.items():
         checks = [c for c in verdict.checks if c.kind == kind]

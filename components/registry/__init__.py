@@ -21,13 +21,15 @@ from kfp_mlops.components.registry.base import (
     CHAMPION,
     ChecksumError,
     ModelVersion,
+    PromotionError,
     Registry,
+    RegistryDamaged,
 )
 from kfp_mlops.components.registry.lineage import build_lineage
 
 VERTEX_SCHEME = "vertex://"
 
-__all__ = ["CHALLENGER", "CHAMPION", "ChecksumError", "ModelVersion", "Registry", "build_lineage", "open_registry"]
+__all__ = ["CHALLENGER", "CHAMPION", "ChecksumError", "ModelVersion", "PromotionError", "Registry", "RegistryDamaged", "build_lineage", "open_registry"]
 
 
 def open_registry(uri: str, **options) -> Registry:

@@ -7,10 +7,19 @@ from typing import Any
 
 from kfp_mlops.components.errors import ChecksumError, InputError
 
-__all__ = ["CHALLENGER", "CHAMPION", "ChecksumError", "ModelVersion", "Registry"]
+__all__ = ["CHALLENGER", "CHAMPION", "ChecksumError", "ModelVersion", "PromotionError", "Registry", "RegistryDamaged"]
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
+
+
+class PromotionError(RuntimeError):
+    """A promotion refused because it would be wrong: the champion moved since this run compared
+    with it, or the challenger's inputs differ from the champion's (a breaking change)."""
+
+
+class RegistryDamaged(InputError):
+    """The registry's own records (the local ``index.json``) cannot be read or have the wrong shape."""
 
 
 @dataclass
@@ -76,14 +85,32 @@ class Registry(abc.ABC):
         """Every version of ``name`` (or of every model), oldest first."""
 
     @abc.abstractmethod
-    def promote(self, name: str, version: str, alias: str = CHAMPION) -> ModelVersion:
+    def promote(self, name: str, version: str, alias: str = CHAMPION, expected: str | None = None) -> ModelVersion:
         """Points ``alias`` at ``version`` (moving it off any other version) and returns the version.
 
         Promoting to ``champion`` records the previous champion, for :meth:`rollback`.
 
+        Args:
+            name: The model.
+            version: The version to promote.
+            alias: The alias to move.
+            expected: Compare-and-swap: the :meth:`pin` the alias must still hold
+                (``""``: no version holds it); None promotes unconditionally.
+
         Raises:
             InputError: If the model or version does not exist.
+            PromotionError: If ``alias`` no longer holds ``expected``.
         """
+
+    @staticmethod
+    def _check_expected(name: str, version: str, alias: str, expected: str | None, current: str) -> None:
+        if expected is None or current == expected:
+            return
+        raise PromotionError(
+            f"{name}: {alias} is now {current.split('@')[0] or 'none'}, not {expected.split('@')[0] or 'none'} "
+            f"that this run compared with (another run promoted in between); {version} was not promoted. "
+            f"Run training again to compare with the new {alias}, or promote by hand with "
+            f"'kfp-mlops models promote {name} {version}'")
 
     @abc.abstractmethod
     def rollback(self, name: str) -> ModelVersion:
@@ -101,6 +128,8 @@ class Registry(abc.ABC):
         """True when :meth:`get` would find the version or alias."""
         try:
             self.get(name, version_or_alias)
+        except RegistryDamaged:
+            raise
         except InputError:
             return False
         return True

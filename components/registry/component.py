@@ -1,5 +1,7 @@
 """KFP components for the model registry: register a blessed model, promote a version."""
-from kfp.dsl import Artifact, Dataset, Input, Metrics, Model
+from typing import Optional
+
+from kfp.dsl import Artifact, Dataset, Input, Metrics, Model, Output
 
 from kfp_mlops.components.images import component
 
@@ -14,6 +16,7 @@ def register_model(
     schema: Input[Artifact] = None,
     pipeline_run_id: str = "",
     alias: str = "challenger",
+    statistics: Input[Artifact] = None,
 ) -> str:
     """Registers a model directory as a new version, with its metrics and lineage.
 
@@ -30,6 +33,9 @@ def register_model(
         model_name: The model's registry name.
         dataset: The training data, hashed into the lineage (optional).
         schema: The schema.pbtxt, hashed into the lineage (optional).
+        statistics: The training statistics. With ``schema``, the version carries
+            both as its training baseline (``baseline/`` in the stored directory),
+            which batch prediction and monitoring read with ``fetch_baseline``.
         pipeline_run_id: The pipeline run, e.g. ``dsl.PIPELINE_JOB_NAME_PLACEHOLDER``.
         alias: Alias to point at the version (``challenger``); promote to
             ``champion`` with ``promote_model``.
@@ -45,25 +51,34 @@ def register_model(
         dataset_sha256=dataset.metadata.get("sha256", "") if dataset else "",
         source_sha256=dataset.metadata.get("source_sha256", "") if dataset else "",
         schema_path=schema.path if schema else None, pipeline_run_id=pipeline_run_id, alias=alias,
+        statistics_path=statistics.path if statistics else None,
     )
 
 
 @component("core")
-def promote_model(registry_uri: str, model_name: str, version: str, alias: str = "champion") -> str:
-    """Points an alias (``champion`` by default) at a registered version.
+def promote_model(registry_uri: str, model_name: str, version: str, alias: str = "champion",
+                  expected_champion: Optional[str] = None) -> str:
+    """Points an alias (``champion`` by default) at a registered version, as a compare-and-swap.
 
     Args:
         registry_uri: A local folder, or ``vertex://PROJECT/LOCATION``.
         model_name: The model's registry name.
         version: The version to promote, e.g. ``v3`` (``register_model``'s output).
         alias: The alias to move.
+        expected_champion: The champion the run compared with, pinned as
+            ``"<version>@<sha256>"`` by ``current_champion`` (``""``: there was
+            none). The promotion fails with ``PromotionError`` when the champion
+            has changed since, or when the version's inputs (feature names and
+            types, per the feature contract) differ from that champion's: a
+            breaking change is left as challenger for a person to promote. None
+            promotes unconditionally.
 
     Returns:
         The promoted version id.
     """
     from kfp_mlops.components.registry.register import promote
 
-    return promote(registry_uri, model_name, version, alias)
+    return promote(registry_uri, model_name, version, alias, expected_champion)
 
 
 @component("core")
@@ -83,3 +98,25 @@ def current_champion(registry_uri: str, model_name: str) -> str:
     from kfp_mlops.components.registry import open_registry
 
     return open_registry(registry_uri).pin(model_name)
+
+
+@component("core")
+def fetch_baseline(registry_uri: str, model_name: str, statistics: Output[Artifact], schema: Output[Artifact],
+                   version: str = "champion", label: str = "", drift_threshold: float = -1.0) -> str:
+    """Writes the training statistics and schema a registered version carries; returns its label.
+
+    Args:
+        registry_uri: The model registry.
+        model_name: The registered model's name.
+        statistics: The training statistics (binary ``DatasetFeatureStatisticsList``).
+        schema: The training schema (``schema.pbtxt``, TRAINING and SERVING environments).
+        version: A version, or an alias such as ``champion``.
+        label: Overrides the label of the version's feature contract.
+        drift_threshold: When >= 0, every feature's drift and skew threshold.
+
+    Returns:
+        The label column.
+    """
+    from kfp_mlops.components.registry.baseline import export_baseline
+
+    return export_baseline(registry_uri, model_name, version, statistics.path, schema.path, label, drift_threshold)

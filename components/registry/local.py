@@ -35,6 +35,7 @@ from kfp_mlops.components.registry.base import (
     ChecksumError,
     ModelVersion,
     Registry,
+    RegistryDamaged,
 )
 
 INDEX_FILE = "index.json"
@@ -70,6 +71,23 @@ def check_name(name: str) -> str:
     return name
 
 
+def _index_problem(index: Any) -> str:
+    """What is wrong with a parsed index, or ``""`` when its shape is usable."""
+    if not isinstance(index, dict):
+        return f"expected a JSON object, found {type(index).__name__}"
+    if not isinstance(index.get("models"), dict):
+        return "no 'models' object"
+    for name, entry in index["models"].items():
+        if not (isinstance(entry, dict) and isinstance(entry.get("versions"), list)
+                and isinstance(entry.get("aliases"), dict) and isinstance(entry.get("champion_history", []), list)):
+            return f"model {name!r} lacks its 'versions' list or 'aliases' object"
+        for record in entry["versions"]:
+            if not (isinstance(record, dict) and all(isinstance(record.get(k), str)
+                                                     for k in ("version", "path", "sha256"))):
+                return f"model {name!r} has a version without 'version', 'path' and 'sha256'"
+    return ""
+
+
 class LocalRegistry(Registry):
     """A registry in a local folder (see the module docstring)."""
 
@@ -84,9 +102,16 @@ class LocalRegistry(Registry):
         if not self.index_path.is_file():
             return {"format": 1, "models": {}}
         try:
-            return json.loads(self.index_path.read_text())
-        except json.JSONDecodeError as error:
-            raise InputError(f"registry index {self.index_path} is not valid JSON: {error}") from error
+            index = json.loads(self.index_path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise RegistryDamaged(f"registry index {self.index_path} is not valid JSON: {error}") from error
+        except OSError as error:
+            raise RegistryDamaged(f"registry index {self.index_path} cannot be read: {error.strerror or error}") from error
+        problem = _index_problem(index)
+        if problem:
+            raise RegistryDamaged(f"registry index {self.index_path} is damaged: {problem}; restore it from a backup "
+                             "or move it away to start an empty registry")
+        return index
 
     def _write(self, index: dict[str, Any]) -> None:
         write_json_atomic(self.index_path, index)
@@ -207,12 +232,15 @@ class LocalRegistry(Registry):
             entry["champion_history"].append(version)
         entry["aliases"][alias] = version
 
-    def promote(self, name: str, version: str, alias: str = CHAMPION) -> ModelVersion:
-        """See :meth:`Registry.promote`."""
+    def promote(self, name: str, version: str, alias: str = CHAMPION, expected: str | None = None) -> ModelVersion:
+        """See :meth:`Registry.promote`; the compare-and-swap happens under the index lock."""
         with self._lock:
             index = self._read()
             entry = self._entry(index, name)
             record = self._resolve(entry, name, version)
+            holder = entry["aliases"].get(alias)
+            current = next((f"{r['version']}@{r['sha256']}" for r in entry["versions"] if r["version"] == holder), "")
+            self._check_expected(name, record["version"], alias, expected, current)
             self._point(entry, alias, record["version"])
             self._write(index)
         print(f"[registry] {name} {record['version']} is now {alias}", flush=True)

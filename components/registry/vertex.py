@@ -171,11 +171,16 @@ class VertexRegistry(Registry):
         print(f"[registry] {name} {version.version} uploaded to Vertex AI ({version.resource_name})", flush=True)
         return version
 
-    def promote(self, name: str, version: str, alias: str = CHAMPION) -> ModelVersion:
-        """See :meth:`Registry.promote`; promoting to champion keeps the old one as ``previous-champion``."""
+    def promote(self, name: str, version: str, alias: str = CHAMPION, expected: str | None = None) -> ModelVersion:
+        """See :meth:`Registry.promote`; promoting to champion keeps the old one as ``previous-champion``.
+
+        Vertex AI has no conditional alias update: ``expected`` is checked just
+        before the alias moves, which narrows the race to that moment.
+        """
         target = self.get(name, version)
         if alias in target.aliases:
             return target
+        self._check_expected(name, target.version, alias, expected, self.pin(name, alias))
         registry = self._registry(target.resource_name.split("@")[0])
         if alias == CHAMPION and self.has(name, CHAMPION):
             registry.add_version_aliases([PREVIOUS_CHAMPION], self.get(name, CHAMPION).version[1:])

@@ -40,11 +40,15 @@ class CheckResult:
 
 
 def _in_environment(schema: schema_pb2.Schema, feature: schema_pb2.Feature, environment: str) -> bool:
+    """TFDV's rule: ``in_environment`` puts a feature in, ``not_in_environment`` takes it out, and
+    otherwise a schema with no ``default_environment`` has every feature in every environment."""
     if not environment:
         return True
     if environment in feature.in_environment:
         return True
-    return environment in schema.default_environment and environment not in feature.not_in_environment
+    if environment in feature.not_in_environment:
+        return False
+    return not schema.default_environment or environment in schema.default_environment
 
 
 def _check_type(anomalies, name: str, feature: schema_pb2.Feature, stat, domain: list[str] | None) -> bool:

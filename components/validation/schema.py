@@ -49,6 +49,15 @@ def _comparators(feature: schema_pb2.Feature, drift: float, skew: float) -> None
             comparator.jensen_shannon_divergence.threshold = threshold
 
 
+def set_thresholds(schema: schema_pb2.Schema, drift: float, skew: float | None = None) -> None:
+    """Sets every feature's drift (and skew, by default the same) threshold; 0 turns the check off."""
+    skew = drift if skew is None else skew
+    for feature in schema.feature:
+        feature.ClearField("drift_comparator")
+        feature.ClearField("skew_comparator")
+        _comparators(feature, drift, skew)
+
+
 def infer_schema_from_statistics(
     stats: statistics_pb2.DatasetFeatureStatisticsList,
     label: str = "",
@@ -89,8 +98,7 @@ def infer_schema_from_statistics(
     if label and label not in names:
         raise InputError(f"label column {label!r} not found; columns are: {', '.join(names)}")
     schema = schema_pb2.Schema()
-    if label:
-        schema.default_environment.extend([TRAINING, SERVING])
+    schema.default_environment.extend([TRAINING, SERVING])  # always: SERVING then checks every feature but the label
     for stat in dataset.features:
         name = feature_name(stat)
         feature = schema.feature.add(name=name)

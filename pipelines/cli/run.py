@@ -27,7 +27,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                           help="sklearn estimator: linear, random_forest, hist_gradient_boosting")
     training.add_argument("--epochs", type=int, default=20, help="Keras epochs")
     training.add_argument("--threshold", action="append", default=[], metavar="METRIC=VALUE",
-                          help="absolute gate, e.g. accuracy=0.9 (repeatable; default accuracy=0.8)")
+                          help="absolute gate, e.g. accuracy=0.9 or rmse=12 (repeatable; default none: the "
+                          "model must beat the majority class or the mean)")
     training.add_argument("--slice-feature", default="", help="feature to compute per-slice metrics on")
     training.add_argument("--result-file", default="", help="write the outcome as JSON to this file (for scripts)")
     training.add_argument("--slice-floor", action="append", default=[], metavar="METRIC=VALUE",
@@ -37,10 +38,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     batch = pipelines.add_parser("batch-prediction", help="validate rows against the training schema and score them")
     batch.add_argument("--data", required=True, help="CSV of rows to score")
-    batch.add_argument("--training-data", required=True, help="the training CSV (schema and skew baseline)")
+    batch.add_argument("--training-data", default="",
+                       help="a training CSV to derive the schema and skew baseline from (default: the ones the "
+                       "model version carries in the registry)")
     batch.add_argument("--model-name", required=True)
     batch.add_argument("--model-version", default="champion", help="version or alias (default: champion)")
-    batch.add_argument("--label", default="", help="label column of the training data")
+    batch.add_argument("--label", default="", help="label column (default: the model version's own)")
     _common(batch)
     batch.set_defaults(func=handle_batch)
 
@@ -48,9 +51,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     monitor.add_argument("--serving-data", required=True,
                          help="serving log (the endpoint's prediction log or the KServe sink's output: a folder, "
                               "gs:// or s3://), a Vertex request-response logging table (bq://P.D.T), or a CSV")
-    monitor.add_argument("--training-data", required=True, help="the champion's training CSV (drift baseline)")
+    monitor.add_argument("--training-data", default="",
+                         help="a training CSV as drift baseline (default: the one the champion carries in the registry)")
     monitor.add_argument("--model-name", required=True)
-    monitor.add_argument("--label", default="", help="label column")
+    monitor.add_argument("--label", default="", help="label column (default: the champion's own)")
     monitor.add_argument("--new-data", default="", help="newly labelled CSV: decay check and retraining window")
     monitor.add_argument("--max-metric-drop", type=float, default=0.05)
     monitor.add_argument("--since", default="", help="serving rows at or after this time (ISO 8601, e.g. 2026-12-01)")
@@ -127,6 +131,11 @@ def print_training_summary(run: Any, model_name: str, registry: Path, result_fil
 
 def _training_summary(run: Any, model_name: str, registry: Path, result: dict) -> int:
     print(f"Finished in {run.seconds:.1f} s" + (f"; task logs: {run.log_path}" if run.log_path else ""))
+    if not run.succeeded and run.error.startswith("PromotionError: "):  # the champion moved, or a breaking change
+        version = run.tasks.get("register-model", {}).get("Output")
+        print(f"Not promoted: {run.error[len('PromotionError: '):]}")
+        result.update(version=version, stopped_by="promotion")
+        return 1
     if not run.succeeded:
         print(f"FAILED: {run.error}")
         result["stopped_by"] = "failure"
@@ -154,7 +163,8 @@ def _training_summary(run: Any, model_name: str, registry: Path, result: dict) -
         print(f"Model artifact: {_path(train.get('model'))}")
     version = run.tasks.get("register-model", {}).get("Output")
     if not version:
-        print("Not registered: the model did not pass the gate (see the report).")
+        verdict = (getattr(evaluate.get("report"), "metadata", None) or {}).get("verdict", "") if evaluate else ""
+        print(f"Not registered: {verdict or 'the model did not pass the gate'} (see the report).")
         result["stopped_by"] = "evaluation gate"
         return 1
     promoted = "promote-model" in run.tasks

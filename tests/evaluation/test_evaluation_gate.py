@@ -155,7 +155,8 @@ def test_regression_champion_comparison_uses_rmse_as_lower_is_better(tmp_path):
 
     worse = run(dummy)
     assert not worse.blessed
-    assert worse.verdict.failures[0].metric == "rmse" and "worse than the champion v1" in worse.verdict.failures[0].reason
+    failure = next(c for c in worse.verdict.failures if c.kind == "champion")
+    assert failure.metric == "rmse" and "worse than the champion v1" in failure.reason
     assert run(ridge, thresholds={"rmse": 80.0, "r2": 0.2}).blessed  # ceilings and floors together
     registry.promote("diabetes", registry.register(str(dummy), "diabetes").version)
     assert run(ridge).blessed  # better than a weak champion

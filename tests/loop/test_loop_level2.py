@@ -36,8 +36,10 @@ def test_batch_prediction_scores_with_the_champion(trained, tmp_path):
     root, data = trained
     rows = tmp_path / "rows.csv"
     pd.read_csv(data.initial).sample(200, random_state=2).drop(columns=["species"]).to_csv(rows, index=False)
-    run = run_batch_prediction(str(rows), str(data.initial), "penguins", label="species", log_path=str(tmp_path / "l"))
+    # The README's form: no --training-data, no --label; the champion's baseline comes from the registry.
+    run = run_batch_prediction(str(rows), model_name="penguins", log_path=str(tmp_path / "l"))
     assert run.succeeded, run.error
+    assert "fetch-baseline" in run.tasks
     scored = pd.read_csv(run.tasks["predict-batch"]["predictions"].path)
     assert len(scored) == 200 and set(scored["model_version"]) == {"v1"}
     assert set(scored["prediction"]) <= {"Adelie", "Chinstrap", "Gentoo"}
@@ -53,7 +55,10 @@ def test_batch_prediction_refuses_bad_or_skewed_rows(trained, tmp_path, change, 
     if change == "drop":
         frame = pd.read_csv(data.initial).drop(columns=["species", column])
     frame.to_csv(rows, index=False)
-    run = run_batch_prediction(str(rows), str(data.initial), "penguins", label="species", log_path=str(tmp_path / "l"))
+    if change == "drop":  # the override: a training CSV and its label
+        run = run_batch_prediction(str(rows), str(data.initial), "penguins", label="species", log_path=str(tmp_path / "l"))
+    else:  # the registry's baseline, no label given: before, these rows were scored with max_skew 0.0
+        run = run_batch_prediction(str(rows), model_name="penguins", log_path=str(tmp_path / "l"))
     assert run.succeeded and run.output("validate-data") is False
     assert any(line.startswith(column) for line in describe_anomalies(run.tasks["validate-data"]["anomalies"].path))
     assert "predict-batch" not in run.tasks and "fetch-model" not in run.tasks
@@ -63,7 +68,7 @@ def test_unshifted_traffic_triggers_no_retraining(trained, tmp_path):
     root, data = trained
     same = tmp_path / "same.csv"
     pd.read_csv(data.initial).sample(300, random_state=1).drop(columns=["species"]).to_csv(same, index=False)
-    run = run_monitoring(str(same), str(data.initial), "penguins", label="species", log_path=str(tmp_path / "l"))
+    run = run_monitoring(str(same), model_name="penguins", log_path=str(tmp_path / "l"))
     assert run.succeeded, run.error
     assert run.output("decide-retraining") is False
     assert "trigger-retraining" not in run.tasks
@@ -73,8 +78,9 @@ def test_unshifted_traffic_triggers_no_retraining(trained, tmp_path):
 @pytest.mark.slow  # the same story as `kfp-mlops demo level2`, which the default suite runs
 def test_drift_triggers_retraining_and_the_blessed_model_becomes_champion(trained, tmp_path):
     root, data = trained
-    run = run_monitoring(str(data.traffic), str(data.initial), "penguins", label="species",
-                         new_data_path=str(data.fresh), log_path=str(tmp_path / "l"))
+    # No --training-data and no --label: the drift baseline and the label are the champion's own.
+    run = run_monitoring(str(data.traffic), model_name="penguins", new_data_path=str(data.fresh),
+                         log_path=str(tmp_path / "l"))
     assert run.succeeded, run.error
     assert run.output("decide-retraining") is True
     report = Path(run.tasks["decide-retraining"]["report"].path).read_text()
@@ -99,3 +105,4 @@ def test_a_worse_challenger_never_becomes_champion(trained, tmp_path):
     assert run.succeeded and run.output("evaluate-model") is False
     assert "register-model" not in run.tasks and "promote-model" not in run.tasks
     assert _registry(root).get("penguins", "champion").version == before
+

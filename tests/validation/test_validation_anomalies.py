@@ -137,3 +137,32 @@ def test_skew_against_training_statistics(tmp_path):
     assert result.skew["city"][1] > 0.6 and result.skew["income"][1] < 0.1
     assert any(line.startswith("city: skew (l_infinity 0.") for line in describe_anomalies(result.anomalies))
     assert not result.drift
+
+
+def test_serving_checks_every_feature_of_a_schema_inferred_without_a_label(tmp_path):
+    """A schema inferred with no label still has TRAINING and SERVING: drifted serving rows are caught."""
+    schema = infer_schema_from_statistics(_stats(_clean(), tmp_path, "clean"))
+    assert list(schema.default_environment) == ["TRAINING", "SERVING"]
+    serving = _clean(seed=1)
+    serving["city"] = "paris"
+    result = check_statistics(_stats(serving, tmp_path, "serving"), schema,
+                              training=_stats(_clean(seed=2), tmp_path, "training"), environment="SERVING")
+    assert _kinds(result.anomalies, "city") == [Kind.COMPARATOR_L_INFTY_HIGH]
+    assert result.skew["city"][1] > 0.6
+
+
+def test_a_schema_with_no_environments_has_every_feature_in_every_environment(tmp_path):
+    """TFX semantics: no ``default_environment`` means all environments, so nothing is skipped."""
+    schema = infer_schema_from_statistics(_stats(_clean(), tmp_path, "clean"), label="city")
+    del schema.default_environment[:]
+    for feature in schema.feature:
+        del feature.not_in_environment[:]
+    serving = _stats(_clean(seed=1).drop(columns=["city"]).assign(age=500), tmp_path, "serving")
+    schema.feature[0].int_domain.max = 100  # age
+    lines = describe_anomalies(check_statistics(serving, schema, environment="SERVING").anomalies)
+    assert "city: missing column" in lines and any(line.startswith("age: out of range") for line in lines)
+    # in_environment adds a feature to an environment the defaults leave it out of.
+    schema.default_environment.extend(["TRAINING"])
+    schema.feature[1].in_environment.append("SERVING")  # income
+    lines = describe_anomalies(check_statistics(serving, schema, environment="SERVING").anomalies)
+    assert lines == []
