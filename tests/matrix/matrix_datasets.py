@@ -85,10 +85,10 @@ def imbalanced_signal(rows: int = 2000, seed: int = SEED) -> pd.DataFrame:
 
 
 def missing_labels(rows: int = 800, seed: int = SEED) -> pd.DataFrame:
-    """Regression with 10% of the labels missing, and missing feature values."""
-    from sklearn.datasets import make_regression
+    """Regression (Friedman #1: non-linear) with 10% of the labels missing, and missing feature values."""
+    from sklearn.datasets import make_friedman1
 
-    x, y = make_regression(n_samples=rows, n_features=8, n_informative=5, noise=10.0, random_state=seed)
+    x, y = make_friedman1(n_samples=rows, n_features=8, noise=0.5, random_state=seed)
     frame = pd.DataFrame(x, columns=[f"f{i}" for i in range(8)])
     rng = np.random.default_rng(seed)
     frame.loc[rng.random(rows) < 0.05, "f0"] = np.nan
