@@ -22,6 +22,9 @@ from kfp_mlops.components.errors import InputError
 from kfp_mlops.components.training.model_io import load_model
 
 
+V2_DATATYPES = {"string": "BYTES", "date": "BYTES", "bool": "BOOL"}
+
+
 @dataclass
 class InfraReport:
     """What infra validation found.
@@ -131,7 +134,7 @@ def validate_serving(model_dir: str | Path, examples_path: str | Path, label: st
                      + ("" if status == 200 else f" {body}"))
         report.check(len(got) == len(instances), f"V1 answer has {len(got)} predictions for {len(instances)} rows")
         report.check(same_predictions(got, want), "V1 predictions equal in-process predictions")
-        inputs = [{"name": f.name, "shape": [len(instances)], "datatype": "BYTES" if f.dtype == "string" else "FP64",
+        inputs = [{"name": f.name, "shape": [len(instances)], "datatype": V2_DATATYPES.get(f.dtype, "FP64"),
                    "data": [row[f.name] for row in instances]} for f in predictor.contract.features]
         status, body = post_json(endpoint.v2_infer_url, {"id": "infra-validation", "inputs": inputs})
         outputs = _field(body, "outputs") or [{}]

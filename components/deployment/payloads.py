@@ -17,6 +17,8 @@ V1 and Vertex bodies may add ``"parameters": {"probabilities": true}`` to get
 default) and/or ``probabilities``.
 
 Every feature column must be present; numbers may arrive as numeric strings;
+boolean columns take ``true``/``false`` (or 1/0, ``"true"``/``"false"``);
+date columns take their strings as in the training file (``"2024-01-31"``);
 ``null`` means a missing value. Anything else raises :class:`InputError` naming
 the column, the row and the value, which the server turns into a 400.
 """
@@ -33,7 +35,8 @@ from kfp_mlops.components.errors import InputError
 from kfp_mlops.components.training.model_io import FeatureContract
 
 MAX_ROWS = 100_000
-NUMERIC_DTYPES = ("float", "int")
+NUMERIC_DTYPES = ("float", "int", "bool")
+BOOL_STRINGS = {"true": 1.0, "false": 0.0, "1": 1.0, "0": 0.0}
 
 
 @dataclass
@@ -52,6 +55,8 @@ def _coerce(dtype: str, name: str, row: int, value: Any) -> Any:
     """
     if value is None:
         return math.nan
+    if dtype == "bool":
+        return _coerce_bool(name, row, value)
     if dtype in NUMERIC_DTYPES:
         number = None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -73,6 +78,21 @@ def _coerce(dtype: str, name: str, row: int, value: Any) -> Any:
     if isinstance(value, (int, float, bool)):
         return str(value)
     raise InputError(f"feature column {name!r} expects a string, got {value!r} in row {row}")
+
+
+def _coerce_bool(name: str, row: int, value: Any) -> float:
+    """A boolean column's value as 1.0/0.0: JSON true/false, 1/0, or "true"/"false"."""
+    if isinstance(value, float) and math.isnan(value):
+        return math.nan
+    if isinstance(value, (bool, int, float)) and value in (0, 1):
+        return float(value)
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if not text:
+            return math.nan
+        if text in BOOL_STRINGS:
+            return BOOL_STRINGS[text]
+    raise InputError(f"feature column {name!r} expects true or false, got {value!r} in row {row}")
 
 
 def _check_count(count: int, what: str) -> None:

@@ -6,7 +6,11 @@ from the data:
 
 - ``BYTES`` features are categorical strings;
 - ``INT`` features whose ``int_domain.is_categorical`` is set are categorical
-  integers; other ``INT`` and ``FLOAT`` features are numeric.
+  integers; other ``INT`` and ``FLOAT`` features are numeric;
+- ``INT`` features with a ``bool_domain`` are booleans, fed to the model as
+  0/1 (``True``/``False``, ``true``/``false`` and ``1``/``0`` all read);
+- ``BYTES`` features with a ``time_domain`` are dates or datetimes, fed to the
+  model as days since 1970-01-01 (a number).
 """
 from __future__ import annotations
 
@@ -45,8 +49,12 @@ def features_from_schema(schema: schema_pb2.Schema, label: str) -> list[Feature]
     for feature in schema.feature:
         if feature.name == label:
             continue
-        if feature.type == schema_pb2.BYTES:
+        if feature.type == schema_pb2.BYTES and feature.time_domain.string_format:
+            features.append(Feature(feature.name, "date", "numeric", feature.time_domain.string_format))
+        elif feature.type == schema_pb2.BYTES:
             features.append(Feature(feature.name, "string", "categorical"))
+        elif feature.type == schema_pb2.INT and feature.HasField("bool_domain"):
+            features.append(Feature(feature.name, "bool", "numeric"))
         elif feature.type == schema_pb2.INT:
             categorical = feature.HasField("int_domain") and feature.int_domain.is_categorical
             features.append(Feature(feature.name, "int", "categorical" if categorical else "numeric"))
@@ -96,14 +104,64 @@ def as_number(values: pd.Series, name: str) -> np.ndarray:
     return numbers.to_numpy(dtype="float64")
 
 
+_TRUE, _FALSE = {"true", "1", "1.0", "yes"}, {"false", "0", "0.0", "no"}
+
+
+def as_bool(values: pd.Series, name: str) -> np.ndarray:
+    """Casts a boolean column to 1.0/0.0 (missing values become NaN).
+
+    Raises:
+        InputError: If a value is not a boolean, naming the column and the value.
+    """
+    if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
+        numbers = values.to_numpy(dtype="float64", na_value=np.nan)
+        bad = ~np.isnan(numbers) & (numbers != 0) & (numbers != 1)
+        if bad.any():
+            raise InputError(f"column {name!r} is boolean in the schema but holds {values[bad].iloc[0]!r}")
+        return numbers
+    out = np.full(len(values), np.nan)
+    for position, value in enumerate(values):
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            continue
+        text = str(value).strip().lower()
+        if text in _TRUE:
+            out[position] = 1.0
+        elif text in _FALSE:
+            out[position] = 0.0
+        elif text:
+            raise InputError(f"column {name!r} is boolean in the schema but holds {value!r}")
+    return out
+
+
+def as_days(values: pd.Series, name: str, time_format: str) -> np.ndarray:
+    """Casts a date or datetime column to days since 1970-01-01 (missing values become NaN).
+
+    Raises:
+        InputError: If a value does not match the schema's format, naming the column and the value.
+    """
+    from kfp_mlops.components.validation.timestamps import to_days
+
+    days, bad = to_days(values, time_format)
+    if bad.any():
+        raise InputError(
+            f"column {name!r} holds dates in format {time_format!r} in the schema but holds {values[bad.to_numpy()].iloc[0]!r}")
+    return days
+
+
+def cast_column(column: pd.Series, feature: Feature) -> np.ndarray:
+    """Casts one raw column to the model's type for ``feature``."""
+    if feature.kind == "categorical":
+        return as_category(column, feature.dtype)
+    if feature.dtype == "bool":
+        return as_bool(column, feature.name)
+    if feature.dtype == "date":
+        return as_days(column, feature.name, feature.time_format)
+    return as_number(column, feature.name)
+
+
 def cast_frame(frame: pd.DataFrame, features: list[Feature]) -> pd.DataFrame:
     """Returns the feature columns of ``frame`` cast to the model's types."""
-    data = {}
-    for feature in features:
-        column = frame[feature.name]
-        data[feature.name] = (
-            as_category(column, feature.dtype) if feature.kind == "categorical" else as_number(column, feature.name)
-        )
+    data = {feature.name: cast_column(frame[feature.name], feature) for feature in features}
     return pd.DataFrame(data, index=frame.index)
 
 

@@ -9,6 +9,7 @@ handles both inside.
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any
 
 import numpy as np
@@ -70,7 +71,9 @@ def load(path: str | os.PathLike) -> Any:
     import keras
 
     custom_layers()
-    return keras.saving.load_model(str(path), compile=False)
+    with warnings.catch_warnings():  # inputs keyed by column names, tensors by Keras-safe names
+        warnings.filterwarnings("ignore", message="When providing `inputs` as a dict")
+        return keras.saving.load_model(str(path), compile=False)
 
 
 def outputs(model: Any, frame: pd.DataFrame, contract: FeatureContract) -> np.ndarray:

@@ -17,7 +17,9 @@ the whole ``preprocess -> core`` graph, so serving needs no transform step.
 from __future__ import annotations
 
 import os
+import re
 import time
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -66,29 +68,69 @@ def _vocabulary(schema, name: str, values: np.ndarray) -> list[str]:
     return vocabulary + [""] if "" in counts.index and "" not in vocabulary else vocabulary
 
 
+_SAFE_NAME = re.compile(r"[A-Za-z0-9.][A-Za-z0-9_.-]*")
+
+
+def layer_names(names: list[str]) -> dict[str, str]:
+    """Maps column names to Keras-safe layer names, unique, and unchanged when already safe.
+
+    Keras and TensorFlow refuse spaces, ``/`` and non-ASCII letters in layer
+    and scope names (``body mass/g``, ``île``); such a name is folded to ASCII,
+    other characters become ``_``, and a suffix keeps it unique. The model's
+    inputs are still keyed by the user's column names.
+    """
+    taken = {name for name in names if _SAFE_NAME.fullmatch(name)}
+    mapping = {}
+    for index, name in enumerate(names):
+        if _SAFE_NAME.fullmatch(name):
+            mapping[name] = name
+            continue
+        folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+        base = re.sub(r"[^A-Za-z0-9_.-]", "_", folded).strip("_") or "feature"
+        base = base if base[0].isalnum() else f"f{base}"
+        candidate = f"{base}_{index}"
+        while candidate in taken:
+            candidate += "_"
+        taken.add(candidate)
+        mapping[name] = candidate
+    return mapping
+
+
+def _model(inputs: dict, outputs: Any, name: str):
+    """``keras.Model`` on inputs keyed by column names whose tensors may carry safe names."""
+    import warnings
+
+    import keras
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="When providing `inputs` as a dict")
+        return keras.Model(inputs, outputs, name=name)
+
+
 def build_preprocess(schema, features: list[Feature], inputs: dict[str, np.ndarray]):
     """Builds the raw-rows-to-vector preprocessing model, adapted on the training inputs."""
     import keras
 
     fill_missing = custom_layers()["FillMissing"]
+    safe = layer_names([f.name for f in features])
     layers_in, encoded = {}, []
     for feature in features:
-        values = inputs[feature.name]
+        values, layer = inputs[feature.name], safe[feature.name]
         if feature.kind == "categorical":
-            tensor = keras.Input(shape=(1,), dtype="string", name=feature.name)
+            tensor = keras.Input(shape=(1,), dtype="string", name=layer)
             vocabulary = _vocabulary(schema, feature.name, values)
             lookup = keras.layers.StringLookup(vocabulary=vocabulary, output_mode="one_hot",
-                                               name=f"lookup_{feature.name}", dtype="float32")
+                                               name=f"lookup_{layer}", dtype="float32")
             encoded.append(lookup(tensor))
         else:
-            tensor = keras.Input(shape=(1,), dtype="float32", name=feature.name)
+            tensor = keras.Input(shape=(1,), dtype="float32", name=layer)
             present = values[~np.isnan(values)].reshape(-1, 1)
-            normalize = keras.layers.Normalization(name=f"normalize_{feature.name}", dtype="float32")
+            normalize = keras.layers.Normalization(name=f"normalize_{layer}", dtype="float32")
             normalize.adapt(present if len(present) else np.zeros((1, 1), "float32"))
-            encoded.append(fill_missing(0.0, name=f"fill_{feature.name}", dtype="float32")(normalize(tensor)))
+            encoded.append(fill_missing(0.0, name=f"fill_{layer}", dtype="float32")(normalize(tensor)))
         layers_in[feature.name] = tensor
     merged = keras.layers.Concatenate(name="features", dtype="float32")(encoded) if len(encoded) > 1 else encoded[0]
-    return keras.Model(layers_in, merged, name="preprocess")
+    return _model(layers_in, merged, "preprocess")
 
 
 def build_core(width: int, hidden: list[int], outputs: int, task: str, target_mean: float, target_std: float):
@@ -201,34 +243,16 @@ def train_keras_model(
     keras.utils.set_random_seed(seed)
     strategy, plan = configure_devices(tf=tf, keras=keras)
     try:
-        x_train, x_eval = to_inputs(train_frame, features), to_inputs(eval_frame, features)
-        preprocess = build_preprocess(schema, features, x_train)  # not trained: outside the replicas
-        width = int(preprocess.output.shape[-1])
-        with strategy.scope():
-            mean = float(np.mean(y_train)) if task == F.REGRESSION else 0.0
-            std = (float(np.std(y_train)) or 1.0) if task == F.REGRESSION else 1.0
-            core = build_core(width, hidden, len(classes), task, mean, std)
-            loss = "sparse_categorical_crossentropy" if task == F.CLASSIFICATION else "mse"
-            metrics = ["accuracy"] if task == F.CLASSIFICATION else ["mae"]
-            core.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss, metrics=metrics,
-                         steps_per_execution=_steps_per_execution(len(y_train), batch_size, strategy))
-        global_batch = batch_size * strategy.num_replicas_in_sync
-        train_data = make_dataset(preprocess, x_train, y_train, global_batch, True, seed)
-        eval_data = make_dataset(preprocess, x_eval, y_eval, global_batch, False, seed)
-        callbacks = [
-            keras.callbacks.EarlyStopping(monitor="val_loss", patience=PATIENCE, restore_best_weights=True),
-            scalar_logger(tensorboard_dir),
-            _ProgressLog(),
-        ]
-        print(f"[train_keras] {task} on {len(y_train)} rows, {len(features)} features, up to {epochs} epochs", flush=True)
-        start = time.perf_counter()
-        history = core.fit(train_data, validation_data=eval_data, epochs=epochs, callbacks=callbacks,
-                           shuffle=False, verbose=0)  # shuffled in tf.data
-        seconds = time.perf_counter() - start
-        epochs_run = len(history.history["loss"])
-        model = _export(preprocess, core, features, model_dir, export_saved_model)
+        history, seconds, model = _fit(schema, features, train_frame, eval_frame, y_train, y_eval, classes, task,
+                                       hidden, epochs, batch_size, learning_rate, seed, strategy, tensorboard_dir,
+                                       model_dir, export_saved_model, keras)
+    except InputError:
+        raise
+    except Exception as error:  # Keras wraps the cause in a multi-line message: keep its one real line
+        raise RuntimeError(f"Keras training failed: {error_cause(error)}") from error
     finally:
         reset_precision(keras)
+    epochs_run = len(history.history["loss"])
     contract = FeatureContract(features=features, label=label, task=task, framework="keras", classes=classes)
     save_contract(model_dir, contract)
     write_manifest(model_dir)  # last: every model file's sha256, signed when a key is set
@@ -244,6 +268,56 @@ def train_keras_model(
     }
     print(f"[train_keras] {epochs_run} epochs in {seconds:.2f}s, best val_loss {best:.4f}, devices {plan.devices}", flush=True)
     return TrainedModel(contract=contract, metadata=metadata)
+
+
+def _fit(schema, features, train_frame, eval_frame, y_train, y_eval, classes, task, hidden, epochs, batch_size,
+         learning_rate, seed, strategy, tensorboard_dir, model_dir, export_saved_model, keras):
+    """Builds, trains and saves the model; returns (history, seconds, model)."""
+    x_train, x_eval = to_inputs(train_frame, features), to_inputs(eval_frame, features)
+    preprocess = build_preprocess(schema, features, x_train)  # not trained: outside the replicas
+    width = int(preprocess.output.shape[-1])
+    with strategy.scope():
+        mean = float(np.mean(y_train)) if task == F.REGRESSION else 0.0
+        std = (float(np.std(y_train)) or 1.0) if task == F.REGRESSION else 1.0
+        core = build_core(width, hidden, len(classes), task, mean, std)
+        loss = "sparse_categorical_crossentropy" if task == F.CLASSIFICATION else "mse"
+        metrics = ["accuracy"] if task == F.CLASSIFICATION else ["mae"]
+        core.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss, metrics=metrics,
+                     steps_per_execution=_steps_per_execution(len(y_train), batch_size, strategy))
+    global_batch = batch_size * strategy.num_replicas_in_sync
+    train_data = make_dataset(preprocess, x_train, y_train, global_batch, True, seed)
+    eval_data = make_dataset(preprocess, x_eval, y_eval, global_batch, False, seed)
+    callbacks = [
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=PATIENCE, restore_best_weights=True),
+        scalar_logger(tensorboard_dir),
+        _ProgressLog(),
+    ]
+    print(f"[train_keras] {task} on {len(y_train)} rows, {len(features)} features, up to {epochs} epochs", flush=True)
+    start = time.perf_counter()
+    history = core.fit(train_data, validation_data=eval_data, epochs=epochs, callbacks=callbacks,
+                       shuffle=False, verbose=0)  # shuffled in tf.data
+    seconds = time.perf_counter() - start
+    model = _export(preprocess, core, features, model_dir, export_saved_model)
+    return history, seconds, model
+
+
+def error_cause(error: BaseException) -> str:
+    """One line that says why Keras failed, from its multi-line message.
+
+    Keras reports a layer failure as ``Exception encountered when calling
+    Functional.call().`` followed by the cause and the call's arguments; this
+    returns the cause.
+    """
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(error))
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    kept = []
+    for line in lines:
+        if line.startswith("Arguments received by"):
+            break
+        if not line.startswith("Exception encountered when calling"):
+            kept.append(line)
+    cause = kept[0] if kept else (lines[0] if lines else "")
+    return f"{type(error).__name__}: {cause}" if cause else type(error).__name__
 
 
 def _steps_per_execution(rows: int, batch_size: int, strategy: Any = None) -> int:
@@ -275,11 +349,12 @@ def _export(preprocess, core, features: list[Feature], model_dir, export_saved_m
     """Saves ``preprocess -> core`` as ``model.keras`` (and a SavedModel); returns the full model."""
     import keras
 
+    safe = layer_names([f.name for f in features])
     inputs = {
-        f.name: keras.Input(shape=(1,), dtype="string" if f.kind == "categorical" else "float32", name=f.name)
+        f.name: keras.Input(shape=(1,), dtype="string" if f.kind == "categorical" else "float32", name=safe[f.name])
         for f in features
     }
-    model = keras.Model(inputs, core(preprocess(inputs)), name="model")
+    model = _model(inputs, core(preprocess(inputs)), "model")
     path = Path(model_dir)
     path.mkdir(parents=True, exist_ok=True)
     model.save(path / KERAS_FILE)

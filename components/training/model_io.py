@@ -45,8 +45,9 @@ class Feature:
     """One input column of a model."""
 
     name: str
-    dtype: str  # "float" | "int" | "string"
+    dtype: str  # "float" | "int" | "bool" | "date" | "string"
     kind: str  # "numeric" | "categorical"
+    time_format: str = ""  # "date" only: the strptime format, e.g. "%Y-%m-%d"
 
 
 @dataclass

@@ -130,7 +130,8 @@ def build_pipeline(features: list[Feature], estimator: str, task: str, hyperpara
                                    OneHotEncoder(handle_unknown="ignore")), categorical)],
             verbose_feature_names_out=False,
         )
-    caster = FrameCaster([{"name": f.name, "dtype": f.dtype, "kind": f.kind} for f in features])
+    caster = FrameCaster([{"name": f.name, "dtype": f.dtype, "kind": f.kind}
+                          | ({"time_format": f.time_format} if f.time_format else {}) for f in features])
     return make_pipeline(caster, columns, cls(**params))
 
 

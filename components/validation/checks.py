@@ -24,6 +24,7 @@ from kfp_mlops.components.validation import drift
 from kfp_mlops.components.validation.anomalies import DATASET, Kind, add_anomaly, add_measurement, new_anomalies
 from kfp_mlops.components.validation.schema import string_domain
 from kfp_mlops.components.validation.statistics import common_stats, feature_name
+from kfp_mlops.components.validation.timestamps import DAYS_STAT
 
 _STATS = statistics_pb2.FeatureNameStatistics
 _MEASURE = anomalies_pb2.DriftSkewInfo.Measurement
@@ -73,7 +74,12 @@ def _check_type(anomalies, name: str, feature: schema_pb2.Feature, stat, domain:
 
 
 def _check_values(anomalies, name: str, feature: schema_pb2.Feature, stat, domain: list[str] | None) -> None:
-    """New categories and out-of-range numbers."""
+    """New categories, out-of-range numbers, and dates that are not dates."""
+    if feature.time_domain.string_format and stat.HasField("string_stats") \
+            and not any(c.name in (DAYS_STAT, "unique_is_lower_bound") for c in stat.custom_stats):
+        time_format = feature.time_domain.string_format
+        add_anomaly(anomalies, name, Kind.UNEXPECTED_DATA_TYPE, f"not all dates in format {time_format!r}",
+                    f"Column {name!r} holds values that are not dates in the schema's format {time_format!r}.")
     if domain is not None and stat.HasField("string_stats"):
         buckets = stat.string_stats.rank_histogram.buckets
         counts = {b.label: b.sample_count for b in buckets} or {

@@ -26,14 +26,20 @@ import numpy as np
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
 from kfp_mlops.components.validation.statistics import SAMPLE_SIZE, common_stats
+from kfp_mlops.components.validation.timestamps import DAYS_STAT
 
 MIN_BINS, MAX_BINS = 5, 30
 
 
 def _histogram(feature: statistics_pb2.FeatureNameStatistics) -> statistics_pb2.Histogram | None:
-    """The finest histogram of a numeric feature: QUANTILES first, else STANDARD."""
+    """The finest histogram of a numeric feature: QUANTILES first, else STANDARD.
+
+    A column of dates has string statistics and a custom histogram of its
+    parsed values (days since the epoch), which is used instead.
+    """
     if not feature.HasField("num_stats"):
-        return None
+        days = next((c.histogram for c in feature.custom_stats if c.name == DAYS_STAT), None)
+        return days if days is not None and days.buckets else None
     histograms = sorted(
         feature.num_stats.histograms,
         key=lambda h: (h.type != statistics_pb2.Histogram.QUANTILES, -len(h.buckets)),

@@ -11,8 +11,12 @@ makes a schema that fails on ordinary new data:
   ``string_domain`` (new values are anomalies);
 * numeric ranges are *not* inferred unless asked (``range_margin`` > 0), and
   then they are widened by that share of the observed span on each side;
+* a True/False column is ``INT`` with a ``bool_domain``;
+* a column of dates or datetimes is ``BYTES`` with a ``time_domain`` holding
+  its ``string_format`` (no string domain: every day is a new value);
 * every feature gets a ``drift_comparator`` and a ``skew_comparator``:
-  Jensen-Shannon divergence for numbers, L-infinity distance for categories.
+  Jensen-Shannon divergence for numbers and dates (on the parsed timestamps),
+  L-infinity distance for categories.
 """
 from __future__ import annotations
 
@@ -24,7 +28,8 @@ from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
 
 from kfp_mlops.components.errors import InputError
-from kfp_mlops.components.validation.statistics import common_stats, feature_name
+from kfp_mlops.components.validation.statistics import BOOLEAN_STAT, common_stats, feature_name
+from kfp_mlops.components.validation.timestamps import FORMAT_STAT
 
 DEFAULT_THRESHOLD = 0.1
 PRESENCE_SLACK = 0.05
@@ -35,8 +40,12 @@ _STATS = statistics_pb2.FeatureNameStatistics
 
 
 def is_categorical(feature: schema_pb2.Feature) -> bool:
-    """True for a BYTES feature (compared with L-infinity); False for INT and FLOAT."""
-    return feature.type == schema_pb2.BYTES
+    """True for a BYTES feature (compared with L-infinity); False for INT, FLOAT and dates."""
+    return feature.type == schema_pb2.BYTES and not feature.time_domain.string_format
+
+
+def _custom(stat: _STATS, name: str) -> statistics_pb2.CustomStatistic | None:
+    return next((c for c in stat.custom_stats if c.name == name), None)
 
 
 def _comparators(feature: schema_pb2.Feature, drift: float, skew: float) -> None:
@@ -114,7 +123,12 @@ def infer_schema_from_statistics(
         feature.presence.min_count = 1 if present else 0
         if name == label:
             feature.not_in_environment.append(SERVING)
-        if stat.HasField("string_stats") and 0 < stat.string_stats.unique <= max_domain_size \
+        time_format = _custom(stat, FORMAT_STAT)
+        if feature.type == schema_pb2.INT and _custom(stat, BOOLEAN_STAT):
+            feature.bool_domain.SetInParent()
+        elif time_format is not None and name != label:
+            feature.time_domain.string_format = time_format.str
+        elif stat.HasField("string_stats") and 0 < stat.string_stats.unique <= max_domain_size \
                 and not any(c.name == "unique_is_lower_bound" for c in stat.custom_stats):
             domain = schema.string_domain.add(name=name)
             domain.value.extend(sorted(b.label for b in stat.string_stats.rank_histogram.buckets))

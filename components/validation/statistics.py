@@ -34,6 +34,7 @@ TOP_VALUES = 20
 RANK_BUCKETS = 1000
 STANDARD_BUCKETS = 10
 QUANTILE_BUCKETS = 100
+BOOLEAN_STAT = "is_boolean"  # custom statistic on a True/False column (counted as INT 0/1)
 
 FeatureType = statistics_pb2.FeatureNameStatistics
 
@@ -174,6 +175,25 @@ def _numeric_feature(feature, acc: _Numeric, sample: np.ndarray) -> None:
             _histograms(num, ordered, acc.count)
 
 
+def _time_stats(feature, acc: _Strings) -> None:
+    """Marks a column of dates: its format, and a histogram of days since the epoch (for drift)."""
+    from kfp_mlops.components.validation.timestamps import DAYS_STAT, FORMAT_STAT, detect_format, to_days
+
+    if acc.pruned or acc.counts.empty:
+        return
+    time_format = detect_format(acc.counts.index)
+    if time_format is None:
+        return
+    days, _ = to_days(pd.Series(acc.counts.index, dtype=object), time_format)
+    order = np.argsort(days, kind="stable")
+    ordered = np.repeat(days[order], acc.counts.to_numpy()[order])
+    feature.custom_stats.add(name=FORMAT_STAT, str=time_format)
+    holder = statistics_pb2.NumericStatistics(min=float(ordered[0]), max=float(ordered[-1]))
+    _histograms(holder, ordered, ordered.size)
+    histogram = next(h for h in holder.histograms if h.type == statistics_pb2.Histogram.QUANTILES)
+    feature.custom_stats.add(name=DAYS_STAT).histogram.CopyFrom(histogram)
+
+
 def _string_feature(feature, acc: _Strings) -> None:
     strings = feature.string_stats
     _common(strings.common_stats, acc.count, acc.missing)
@@ -189,6 +209,7 @@ def _string_feature(feature, acc: _Strings) -> None:
         )
     if acc.pruned:
         feature.custom_stats.add(name="unique_is_lower_bound", num=1.0)
+    _time_stats(feature, acc)
 
 
 def compute_statistics(
@@ -245,6 +266,8 @@ def compute_statistics(
             floating = pa.types.is_floating(kind) and not (acc.integral and acc.present)
             feature.type = FeatureType.FLOAT if floating else FeatureType.INT
             _numeric_feature(feature, acc, sample.values.get(name, np.empty(0)))
+            if pa.types.is_boolean(kind):
+                feature.custom_stats.add(name=BOOLEAN_STAT, num=1.0)
     return result
 
 
