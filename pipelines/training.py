@@ -227,7 +227,8 @@ def run_training(
         raise InputError("no label column given: pass the name of the column to predict")
     sample = preflight(source, label)
     thresholds = parameters.get("thresholds") or {}
-    check_threshold_names(thresholds, resolve_task("auto", sample[label].dropna()), "--threshold")
+    if thresholds and sample.labels is not None and len(sample.labels):  # the evaluation checks them again
+        check_threshold_names(thresholds, resolve_task("auto", sample.labels), "--threshold")
     model_name = check_name(model_name or model_name_from(source))
     registry_path = Path(registry).absolute() if registry else local_runner.default_registry()
     open_registry(str(registry_path)).list()  # a damaged index: one line naming it, before any task

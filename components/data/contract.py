@@ -149,6 +149,7 @@ class Preflight:
     sample_rows: int
     label_values: int
     complete: bool  # the sample is the whole file
+    labels: pd.Series | None = None  # the sample's label values (None when the sample could not be parsed)
 
 
 def preflight(path: str | os.PathLike, label: str = "", sample_bytes: int = SAMPLE_BYTES) -> Preflight:
@@ -200,7 +201,8 @@ def preflight(path: str | os.PathLike, label: str = "", sample_bytes: int = SAMP
             raise InputError(f"label column {label!r} in {path} has no values")
         check_label(sample[label], path)
         check_rows(labelled, path)
-    return Preflight(columns=columns, sample_rows=len(sample), label_values=labelled, complete=not truncated)
+    return Preflight(columns=columns, sample_rows=len(sample), label_values=labelled, complete=not truncated,
+                     labels=sample[label].dropna() if label else None)
 
 
 def check_label(labels: pd.Series, path: str | os.PathLike) -> None:

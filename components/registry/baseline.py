@@ -25,17 +25,26 @@ def with_baseline(model_dir: str | os.PathLike, staging_dir: str | os.PathLike,
                   schema_path: str | os.PathLike, statistics_path: str | os.PathLike) -> Path:
     """Copies ``model_dir`` to ``staging_dir`` and adds the ``baseline/`` folder; returns the copy.
 
+    The trained model's manifest is verified first; the copy then gets a new manifest over
+    the model files and the baseline, signed with the same key, so the baseline is as
+    protected as the model (a tampered schema could switch drift checks off).
+
     Raises:
         InputError: If the schema or statistics file is missing.
+        ChecksumError: If the trained model fails verification.
     """
+    from kfp_mlops.components.training.model_io import verify_model_dir, write_manifest
+
     for path in (schema_path, statistics_path):
         if not Path(path).is_file():
             raise InputError(f"training baseline file not found: {path}")
+    verify_model_dir(model_dir)
     target = Path(staging_dir)
     shutil.copytree(model_dir, target)
     (target / BASELINE_DIR).mkdir(exist_ok=True)
     shutil.copyfile(schema_path, target / BASELINE_DIR / SCHEMA_FILE)
     shutil.copyfile(statistics_path, target / BASELINE_DIR / STATISTICS_FILE)
+    write_manifest(target)
     return target
 
 

@@ -15,10 +15,11 @@ from pathlib import Path
 
 PACKAGE = "kfp_mlops"
 KFP_PACKAGES = ("kfp", "google_cloud_pipeline_components")
-# The modules of components/ that every capability may use: the shared core.
-SHARED = ("core", "errors", "artifacts", "images", "registry_index")
-# Modules that wrap the library for KFP: they may import kfp.
-KFP_FACING = ("component.py", "images.py")
+# The modules of components/ that every capability may use: the shared core (top-level modules, not
+# capabilities: errors, artifact helpers, report escaping and wording, charts, the image families).
+SHARED = ("core", "errors", "artifacts", "images", "escaping", "wording", "charts")
+# Modules that wrap the library for KFP: they may import kfp (and GCPC's artifact types).
+KFP_FACING = ("component.py", "gcpc_component.py", "images.py")
 CROSS_CAPABILITY = "a capability imports only the shared core and itself"
 
 

@@ -27,8 +27,10 @@ KNOWN_CROSS_CAPABILITY = {
     ("prediction", "registry"),
     ("prediction", "training"),
     ("registry", "training"),
+    ("registry", "validation"),  # the registered baseline reads and writes TFX schemas
     ("training", "data"),
     ("training", "validation"),
+    ("validation", "data"),  # the statistics reader shares the data contract's file checks
 }
 
 

@@ -27,7 +27,6 @@ from kfp_mlops.pipelines.cli.main import main
 
 BOOTSTRAP = 500
 MARGIN = 0.02  # on top of two standard errors of the paired difference
-NEEDS_GATE = pytest.mark.xfail(reason="needs the task-aware gate (h2)", strict=False)
 
 
 @dataclass
@@ -151,27 +150,25 @@ def _judge(outcome: Outcome, case: Case) -> None:
     assert "(champion)" in outcome.out, outcome.out
 
 
-def _cases(names: list[str], slow: set[str], xfail: set[str] = frozenset()) -> list:
+def _cases(names: list[str], slow: set[str]) -> list:
     params = []
     for name in names:
-        marks = ([pytest.mark.slow, pytest.mark.timeout(1800)] if name in slow else []) + ([NEEDS_GATE] if name in xfail else [])
+        marks = [pytest.mark.slow, pytest.mark.timeout(1800)] if name in slow else []
         params.append(pytest.param(CASES[name], id=name, marks=marks))
     return params
 
 
 SKILLED = [name for name, case in CASES.items() if case.skill]
 DEFAULT = {"mixed_types", "wine", "diabetes"}  # one run per task type in the default suite
-REGRESSION = {name for name in SKILLED if CASES[name].task == "regression"}
 
 
-@pytest.mark.parametrize("case", _cases(SKILLED, slow=set(SKILLED) - DEFAULT, xfail=REGRESSION))
+@pytest.mark.parametrize("case", _cases(SKILLED, slow=set(SKILLED) - DEFAULT))
 def test_training_matches_plain_sklearn_on_the_same_split(case, tmp_path, isolated_home, capfd):
     _judge(run_case(case, tmp_path, isolated_home, capfd), case)
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
-@NEEDS_GATE
 def test_no_skill_model_on_imbalanced_noise_is_not_blessed(tmp_path, isolated_home, capfd):
     case = CASES["imbalanced_noise"]
     outcome = run_case(case, tmp_path, isolated_home, capfd)

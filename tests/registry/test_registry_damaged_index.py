@@ -49,7 +49,7 @@ def test_the_cli_prints_one_line(damaged, capsys, argv):
 @pytest.mark.parametrize("pipeline", ["training", "batch-prediction", "monitoring"])
 def test_pipelines_stop_before_any_task(damaged, capsys, tmp_path, pipeline):
     data = tmp_path / "rows.csv"
-    data.write_text("a,b,y\n1,2,0\n3,4,1\n")
+    data.write_text("a,b,y\n" + "".join(f"{i},{i * 2},{i % 2}\n" for i in range(40)))  # valid data: only the index is bad
     argv = {"training": ["run", "training", "--data", str(data), "--label", "y", "--model-name", "iris"],
             "batch-prediction": ["run", "batch-prediction", "--data", str(data), "--model-name", "iris"],
             "monitoring": ["run", "monitoring", "--serving-data", str(data), "--model-name", "iris"]}[pipeline]

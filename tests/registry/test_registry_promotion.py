@@ -63,7 +63,7 @@ def test_a_run_that_saw_no_champion_does_not_replace_one_promoted_since(tmp_path
 
 
 def _with_features(tmp_path, name: str, drop: str = "", cast: str = "") -> Path:
-    from kfp_mlops.components.training.model_io import load_contract, save_contract
+    from kfp_mlops.components.training.model_io import load_contract, save_contract, write_manifest
 
     model_dir = make_model(tmp_path / name)
     contract = load_contract(model_dir)
@@ -72,6 +72,7 @@ def _with_features(tmp_path, name: str, drop: str = "", cast: str = "") -> Path:
         if feature.name == cast:
             feature.dtype, feature.kind = "string", "categorical"
     save_contract(model_dir, contract)
+    write_manifest(model_dir)  # the edited directory is a model of its own, with its own manifest
     return model_dir
 
 
