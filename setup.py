@@ -47,6 +47,7 @@ EXTRAS = {
 EXTRAS["dev"] = EXTRAS["tf"] + EXTRAS["gcp"] + EXTRAS["serve"] + [
     "pytest>=8",
     "pytest-timeout>=2.3",
+    "pytest-xdist>=3.5",
     "nbclient>=0.10",
     "nbformat>=5.10",
     "ipykernel>=6.29",

@@ -222,12 +222,15 @@ def _run(target: str, parameters: dict[str, Any], submit_options: dict[str, Any]
         command = training_command(target, parameters, submit_options, result_file)
         env = {key: value for key, value in os.environ.items() if key != "_KFP_RUNTIME"}
         print("[retraining] " + " ".join(command[2:]), flush=True)
-        done = subprocess.run(command, env=env, capture_output=True, text=True)
-        print(done.stdout, flush=True)
+        lines: list[str] = []
+        with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as child:
+            for line in child.stdout or ():  # the run's own progress, as it happens
+                lines.append(line.rstrip("\n"))
+                print(f"[retraining] {lines[-1]}", flush=True)
         result = json.loads(Path(result_file).read_text()) if Path(result_file).is_file() else None
-    if done.returncode not in (0, 1) or result is None:
-        cause = (done.stderr.strip().splitlines() or done.stdout.strip().splitlines() or ["no output"])[-1]
-        raise RuntimeError(f"retraining run failed (exit {done.returncode}): {cause}")
+    if child.returncode not in (0, 1) or result is None:
+        cause = ([line for line in lines if line.strip()] or ["no output"])[-1]
+        raise RuntimeError(f"retraining run failed (exit {child.returncode}): {cause}")
     if target != "local":
         return RetrainingOutcome("submitted", model_name, detail=result.get("run_name") or result.get("schedule_name")
                                  or "")

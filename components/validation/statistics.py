@@ -17,6 +17,7 @@ read it, and two of them can be compared for drift.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,7 @@ from kfp_mlops.components.errors import InputError
 from kfp_mlops.components.validation.reader import BLOCK_SIZE, CsvBatches
 
 SAMPLE_SIZE = 100_000
+PROGRESS_SECONDS = 10.0  # a progress line per this much reading
 MAX_TRACKED_VALUES = 100_000
 TOP_VALUES = 20
 RANK_BUCKETS = 1000
@@ -234,6 +236,8 @@ def compute_statistics(
     """
     batches = CsvBatches(data_path, block_size=block_size)
     rows, accumulators, sample = 0, {}, _RowSample(sample_size)
+    started = time.monotonic()
+    next_report = started + PROGRESS_SECONDS
     for restart, batch in batches.read():
         if restart or not accumulators:
             rows, sample = 0, _RowSample(sample_size)
@@ -251,6 +255,10 @@ def compute_statistics(
                 accumulators[name].add(column)
         sample.add(numeric, batch.num_rows)
         rows += batch.num_rows
+        if time.monotonic() >= next_report:  # long reads say how far they are
+            print(f"[statistics] {rows:,} rows read from {Path(data_path).name} "
+                  f"({time.monotonic() - started:.0f} s)", flush=True)
+            next_report = time.monotonic() + PROGRESS_SECONDS
     sample.prune()
     result = statistics_pb2.DatasetFeatureStatisticsList()
     dataset = result.datasets.add(name=Path(data_path).name, num_examples=rows)

@@ -94,6 +94,7 @@ def test_drift_triggers_retraining_and_the_blessed_model_becomes_champion(traine
     assert new > old + 0.05
 
 
+@pytest.mark.slow  # the gate against a champion is covered by the evaluation tests and the matrix
 def test_a_worse_challenger_never_becomes_champion(trained, tmp_path):
     root, data = trained
     before = _registry(root).get("penguins", "champion").version

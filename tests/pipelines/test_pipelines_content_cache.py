@@ -92,7 +92,8 @@ def test_every_cached_step_that_reads_a_path_is_keyed_on_its_content(tmp_path, n
 
     from kfp_mlops.pipelines.compiler import pipeline_factories
 
-    options = {"import_schema": True} if name == "training" else {}
+    # The variants that read the most paths: a curated schema; a training CSV as the drift baseline.
+    options = {"training": {"import_schema": True}, "monitoring": {"training_data": True}}.get(name, {})
     path = tmp_path / f"{name}.yaml"
     compiler.Compiler().compile(pipeline_factories()[name](target=target, **options), str(path))
     spec = yaml.safe_load(path.read_text())

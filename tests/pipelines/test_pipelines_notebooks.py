@@ -8,9 +8,9 @@ from nbclient import NotebookClient
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 
 
-# Notebook 02 replays the level-2 story that `kfp-mlops demo level2` runs in the default suite.
-@pytest.mark.parametrize("name", ["01_quickstart.ipynb",
-                                  pytest.param("02_level2_loop.ipynb", marks=pytest.mark.slow)])
+# The notebooks replay what the default suite runs end to end (`run training`, `demo level2`).
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["01_quickstart.ipynb", "02_level2_loop.ipynb"])
 def test_notebook_executes(name, tmp_path, isolated_home):
     notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
     NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()

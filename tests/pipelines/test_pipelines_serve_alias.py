@@ -18,7 +18,8 @@ def _three_champions(registry_dir: Path) -> None:
     for seed in (1, 2, 3):
         version = registry.register(str(make_model(registry_dir.parent / f"m{seed}", seed)), "iris")
         registry.promote("iris", version.version)
-    record_deployment(registry_dir, "iris", "v3")  # what the pipeline's deploy step recorded
+    deployed = registry.get("iris", "v3")  # what the pipeline's deploy step recorded, sha256 included
+    record_deployment(registry_dir, "iris", "v3", deployed.path, deployed.sha256)
 
 
 def test_serve_after_rollback_serves_the_rolled_back_champion(tmp_path, capsys):

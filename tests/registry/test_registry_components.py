@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import pytest
 from kfp import dsl
 
 from kfp_mlops.components.artifacts import sha256_file
@@ -34,6 +35,7 @@ def evaluate_register_promote(model_uri: str, test_uri: str, train_uri: str, reg
             promote_model(registry_uri=registry_uri, model_name="iris", version=bare.outputs["Output"])
 
 
+@pytest.mark.slow  # the training pipeline runs the same components end to end
 def test_components_chain_under_kfp_local(tmp_path):
     from kfp_mlops.pipelines.local_runner import run_pipeline
 

@@ -6,6 +6,7 @@ from google.protobuf import json_format
 from kfp import compiler, dsl
 from kfp.pipeline_spec import pipeline_spec_pb2
 
+from kfp_mlops.components.images import DEFAULT_TAG
 from kfp_mlops.pipelines import resources
 
 
@@ -45,9 +46,9 @@ def test_vertex_yaml_requests_the_named_accelerator_and_machine(tmp_path):
     assert (accelerator["resourceType"], accelerator["resourceCount"]) == ("NVIDIA_L4", "2")
     assert container["resources"]["resourceCpuLimit"] == "8"
     assert container["resources"]["resourceMemoryLimit"] == "32G"
-    assert container["image"].endswith("/kfp-mlops-gpu:latest")
+    assert container["image"].endswith(f"/kfp-mlops-gpu:{DEFAULT_TAG}")
     sklearn = executor(docs, "train-sklearn")
-    assert "accelerator" not in sklearn.get("resources", {}) and sklearn["image"].endswith("/kfp-mlops-core:latest")
+    assert "accelerator" not in sklearn.get("resources", {}) and sklearn["image"].endswith(f"/kfp-mlops-core:{DEFAULT_TAG}")
 
 
 def test_kfp_yaml_requests_gpus_with_node_selector_and_toleration(tmp_path):
@@ -56,7 +57,7 @@ def test_kfp_yaml_requests_gpus_with_node_selector_and_toleration(tmp_path):
     accelerator = container["resources"]["accelerator"]
     assert (accelerator["resourceType"], accelerator["resourceCount"]) == ("nvidia.com/gpu", "1")
     assert container["resources"]["resourceCpuRequest"] == "4"
-    assert container["image"].endswith("/kfp-mlops-gpu:latest")
+    assert container["image"].endswith(f"/kfp-mlops-gpu:{DEFAULT_TAG}")
     platform = docs[1]["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
     assert set(platform) == {"exec-train-keras"}
     config = platform["exec-train-keras"]
@@ -70,7 +71,7 @@ def test_kfp_accepts_gke_labels_and_local_ignores_accelerators(tmp_path):
     assert labels == {"cloud.google.com/gke-accelerator": "nvidia-l4"}
     local = compile_docs(keras_pipeline("local", "NVIDIA_L4", 3), tmp_path)
     assert len(local) == 1 and "resources" not in executor(local, "train-keras")
-    assert executor(local, "train-keras")["image"].endswith("/kfp-mlops-tf:latest")
+    assert executor(local, "train-keras")["image"].endswith(f"/kfp-mlops-tf:{DEFAULT_TAG}")
     cpu_only = compile_docs(keras_pipeline("vertex", None, 1), tmp_path)
     assert "resources" not in executor(cpu_only, "train-keras")
 

@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.images import DEFAULT_TAG
 from kfp_mlops.components.training.tuning import make_trial_list, run_trial, score_model, select_best
 from training_helpers import write_schema
 
@@ -77,6 +78,7 @@ def test_select_best_follows_the_metric_direction(xor_data, tmp_path):
         score_model(tmp_path / "best", evaluation, "rmse")
 
 
+@pytest.mark.slow  # a whole ParallelFor run; its steps are tested one by one above
 def test_tuning_sub_pipeline_runs_locally_and_picks_the_best_trial(xor_data, tmp_path):
     from kfp import dsl
 
@@ -133,4 +135,4 @@ def test_tuning_sub_pipeline_compiles_inside_a_condition(tmp_path):
     loop = next(name for name in tune if name.startswith("for-loop"))
     assert {"make-trials", "select-best-trial"} <= set(tune)
     assert tune[loop]["parameterIterator"]["items"]["inputParameter"].startswith("pipelinechannel--make-trials")
-    assert spec["deploymentSpec"]["executors"]["exec-train-trial"]["container"]["image"].endswith("/kfp-mlops-core:latest")
+    assert spec["deploymentSpec"]["executors"]["exec-train-trial"]["container"]["image"].endswith(f"/kfp-mlops-core:{DEFAULT_TAG}")
