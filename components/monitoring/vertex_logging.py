@@ -59,21 +59,15 @@ def _stamp(value: float | str | None) -> Any:
     return None if stamp is None else stamp.floor("us").to_pydatetime()
 
 
-def _instances(payloads: list[str]) -> list[Any]:
-    """The instances of a logged request: each element one instance, or a whole ``{"instances": [...]}``."""
+def _items(payloads: list[str], key: str) -> list[Any]:
+    """A logged request's instances (``key="instances"``) or a response's predictions (``"predictions"``).
+
+    Each element is one item, or a whole body such as ``{"instances": [...]}``.
+    """
     items: list[Any] = []
     for text in payloads or []:
         value = json.loads(text)
-        items.extend(value["instances"] if isinstance(value, dict) and "instances" in value else [value])
-    return items
-
-
-def _predictions(payloads: list[str]) -> list[Any]:
-    """The predictions of a logged response: each element one prediction, or ``{"predictions": [...]}``."""
-    items: list[Any] = []
-    for text in payloads or []:
-        value = json.loads(text)
-        items.extend(value["predictions"] if isinstance(value, dict) and "predictions" in value else [value])
+        items.extend(value[key] if isinstance(value, dict) and key in value else [value])
     return items
 
 
@@ -107,7 +101,8 @@ def read_request_response_log(uri: str, since: float | str | None = None, until:
     records = []
     for row in rows:
         try:
-            instances, predictions = _instances(row["request_payload"]), _predictions(row["response_payload"])
+            instances = _items(row["request_payload"], "instances")
+            predictions = _items(row["response_payload"], "predictions")
         except (json.JSONDecodeError, KeyError, TypeError) as error:
             raise InputError(f"{uri}: request {row['request_id']} has a payload that is not JSON ({error})") from None
         if predictions and len(predictions) != len(instances):

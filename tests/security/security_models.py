@@ -4,36 +4,16 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import sys
 from pathlib import Path
 
-
-def make_model(model_dir: str | Path, seed: int = 0) -> Path:
-    """Saves a tiny logistic regression on iris through the trainers' writer (skops, contract, manifest)."""
-    from sklearn.datasets import load_iris
-    from sklearn.linear_model import LogisticRegression
-
-    from kfp_mlops.components.training.model_io import (
-        Feature,
-        FeatureContract,
-        save_sklearn_model,
-    )
-
-    data = load_iris(as_frame=True).frame.rename(columns=lambda c: c.replace(" (cm)", "").replace(" ", "_"))
-    features = [c for c in data.columns if c != "target"]
-    sample = data.sample(n=120, random_state=seed)
-    model = LogisticRegression(max_iter=300 + seed).fit(sample[features], sample["target"])
-    save_sklearn_model(model, model_dir, FeatureContract([Feature(n, "float", "numeric") for n in features],
-                                                         "target", "classification", "sklearn",
-                                                         [int(c) for c in model.classes_]))
-    return Path(model_dir)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "registry"))
+from registry_models import iris_frame, make_model  # noqa: E402,F401 - the tiny iris model every test uses
 
 
 def iris_rows(path: Path, rows: int = 10) -> Path:
     """Writes iris rows with the helper's column names to ``path``."""
-    from sklearn.datasets import load_iris
-
-    frame = load_iris(as_frame=True).frame.rename(columns=lambda c: c.replace(" (cm)", "").replace(" ", "_"))
-    frame.head(rows).to_csv(path, index=False)
+    iris_frame().head(rows).to_csv(path, index=False)
     return path
 
 

@@ -94,8 +94,8 @@ def test_this_machine_trains_on_cpu_with_the_real_tensorflow():
         keras.mixed_precision.set_global_policy("float32")
 
 
-@pytest.mark.parametrize("gpus,strategy", [(1, "one_device"),
-                                           pytest.param(2, "mirrored", marks=pytest.mark.slow)])
+@pytest.mark.slow  # the GPU code path on logical CPUs (no GPU here); the CPU path trains in the default suite
+@pytest.mark.parametrize("gpus,strategy", [(1, "one_device"), (2, "mirrored")])
 def test_gpu_strategies_with_mixed_precision_train_for_real_on_logical_cpus(penguins, tmp_path, gpus, strategy):
     """The GPU code path for real: OneDevice/MirroredStrategy over logical CPUs, mixed_float16 on."""
     import json

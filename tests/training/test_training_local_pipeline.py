@@ -2,6 +2,7 @@
 from pathlib import Path
 
 import numpy as np
+import pytest
 from kfp import dsl
 
 from kfp_mlops.components.training.model_io import load_model
@@ -19,6 +20,7 @@ def train_keras_locally(train_uri: str, eval_uri: str, schema_uri: str, label: s
                 epochs=4, learning_rate=0.01, hidden_units="16")
 
 
+@pytest.mark.slow  # Keras trains in the trainer tests; this is the same run as a kfp.local component
 def test_keras_component_runs_end_to_end_locally_on_cpu(penguins, tmp_path):
     from kfp_mlops.pipelines.local_runner import run_pipeline
 
