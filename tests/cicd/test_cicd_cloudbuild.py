@@ -156,6 +156,19 @@ def test_submit_step_arguments_per_target():
         assert "build=b-1" in argv and "trigger=cloud-build" in argv
 
 
+def test_submit_step_takes_a_named_environment():
+    body = substitute(script(steps()["submit"]), values(_TARGET="vertex", _ENV="staging"))
+    fake = body.replace(".venv/bin/kfp-mlops submit", "printf '%s\\n'")
+    argv = subprocess.run(["bash", "-c", fake], capture_output=True, text=True, check=True).stdout.splitlines()
+    assert argv[:3] == ["compiled/vertex/training.yaml", "--target", "vertex"]
+    assert argv[argv.index("--env") + 1] == "staging" and argv[argv.index("--environments") + 1] == "environments.yaml"
+    assert "--project" not in argv and "--pipeline-root" not in argv  # the environment gives them
+    from kfp_mlops.pipelines.cli.main import build_parser
+
+    args = build_parser().parse_args(["submit", *argv])
+    assert (args.env, args.target) == ("staging", "vertex")
+
+
 @pytest.mark.skipif(os.environ.get(SELFTEST) == "1", reason="already inside the test step's own run")
 def test_the_test_step_runs_its_commands(tmp_path):
     """The test step's install lines are checked for shape (no installs here); its pytest line really runs.

@@ -117,3 +117,39 @@ def test_the_promotion_build_config_runs_the_promote_command_with_its_approval()
     args = build_parser().parse_args(command.replace("\\ ", "").split())
     assert (args.model_name, args.version, args.to) == ("penguins", "champion", "prod")
     assert (args.approved_in_cloud_build, args.project) == ("b-1", "proj-1")
+
+
+def test_promotion_into_a_vertex_registry_goes_through_aiplatform(tmp_path, monkeypatch, penguins_model):
+    """dev (a registry on Cloud Storage FUSE) -> staging (Vertex AI Model Registry, loopback)."""
+    import sys
+    from pathlib import Path
+
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import aiplatform
+
+    from kfp_mlops.components.registry import vertex as vertex_registry
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "registry"))
+    from vertex_models_loopback import FakeModelRegistry
+
+    fuse = tmp_path / "gcs"
+    monkeypatch.setattr(vertex_registry, "FUSE_PREFIX", f"{fuse}/")
+    dev_registry = fuse / "acme-dev" / "registry"
+    spec = {"promotion": ["dev", "staging"], "environments": {
+        "dev": {"target": "vertex", "registry_uri": str(dev_registry)},
+        "staging": {"target": "vertex", "registry_uri": "vertex://proj/us-central1"}}}
+    path = tmp_path / "environments.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    found = open_registry(str(dev_registry)).register(str(penguins_model), "penguins", metrics={"accuracy": 0.97},
+                                                      lineage={"git_commit": "abc123"}, aliases=("champion",))
+    with FakeModelRegistry() as fake:
+        aiplatform.init(project="proj", location="us-central1", api_endpoint=fake.url, api_transport="rest",
+                        credentials=AnonymousCredentials())
+        promotion = promote_between(load_environments(str(path)), "penguins", "champion", "staging")
+        [upload] = fake.calls("POST", r"models:upload$")
+    sent = upload["model"]
+    assert sent["artifactUri"] == "gs://acme-dev/registry/" + found.path.split("/registry/", 1)[1]
+    assert "champion" in sent["versionAliases"] and promotion.sha256 == found.sha256
+    recorded = json.loads(sent["versionDescription"])
+    assert recorded["lineage"]["git_commit"] == "abc123"
+    assert recorded["lineage"]["promotions"][0]["from_environment"] == "dev"
