@@ -36,7 +36,8 @@ class PredictionLogger:
     Args:
         log_dir: The log's root folder, or a ``gs://`` / ``s3://`` URI.
         sample_rate: Share of rows kept, in (0, 1].
-        max_bytes: Size bound of the whole log; the oldest parts are deleted beyond it.
+        max_bytes: Size bound of the whole log (checked every 5% of it written); the oldest parts
+            are deleted beyond it.
         model: The model's name, recorded with every row.
         flush_rows: Rows buffered before a Parquet part is written (1: every call
             is written at once, readable immediately).
@@ -57,6 +58,7 @@ class PredictionLogger:
         self._lock = threading.Lock()
         self._buffer: list[ServedRow] = []
         self._buffered_since = 0.0
+        self._unchecked_bytes = max_bytes  # bytes written since the size bound was last checked
 
     def log(self, rows: Iterable[Mapping[str, Any]], predictions: Iterable[Any], model_version: str) -> int:
         """Logs a sample of scored rows (one request); returns how many were kept."""
@@ -84,9 +86,16 @@ class PredictionLogger:
 
     def _flush_locked(self) -> None:
         rows, self._buffer = self._buffer, []
-        if rows:
-            write_rows(self.log_dir, rows)
+        if not rows:
+            return
+        written = write_rows(self.log_dir, rows)
+        filesystem, _ = filesystem_of(self.log_dir)
+        self._unchecked_bytes += sum(info.size or 0 for info in filesystem.get_file_info(written))
+        # Listing the whole log on every request would cost more as it grows: check the bound
+        # each time another 5% of it has been written (the log may overshoot by that much).
+        if self._unchecked_bytes >= self.max_bytes // 20:
             self._bound()
+            self._unchecked_bytes = 0
 
     def _bound(self) -> None:
         """Deletes the oldest parts until the log fits in ``max_bytes``."""

@@ -150,7 +150,7 @@ def is_serving_log(root: str | os.PathLike) -> bool:
     return bool(list_parts(root))
 
 
-def _timestamp(value: float | str | None) -> pd.Timestamp | None:
+def parse_time(value: float | str | None) -> pd.Timestamp | None:
     """A UTC timestamp from a UNIX time or an ISO 8601 string (``2026-12-02``, ``2026-12-02T07:00Z``)."""
     if value in (None, "", 0, 0.0):
         return None
@@ -183,7 +183,7 @@ def read_serving_log(root: str | os.PathLike, since: float | str | None = None,
     """
     import pyarrow.dataset as ds
 
-    start, end = _timestamp(since), _timestamp(until)
+    start, end = parse_time(since), parse_time(until)
     if start is not None and end is not None and start >= end:
         raise InputError(f"empty time window: --since {since} is not before --until {until}")
     filesystem, _ = filesystem_of(root)

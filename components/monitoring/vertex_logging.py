@@ -53,9 +53,9 @@ def parse_table_uri(uri: str) -> tuple[str, str]:
 
 
 def _stamp(value: float | str | None) -> Any:
-    from kfp_mlops.components.monitoring.serving_log import _timestamp
+    from kfp_mlops.components.monitoring.serving_log import parse_time
 
-    stamp = _timestamp(value)
+    stamp = parse_time(value)
     return None if stamp is None else stamp.floor("us").to_pydatetime()
 
 

@@ -34,7 +34,7 @@ def test_the_log_stays_within_its_size_and_keeps_the_newest(tmp_path):
     for i in range(60):
         logger.log([{"x": i, "pad": "p" * 20}], [i % 2], "v1")
     parts = list_parts(tmp_path)
-    assert sum(p.size for p in parts) <= 30_000 and len(parts) < 60
+    assert sum(p.size for p in parts) <= 30_000 * 1.05 and len(parts) < 60  # checked every 5% written
     frame = read_prediction_log(tmp_path)
     assert frame["x"].max() == 59 and frame["x"].is_monotonic_increasing
 
