@@ -184,6 +184,7 @@ def train_keras_model(
     task: str = "auto",
     export_saved_model: bool = True,
     tf: Any = None,
+    export_onnx: bool = True,
 ) -> TrainedModel:
     """Trains a Keras model on CSV splits and saves a model directory.
 
@@ -203,6 +204,8 @@ def train_keras_model(
         task: ``auto``, ``classification`` or ``regression``.
         export_saved_model: Also write a SavedModel for TF Serving / Vertex.
         tf: The ``tensorflow`` module (injectable for device tests).
+        export_onnx: Also write ``model.onnx`` when it predicts the same as
+            the Keras model on the eval rows (``onnx_check.json`` records the check).
 
     Returns:
         The contract and metadata: framework, task, label, classes, devices,
@@ -255,6 +258,12 @@ def train_keras_model(
     epochs_run = len(history.history["loss"])
     contract = FeatureContract(features=features, label=label, task=task, framework="keras", classes=classes)
     save_contract(model_dir, contract)
+    check = None
+    if export_onnx:
+        from kfp_mlops.components.training.model_io import Predictor
+        from kfp_mlops.components.training.onnx_export import export_onnx as export
+
+        check = export(Predictor(model, contract), model_dir, eval_frame, seed)
     write_manifest(model_dir)  # last: every model file's sha256, signed when a key is set
     best = float(np.min(history.history["val_loss"]))
     metadata = {
@@ -265,6 +274,7 @@ def train_keras_model(
         "devices": plan.devices, "strategy": plan.strategy, "mixed_precision": plan.mixed_precision,
         "saved_model": SAVED_MODEL_DIR if export_saved_model else "",
         "parameters": int(model.count_params()),
+        **(check.summary() if check else {}),
     }
     print(f"[train_keras] {epochs_run} epochs in {seconds:.2f}s, best val_loss {best:.4f}, devices {plan.devices}", flush=True)
     return TrainedModel(contract=contract, metadata=metadata)

@@ -18,6 +18,7 @@ whatever the framework.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,8 @@ from kfp_mlops.components.training.manifest import (  # noqa: F401 - re-exported
     verify_model_dir,
     write_manifest,
 )
+
+logger = logging.getLogger(__name__)
 
 CONTRACT_FILE = "feature_contract.json"
 SKOPS_FILE = "model.skops"
@@ -108,17 +111,28 @@ def load_contract(model_dir: str | Path) -> FeatureContract:
 
 
 class Predictor:
-    """Scores raw rows with a loaded model, whatever its framework."""
+    """Scores raw rows with a loaded model, whatever its framework.
+
+    ``model`` is the native model, or an :class:`~.onnx_io.OnnxModel` when the
+    directory's ONNX export passed its check (:attr:`runtime` says which).
+    """
 
     def __init__(self, model: Any, contract: FeatureContract):
         self.model = model
         self.contract = contract
+
+    @property
+    def runtime(self) -> str:
+        """``onnx`` when scoring through onnxruntime, else the framework (``sklearn``, ``keras``)."""
+        return "onnx" if type(self.model).__name__ == "OnnxModel" else self.contract.framework
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray | None:
         """Class probabilities, shape (rows, classes), or None for regression."""
         if self.contract.task != "classification":
             return None
         inputs = self.contract.check_frame(frame)
+        if self.runtime == "onnx":
+            return self.model.predict_proba(inputs, self.contract)
         if self.contract.framework == "keras":
             from kfp_mlops.components.training import keras_io
 
@@ -128,6 +142,8 @@ class Predictor:
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         """Predicted labels (classification) or values (regression)."""
         inputs = self.contract.check_frame(frame)
+        if self.runtime == "onnx":
+            return self.model.predict(inputs, self.contract)
         if self.contract.framework == "keras":
             from kfp_mlops.components.training import keras_io
 
@@ -150,13 +166,16 @@ def save_sklearn_model(model: Any, model_dir: str | Path, contract: FeatureContr
     write_manifest(path)
 
 
-def load_model(model_dir: str | Path, expected_sha256: str = "") -> Predictor:
+def load_model(model_dir: str | Path, expected_sha256: str = "", native: bool = False) -> Predictor:
     """Verifies a model directory written by one of our trainers, then loads it.
 
     Nothing is deserialized before :func:`~kfp_mlops.components.training.manifest.verify_model_dir`
     passes: the files match the manifest, the manifest's signature matches the
     key (when ``KFP_MLOPS_SIGNING_KEY``/``_FILE`` is set), and the directory
     matches ``expected_sha256`` (a registry or deployment record) when given.
+    A directory whose ONNX export passed its check is scored with onnxruntime
+    (:mod:`~kfp_mlops.components.training.onnx_io`) unless ``native`` is set
+    or ``KFP_MLOPS_RUNTIME=native``.
 
     Raises:
         ChecksumError: One line naming what failed verification (an ``InputError``).
@@ -165,6 +184,21 @@ def load_model(model_dir: str | Path, expected_sha256: str = "") -> Predictor:
     verification = verify_model_dir(model_dir, expected_sha256)
     contract = load_contract(model_dir)
     path = Path(model_dir)
+    if native:
+        return _load_native(path, contract, verification)
+    from kfp_mlops.components.training import onnx_io
+
+    usable, why = onnx_io.use_onnx(path)
+    if usable:
+        check = json.loads(read_verified(path, onnx_io.CHECK_FILE, verification))
+        logger.info("%s: scoring with onnxruntime (%s)", path, why)
+        return Predictor(onnx_io.OnnxModel(read_verified(path, onnx_io.ONNX_FILE, verification), check), contract)
+    logger.info("%s: scoring with %s (%s)", path, contract.framework, why)
+    return _load_native(path, contract, verification)
+
+
+def _load_native(path: Path, contract: FeatureContract, verification: Verification) -> Predictor:
+    model_dir = path
     if contract.framework == "sklearn":
         from kfp_mlops.components.training import sklearn_io
 

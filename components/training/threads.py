@@ -1,0 +1,108 @@
+"""Thread pools sized to the CPU a task is given, not the machine's core count.
+
+On Vertex AI and Kubernetes a container sees every core of the node but may
+run on two: the cgroup's CPU quota (v2 ``cpu.max``, v1 ``cpu.cfs_quota_us`` /
+``cpu.cfs_period_us``) is what it is given. OpenMP (HistGradientBoosting) and
+BLAS pools that start one thread per visible core then oversubscribe the
+quota, and a parallel loop waits on throttled threads.
+
+:func:`cpu_budget` reads the quota (rounded up), the CPU affinity mask and
+``os.cpu_count``, and takes the smallest; ``KFP_MLOPS_THREADS`` overrides it.
+:func:`limit_threads` applies it to every OpenMP and BLAS pool with
+threadpoolctl, and sets OpenMP's waiting threads to yield the CPU (passive) so
+that a busy machine does not collapse a parallel fit.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import os
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+THREADS_ENV = "KFP_MLOPS_THREADS"
+CGROUP_ROOT = "/sys/fs/cgroup"
+
+
+def _cgroup_v2_path(root: Path, proc_cgroup: Path) -> list[Path]:
+    """Folders whose ``cpu.max`` bound this process: its own cgroup and its parents, then the root."""
+    folders: list[Path] = []
+    try:
+        for line in proc_cgroup.read_text().splitlines():
+            if line.startswith("0::"):
+                relative = Path(line[3:].strip().lstrip("/"))
+                while True:
+                    folders.append(root / relative)
+                    if relative == relative.parent:
+                        break
+                    relative = relative.parent
+    except OSError:
+        pass
+    return folders or [root]
+
+
+def cgroup_cpu_limit(root: str | os.PathLike = CGROUP_ROOT, proc_cgroup: str | os.PathLike = "/proc/self/cgroup") -> float | None:
+    """The CPU quota in cores from cgroup v2 or v1, or None when unlimited or unreadable.
+
+    Args:
+        root: The cgroup mount (a fixture folder in tests).
+        proc_cgroup: ``/proc/self/cgroup`` (v2: the process's cgroup path).
+    """
+    root = Path(root)
+    limits = []
+    for folder in _cgroup_v2_path(root, Path(proc_cgroup)):  # v2: "max 100000" or "200000 100000"
+        try:
+            quota, period = (folder / "cpu.max").read_text().split()[:2]
+        except (OSError, ValueError):
+            continue
+        if quota != "max" and float(period) > 0:
+            limits.append(float(quota) / float(period))
+    if limits:
+        return min(limits)
+    for folder in (root / "cpu", root / "cpu,cpuacct", root):  # v1: cfs_quota_us is -1 when unlimited
+        try:
+            quota = float((folder / "cpu.cfs_quota_us").read_text().strip())
+            period = float((folder / "cpu.cfs_period_us").read_text().strip())
+        except (OSError, ValueError):
+            continue
+        if quota > 0 and period > 0:
+            return quota / period
+    return None
+
+
+def cpu_budget(root: str | os.PathLike = CGROUP_ROOT, proc_cgroup: str | os.PathLike = "/proc/self/cgroup") -> int:
+    """Threads a task may run: ``$KFP_MLOPS_THREADS``, else min(cgroup quota rounded up, affinity, cpu_count)."""
+    override = os.environ.get(THREADS_ENV, "").strip()
+    if override:
+        try:
+            return max(1, int(override))
+        except ValueError:
+            logger.warning("ignoring %s=%r: not an integer", THREADS_ENV, override)
+    counts = [os.cpu_count() or 1]
+    if hasattr(os, "sched_getaffinity"):
+        counts.append(len(os.sched_getaffinity(0)))
+    quota = cgroup_cpu_limit(root, proc_cgroup)
+    if quota is not None:
+        counts.append(max(1, math.ceil(quota - 1e-9)))
+    return max(1, min(counts))
+
+
+def limit_threads(threads: int | None = None) -> int:
+    """Sizes this process's OpenMP and BLAS pools to ``threads`` (default :func:`cpu_budget`).
+
+    Call it at the start of a task, before the first parallel fit; the
+    environment variables it sets also reach pools created later and child
+    processes. Returns the thread count applied.
+    """
+    count = threads or cpu_budget()
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(name, str(count))
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # waiting threads sleep instead of spinning
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - a scikit-learn dependency
+        return count
+    threadpool_limits(limits=count)
+    logger.info("thread pools sized to %d (CPU budget)", count)
+    return count
