@@ -35,6 +35,12 @@ CORE = [
     # kfp-mlops ui: reports are sanitized (nh3) and Markdown rendered with raw HTML off (markdown-it-py).
     "nh3>=0.2.14,<1",
     "markdown-it-py>=3,<5",
+    # ONNX: trainers export and check, serving/batch/infra score with onnxruntime (protobuf 6, numpy 2).
+    "onnx>=1.17,<1.24",
+    "onnxruntime>=1.20,<1.33",
+    "skl2onnx>=1.18,<1.21",
+    # thread pools sized to the container's CPU (also a scikit-learn dependency)
+    "threadpoolctl>=3.5",
 ]
 EXTRAS = {
     "tf": ["tensorflow-cpu==2.21.0"],

@@ -75,13 +75,15 @@ def _sklearn_graph(model: Any, features: list) -> tuple[Any, list[str], dict[str
     _match_feed_conventions(tail[0])
     onnx_hgb.register()
     estimator = tail[-1]
-    names = [f.name for f in features]
     types = [(f.name, StringTensorType([None, 1]) if f.kind == "categorical" else FloatTensorType([None, 1]))
              for f in features]
     options = {id(estimator): {"zipmap": False}} if hasattr(estimator, "classes_") else None
     onx = convert_sklearn(tail, initial_types=types, options=options,
                           target_opset={"": OPSET, "ai.onnx.ml": 3})
     onnx_hgb.raise_ml_opset(onx)
+    names = [i.name for i in onx.graph.input]  # skl2onnx makes odd column names safe: "body mass/g" -> "body_mass_g"
+    if len(names) != len(features):
+        raise NotImplementedError(f"the graph takes {len(names)} inputs for {len(features)} features")
     outputs = [o.name for o in onx.graph.output]
     kinds = {"label": outputs[0], "probabilities": outputs[1]} if len(outputs) == 2 else {"value": outputs[0]}
     return onx, names, kinds, f"skl2onnx {skl2onnx.__version__}"

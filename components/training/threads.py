@@ -42,7 +42,8 @@ def _cgroup_v2_path(root: Path, proc_cgroup: Path) -> list[Path]:
     return folders or [root]
 
 
-def cgroup_cpu_limit(root: str | os.PathLike = CGROUP_ROOT, proc_cgroup: str | os.PathLike = "/proc/self/cgroup") -> float | None:
+def cgroup_cpu_limit(root: str | os.PathLike = CGROUP_ROOT,
+                     proc_cgroup: str | os.PathLike = "/proc/self/cgroup") -> float | None:
     """The CPU quota in cores from cgroup v2 or v1, or None when unlimited or unreadable.
 
     Args:
@@ -71,8 +72,25 @@ def cgroup_cpu_limit(root: str | os.PathLike = CGROUP_ROOT, proc_cgroup: str | o
     return None
 
 
-def cpu_budget(root: str | os.PathLike = CGROUP_ROOT, proc_cgroup: str | os.PathLike = "/proc/self/cgroup") -> int:
-    """Threads a task may run: ``$KFP_MLOPS_THREADS``, else min(cgroup quota rounded up, affinity, cpu_count)."""
+def busy_cpus(loadavg: str | os.PathLike = "/proc/loadavg") -> float:
+    """CPUs other processes keep busy: the larger of the 1-minute load and the runnable tasks now, less this one."""
+    try:
+        fields = Path(loadavg).read_text().split()
+        running = int(fields[3].split("/")[0]) - 1
+        return max(0.0, float(fields[0]) - 1.0, float(running))
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def cpu_budget(root: str | os.PathLike = CGROUP_ROOT, proc_cgroup: str | os.PathLike = "/proc/self/cgroup",
+               loadavg: str | os.PathLike = "/proc/loadavg") -> int:
+    """Threads a task may run: ``$KFP_MLOPS_THREADS``, else the CPU it is given and not taken by others.
+
+    The CPU given is min(cgroup quota rounded up, affinity, cpu_count); when
+    other processes keep that many CPUs busy (:func:`busy_cpus`, on a node
+    without a quota) a parallel pool would wait on descheduled threads, so the
+    budget shrinks to what is free, and at least 1.
+    """
     override = os.environ.get(THREADS_ENV, "").strip()
     if override:
         try:
@@ -85,6 +103,8 @@ def cpu_budget(root: str | os.PathLike = CGROUP_ROOT, proc_cgroup: str | os.Path
     quota = cgroup_cpu_limit(root, proc_cgroup)
     if quota is not None:
         counts.append(max(1, math.ceil(quota - 1e-9)))
+    else:  # no quota: the whole node is shared, so leave the CPUs others keep busy
+        counts.append(int((os.cpu_count() or 1) - busy_cpus(loadavg)))
     return max(1, min(counts))
 
 
