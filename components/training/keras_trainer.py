@@ -29,8 +29,14 @@ import pandas as pd
 from kfp_mlops.components.errors import InputError
 from kfp_mlops.components.training import features as F
 from kfp_mlops.components.training.keras_io import custom_layers, to_inputs
-from kfp_mlops.components.training.model_io import KERAS_FILE, Feature, FeatureContract, save_contract, write_manifest
-from kfp_mlops.components.training.sklearn_trainer import TrainedModel
+from kfp_mlops.components.training.model_io import (
+    KERAS_FILE,
+    Feature,
+    FeatureContract,
+    TrainedModel,
+    save_contract,
+    write_manifest,
+)
 from kfp_mlops.components.training.tensorboard_log import scalar_logger
 from kfp_mlops.components.validation.schema import read_schema
 

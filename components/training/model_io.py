@@ -91,6 +91,14 @@ class FeatureContract:
         return frame[self.feature_names]
 
 
+@dataclass
+class TrainedModel:
+    """What a trainer returns: the contract it saved and metadata for the artifact."""
+
+    contract: FeatureContract
+    metadata: dict
+
+
 def save_contract(model_dir: str | Path, contract: FeatureContract) -> None:
     """Writes ``feature_contract.json`` into ``model_dir``."""
     path = Path(model_dir)

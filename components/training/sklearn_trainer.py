@@ -10,7 +10,6 @@ from __future__ import annotations
 import inspect
 import os
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -19,7 +18,12 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from kfp_mlops.components.errors import InputError
 from kfp_mlops.components.training import features as F
-from kfp_mlops.components.training.model_io import Feature, FeatureContract, save_sklearn_model
+from kfp_mlops.components.training.model_io import (  # noqa: F401 - TrainedModel re-exported
+    Feature,
+    FeatureContract,
+    TrainedModel,
+    save_sklearn_model,
+)
 from kfp_mlops.components.training.threads import limit_threads
 from kfp_mlops.components.validation.schema import read_schema
 
@@ -136,14 +140,6 @@ def build_pipeline(features: list[Feature], estimator: str, task: str, hyperpara
     caster = FrameCaster([{"name": f.name, "dtype": f.dtype, "kind": f.kind}
                           | ({"time_format": f.time_format} if f.time_format else {}) for f in features])
     return make_pipeline(caster, columns, cls(**params))
-
-
-@dataclass
-class TrainedModel:
-    """What a trainer returns: the contract it saved and metadata for the artifact."""
-
-    contract: FeatureContract
-    metadata: dict
 
 
 def train_sklearn_model(
