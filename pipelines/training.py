@@ -129,7 +129,7 @@ def build_training_pipeline(
                 run_target.apply_accelerator(train, accelerator, accelerator_count)
             else:
                 train = train_sklearn(
-                    train=ingest.outputs["train"], schema=schema, label=label_column,
+                    train=ingest.outputs["train"], eval=ingest.outputs["eval"], schema=schema, label=label_column,
                     estimator=estimator, hyperparameters=hyperparameters, seed=seed,
                 ).set_display_name("Train scikit-learn model")
             model = train.outputs["model"]

@@ -132,7 +132,8 @@ def compare(native: Any, exported: Any, frame: pd.DataFrame, task: str) -> tuple
     return mismatches, float(np.max(difference, initial=0.0)), close
 
 
-def export_onnx(native: Any, model_dir: str | Path, eval_frame: pd.DataFrame, seed: int = 42) -> OnnxCheck:
+def export_onnx(native: Any, model_dir: str | Path, eval_frame: pd.DataFrame, seed: int = 42,
+                rows_name: str = "eval rows") -> OnnxCheck:
     """Exports ``native`` (a :class:`~.model_io.Predictor`) to ONNX and checks it on the eval rows.
 
     Writes ``onnx_check.json`` always, and ``model.onnx`` when the check passed.
@@ -158,8 +159,8 @@ def export_onnx(native: Any, model_dir: str | Path, eval_frame: pd.DataFrame, se
         check = OnnxCheck(False, reason, seconds=round(time.perf_counter() - start, 3))
     else:
         passed = close and mismatches == 0
-        reason = (f"matches on {len(rows)} eval rows" if passed else
-                  f"differs on the eval rows: {mismatches} label(s), largest difference {largest:.3g}")
+        reason = (f"matches on {len(rows)} {rows_name}" if passed else
+                  f"differs on {len(rows)} {rows_name}: {mismatches} label(s), largest difference {largest:.3g}")
         check = OnnxCheck(passed, reason, len(rows), mismatches, largest, converter=converter,
                           seconds=round(time.perf_counter() - start, 3), inputs=names, outputs=kinds)
         if passed:
