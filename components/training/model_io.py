@@ -85,10 +85,19 @@ class FeatureContract:
         Raises:
             InputError: naming the missing columns.
         """
-        missing = [name for name in self.feature_names if name not in frame.columns]
+        self.require_columns(frame)
+        return frame[self.feature_names]
+
+    def require_columns(self, frame: pd.DataFrame) -> None:
+        """Checks that ``frame`` holds every input column, without copying it.
+
+        Raises:
+            InputError: naming the missing columns.
+        """
+        columns = frame.columns
+        missing = [name for name in self.feature_names if name not in columns]
         if missing:
             raise InputError(f"input is missing feature column(s): {', '.join(missing)}")
-        return frame[self.feature_names]
 
 
 @dataclass
@@ -138,9 +147,10 @@ class Predictor:
         """Class probabilities, shape (rows, classes), or None for regression."""
         if self.contract.task != "classification":
             return None
-        inputs = self.contract.check_frame(frame)
         if self.runtime == "onnx":
-            return self.model.predict_proba(inputs, self.contract)
+            self.contract.require_columns(frame)
+            return self.model.predict_proba(frame, self.contract)
+        inputs = self.contract.check_frame(frame)
         if self.contract.framework == "keras":
             from kfp_mlops.components.training import keras_io
 
@@ -149,9 +159,10 @@ class Predictor:
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         """Predicted labels (classification) or values (regression)."""
-        inputs = self.contract.check_frame(frame)
         if self.runtime == "onnx":
-            return self.model.predict(inputs, self.contract)
+            self.contract.require_columns(frame)
+            return self.model.predict(frame, self.contract)
+        inputs = self.contract.check_frame(frame)
         if self.contract.framework == "keras":
             from kfp_mlops.components.training import keras_io
 
