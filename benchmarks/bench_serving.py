@@ -190,8 +190,8 @@ def measure(ports: dict[str, int], latency_requests: int, clients: int, per_clie
             rps, under_load = throughput(port, clients, per_client // rounds)
             served[label].append(rps)
             loaded[label].extend(under_load)
-    for label, values in (("native scikit-learn", model_latencies), ("onnxruntime", onnx_latencies)):
-        print(f"model alone ({label}), in-process one-row predict: p50 {1000 * np.percentile(values, 50):.2f} ms, "
+    for runtime, values in (("native scikit-learn", model_latencies), ("onnxruntime", onnx_latencies)):
+        print(f"model alone ({runtime}), in-process one-row predict: p50 {1000 * np.percentile(values, 50):.2f} ms, "
               f"p99 {1000 * np.percentile(values, 99):.2f} ms")
     return {label: {"p50_ms": 1000 * float(np.percentile(latencies[label], 50)),
                     "p99_ms": 1000 * float(np.percentile(latencies[label], 99)),

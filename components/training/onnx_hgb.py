@@ -80,13 +80,13 @@ def tree_ensemble_attributes(predictors: list[list], n_targets: int, columns: np
                 roots.append(len(nodes["modes"]))
                 leaf_targets.append(target)
                 leaf_weights.append(float(tree[0]["value"]))
-                for key, value in (("featureids", 0), ("splits", 0.0), ("modes", BRANCH_LEQ), ("truenodeids", leaf_ids[0]),
-                                   ("trueleafs", 1), ("falsenodeids", leaf_ids[0] + 1), ("falseleafs", 1),
-                                   ("missing_value_tracks_true", 1)):
+                for key, value in (("featureids", 0), ("splits", 0.0), ("modes", BRANCH_LEQ),
+                                   ("truenodeids", leaf_ids[0]), ("trueleafs", 1), ("falsenodeids", leaf_ids[0] + 1),
+                                   ("falseleafs", 1), ("missing_value_tracks_true", 1)):
                     nodes[key].append(value)
                 continue
             roots.append(node_ids[0])
-            for index, node in enumerate(tree):
+            for node in tree:
                 if node["is_leaf"]:
                     continue
                 left, right = int(node["left"]), int(node["right"])
@@ -129,14 +129,16 @@ def _raw_scores(scope, operator, container) -> str:
     features = operator.inputs[0].full_name
     if operator.inputs[0].type.to_onnx_type().tensor_type.elem_type != TensorProto.FLOAT:
         cast = scope.get_unique_variable_name("hgb_input")
-        container.add_node("Cast", [features], [cast], to=TensorProto.FLOAT, name=scope.get_unique_operator_name("Cast"))
+        container.add_node("Cast", [features], [cast], to=TensorProto.FLOAT,
+                           name=scope.get_unique_operator_name("Cast"))
         features = cast
     sums = scope.get_unique_variable_name("hgb_sums")
     # skl2onnx 1.20 converts with ai.onnx.ml at most 3: the node is declared at 3 here, and
     # :func:`raise_ml_opset` lifts the model's import to 5 once the graph is built.
     container.add_node("TreeEnsemble", [features], [sums], op_domain=ML_DOMAIN, op_version=3,
                        name=scope.get_unique_operator_name("TreeEnsemble"),
-                       **tree_ensemble_attributes(model._predictors, model.n_trees_per_iteration_, *input_layout(model)))
+                       **tree_ensemble_attributes(model._predictors, model.n_trees_per_iteration_,
+                                                  *input_layout(model)))
     baseline = scope.get_unique_variable_name("hgb_baseline")
     values = np.asarray(model._baseline_prediction, np.float32).reshape(1, -1)
     container.add_initializer(baseline, TensorProto.FLOAT, list(values.shape), values.ravel().tolist())
@@ -185,7 +187,8 @@ def convert_classifier(scope, operator, container) -> None:
     else:
         container.add_initializer(names, TensorProto.STRING, [len(classes)], [str(c).encode() for c in classes])
     best = scope.get_unique_variable_name("hgb_argmax")
-    container.add_node("ArgMax", [probabilities], [best], axis=1, keepdims=0, name=scope.get_unique_operator_name("ArgMax"))
+    container.add_node("ArgMax", [probabilities], [best], axis=1, keepdims=0,
+                       name=scope.get_unique_operator_name("ArgMax"))
     container.add_node("Gather", [names, best], [operator.outputs[0].full_name], axis=0,
                        name=scope.get_unique_operator_name("Gather"))
 

@@ -75,8 +75,8 @@ def convert(model: Any, features: list, task: str, opset: int = 17) -> tuple[Any
         if kind == "Dense":
             kernel, bias = (np.asarray(w, np.float32) for w in layer.get_weights())
             dense_count += 1
-            current = node("Gemm", [current, const(f"dense{dense_count}_w", kernel), const(f"dense{dense_count}_b", bias)],
-                           f"dense{dense_count}")
+            weights = [const(f"dense{dense_count}_w", kernel), const(f"dense{dense_count}_b", bias)]
+            current = node("Gemm", [current, *weights], f"dense{dense_count}")
             activation = layer.activation.__name__
             if activation == "relu":
                 current = node("Relu", [current], f"dense{dense_count}_relu")

@@ -6,7 +6,6 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-
 from training_helpers import write_schema
 
 from kfp_mlops.components.training.manifest import verify_model_dir
