@@ -35,8 +35,9 @@ start = time.perf_counter()
 from pathlib import Path
 from kfp import dsl
 from kfp_mlops.components.data.component import fingerprint_data, ingest_data
-from kfp_mlops.components.data.ingest import bundled_dataset_path
-from kfp_mlops.components.deployment.component import deploy_local, infra_validate
+from kfp_mlops.components.core.tables import bundled_dataset_path
+from kfp_mlops.components.deployment.component import deploy_local
+from kfp_mlops.components.serving.component import infra_validate
 from kfp_mlops.components.evaluation.component import evaluate_model
 from kfp_mlops.components.registry.component import current_champion, promote_model, register_model
 from kfp_mlops.components.training.component import train_sklearn

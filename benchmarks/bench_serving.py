@@ -4,7 +4,7 @@ Each server runs in its own process on 127.0.0.1 and serves the same model
 (our sklearn trainer's HistGradientBoosting pipeline on palmerpenguins, raw
 rows in, labels out) over V1 ``/v1/models/NAME:predict``:
 
-- **ours**: ``kfp_mlops.components.deployment.server`` (contract validation,
+- **ours**: ``kfp_mlops.components.serving.server`` (contract validation,
   micro-batching of concurrent requests, no per-request logging), scoring the
   checked ONNX export with onnxruntime;
 - **ours native**: the same server with ``KFP_MLOPS_RUNTIME=native``: the
@@ -59,7 +59,7 @@ kserve.ModelServer(http_port=int(sys.argv[2]), enable_grpc=False).start([Sklearn
 
 OURS = """
 import sys
-from kfp_mlops.components.deployment.server import serve_forever
+from kfp_mlops.components.serving.server import serve_forever
 serve_forever(sys.argv[1], "%s", "127.0.0.1", int(sys.argv[2]), workers=int(sys.argv[3]))
 """ % NAME
 
@@ -74,8 +74,8 @@ def build_model(model_dir: Path, estimator: str = "hist_gradient_boosting") -> N
     from google.protobuf import text_format
     from tensorflow_metadata.proto.v0 import schema_pb2
 
-    from kfp_mlops.components.data.ingest import bundled_dataset_path
-    from kfp_mlops.components.training.model_io import load_model
+    from kfp_mlops.components.core.model_io import load_model
+    from kfp_mlops.components.core.tables import bundled_dataset_path
     from kfp_mlops.components.training.sklearn_trainer import train_sklearn_model
 
     folder = model_dir.parent
@@ -160,7 +160,7 @@ def time_model(model_dir: Path, requests: int, latencies: list[float], native: b
     """In-process one-row predicts of the model alone (native pipeline): the old floor under a server's latency."""
     import pandas as pd
 
-    from kfp_mlops.components.training.model_io import load_model
+    from kfp_mlops.components.core.model_io import load_model
 
     predictor = load_model(model_dir, native=native)
     for _ in range(requests):

@@ -3,7 +3,7 @@
 Each fit runs in a fresh process, so OpenMP starts as a task would:
 
 - **default**: OpenMP's own choice (one thread per visible core);
-- **budget**: :func:`kfp_mlops.components.training.threads.limit_threads`, as
+- **budget**: :func:`kfp_mlops.components.core.threads.limit_threads`, as
   the trainers call it (the cgroup quota, the affinity mask, and the CPUs other
   processes keep busy on a node without a quota).
 
@@ -27,7 +27,7 @@ FIT = """
 import sys, time, numpy as np
 budget = sys.argv[1] == "budget"
 if budget:
-    from kfp_mlops.components.training.threads import limit_threads
+    from kfp_mlops.components.core.threads import limit_threads
     threads = limit_threads()
 from sklearn.ensemble import HistGradientBoostingClassifier
 if budget:

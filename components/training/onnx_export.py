@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kfp_mlops.components.training.onnx_io import CHECK_FILE, ONNX_FILE, OnnxModel
+from kfp_mlops.components.core.onnx_io import CHECK_FILE, ONNX_FILE, OnnxModel
 
 logger = logging.getLogger(__name__)
 
@@ -140,7 +140,7 @@ def export_onnx(native: Any, model_dir: str | Path, eval_frame: pd.DataFrame, se
     Call it before the manifest is written. Never raises for an export that
     fails: the check records why.
     """
-    from kfp_mlops.components.training.model_io import Predictor
+    from kfp_mlops.components.core.model_io import Predictor
 
     contract = native.contract
     path = Path(model_dir)

@@ -16,16 +16,11 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from kfp_mlops.components.errors import InputError
-from kfp_mlops.components.training import features as F
-from kfp_mlops.components.training.model_io import (  # noqa: F401 - TrainedModel re-exported
-    Feature,
-    FeatureContract,
-    TrainedModel,
-    save_sklearn_model,
-)
-from kfp_mlops.components.training.threads import limit_threads
-from kfp_mlops.components.validation.schema import read_schema
+from kfp_mlops.components.core import features as F
+from kfp_mlops.components.core.errors import InputError
+from kfp_mlops.components.core.model_io import Feature, FeatureContract, TrainedModel, save_sklearn_model
+from kfp_mlops.components.core.schema_io import read_schema
+from kfp_mlops.components.core.threads import limit_threads
 
 ESTIMATORS = ("linear", "random_forest", "hist_gradient_boosting")
 MISSING = "__missing__"
@@ -179,7 +174,7 @@ def train_sklearn_model(
     Raises:
         InputError: For a bad file, schema, label, estimator or hyperparameter.
     """
-    from kfp_mlops.components.data.ingest import read_csv
+    from kfp_mlops.components.core.tables import read_csv
 
     schema = read_schema(schema_path)
     features = F.features_from_schema(schema, label)
@@ -210,7 +205,7 @@ def train_sklearn_model(
         "seed": int(seed), "threads": threads,
     }
     if export_onnx:
-        from kfp_mlops.components.training.model_io import Predictor, write_manifest
+        from kfp_mlops.components.core.model_io import Predictor, write_manifest
         from kfp_mlops.components.training.onnx_export import export_onnx as export
 
         check_rows = _read_eval(eval_path, features, label) if eval_path else sample_rows(frame, 2_000, seed)
@@ -226,7 +221,7 @@ def sample_rows(frame: pd.DataFrame, rows: int, seed: int) -> pd.DataFrame:
 
 
 def _read_eval(path: str | os.PathLike, features: list[Feature], label: str) -> pd.DataFrame:
-    from kfp_mlops.components.data.ingest import read_csv
+    from kfp_mlops.components.core.tables import read_csv
 
     frame = read_csv(path)
     F.check_columns(frame, features, label, str(path))

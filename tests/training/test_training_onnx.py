@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from training_helpers import write_schema
 
-from kfp_mlops.components.training.manifest import verify_model_dir
-from kfp_mlops.components.training.model_io import load_model
-from kfp_mlops.components.training.onnx_io import CHECK_FILE, ONNX_FILE
+from kfp_mlops.components.core.manifest import verify_model_dir
+from kfp_mlops.components.core.model_io import load_model
+from kfp_mlops.components.core.onnx_io import CHECK_FILE, ONNX_FILE
 
 
 def _dataset(tmp_path, name: str):
@@ -18,7 +18,7 @@ def _dataset(tmp_path, name: str):
     from sklearn import datasets
 
     if name == "penguins":
-        from kfp_mlops.components.data.ingest import bundled_dataset_path
+        from kfp_mlops.components.core.tables import bundled_dataset_path
 
         frame = pd.read_csv(bundled_dataset_path()).rename(columns={"body_mass_g": "body mass/g"})
         label, types, ints = "species", {"species": "BYTES", "island": "BYTES", "sex": "BYTES", "year": "INT"}, ("year",)
@@ -100,10 +100,12 @@ def test_keras_export_predicts_what_the_keras_model_predicts(tmp_path):
 
 def test_a_model_the_export_cannot_express_keeps_the_native_path_and_says_why(penguins_model, tmp_path):
     """A pipeline without the trainer's FrameCaster is not exported; loading falls back, naming the reason."""
-    from kfp_mlops.components.training.manifest import write_manifest
+    from kfp_mlops.components.core.manifest import write_manifest
     from kfp_mlops.components.training.onnx_export import export_onnx
 
-    rows = pd.read_csv(__import__("kfp_mlops.components.data.ingest", fromlist=["x"]).bundled_dataset_path())
+    from kfp_mlops.components.core.tables import bundled_dataset_path
+
+    rows = pd.read_csv(bundled_dataset_path())
     check = export_onnx(load_model(penguins_model), penguins_model, rows)
     write_manifest(penguins_model)
     assert not check.passed and "not a trainer pipeline" in check.reason

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from kfp_mlops.components.training.threads import busy_cpus, cgroup_cpu_limit, cpu_budget, limit_threads
+from kfp_mlops.components.core.threads import busy_cpus, cgroup_cpu_limit, cpu_budget, limit_threads
 
 
 def _files(tmp_path, files: dict[str, str]):

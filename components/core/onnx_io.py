@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kfp_mlops.components.training.features import cast_column
+from kfp_mlops.components.core.features import cast_column
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ class OnnxModel:
     def __init__(self, data: bytes, check: dict, threads: int | None = None):
         import onnxruntime as ort
 
-        from kfp_mlops.components.training.threads import cpu_budget
+        from kfp_mlops.components.core.threads import cpu_budget
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or cpu_budget()
