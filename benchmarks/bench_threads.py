@@ -3,9 +3,9 @@
 Each fit runs in a fresh process, so OpenMP starts as a task would:
 
 - **default**: OpenMP's own choice (one thread per visible core);
-- **budget**: :func:`kfp_mlops.components.core.threads.limit_threads`, as
-  the trainers call it (the cgroup quota, the affinity mask, and the CPUs other
-  processes keep busy on a node without a quota).
+- **budget**: :func:`kfp_mlops.components.core.threads.thread_budget` around
+  the fit, as the trainer does (the cgroup quota, the affinity mask, and the
+  CPUs other processes keep busy on a node without a quota).
 
 The load is two processes spinning on the CPU. Printed: median fit seconds
 (of ``--repeats``) for each setting, unloaded and loaded, and loaded/unloaded.
@@ -25,20 +25,21 @@ import time
 
 FIT = """
 import sys, time, numpy as np
-budget = sys.argv[1] == "budget"
-if budget:
-    from kfp_mlops.components.core.threads import limit_threads
-    threads = limit_threads()
+import contextlib
 from sklearn.ensemble import HistGradientBoostingClassifier
-if budget:
-    limit_threads(threads)
+if sys.argv[1] == "budget":  # as the trainer does: after scikit-learn is imported, around the fit
+    from kfp_mlops.components.core.threads import thread_budget
+    budget = thread_budget()
+else:
+    budget = contextlib.nullcontext()
 rng = np.random.default_rng(0)
 rows = int(sys.argv[2])
 X = rng.normal(size=(rows, 12)); X[:, :3] = rng.integers(0, 8, size=(rows, 3))
 y = (X[:, 3] + X[:, 4] * (X[:, 0] > 3) + rng.normal(0, 0.5, rows) > 0).astype(int)
 model = HistGradientBoostingClassifier(max_iter=100, categorical_features=[0, 1, 2], random_state=0,
                                        early_stopping=False)
-start = time.perf_counter(); model.fit(X, y); print(time.perf_counter() - start)
+with budget:
+    start = time.perf_counter(); model.fit(X, y); print(time.perf_counter() - start)
 """
 
 

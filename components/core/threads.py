@@ -8,15 +8,20 @@ quota, and a parallel loop waits on throttled threads.
 
 :func:`cpu_budget` reads the quota (rounded up), the CPU affinity mask and
 ``os.cpu_count``, and takes the smallest; ``KFP_MLOPS_THREADS`` overrides it.
-:func:`limit_threads` applies it to every OpenMP and BLAS pool with
-threadpoolctl, and sets OpenMP's waiting threads to yield the CPU (passive) so
-that a busy machine does not collapse a parallel fit.
+:func:`thread_budget` applies it to every loaded OpenMP and BLAS pool with
+threadpoolctl, for the duration of a fit (and onnxruntime sessions take it as
+their intra-op thread count). On a node without a quota, the CPUs other
+processes keep busy are left to them: a parallel loop whose threads are
+descheduled waits at every barrier (a HistGradientBoosting fit on 7k rows
+went from 1.9 s to 49 s under two busy processes with OpenMP's default).
 """
 from __future__ import annotations
 
 import logging
 import math
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -108,21 +113,16 @@ def cpu_budget(root: str | os.PathLike = CGROUP_ROOT, proc_cgroup: str | os.Path
     return max(1, min(counts))
 
 
-def limit_threads(threads: int | None = None) -> int:
-    """Sizes this process's OpenMP and BLAS pools to ``threads`` (default :func:`cpu_budget`).
+@contextmanager
+def thread_budget(threads: int | None = None) -> Iterator[int]:
+    """Sizes the loaded OpenMP and BLAS pools to ``threads`` (default :func:`cpu_budget`) inside the block.
 
-    Call it at the start of a task, before the first parallel fit; the
-    environment variables it sets also reach pools created later and child
-    processes. Returns the thread count applied.
+    threadpoolctl restores the pools afterwards, so a notebook that calls a
+    trainer keeps its own settings. Yields the thread count applied.
     """
+    from threadpoolctl import threadpool_limits
+
     count = threads or cpu_budget()
-    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(name, str(count))
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # waiting threads sleep instead of spinning
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - a scikit-learn dependency
-        return count
-    threadpool_limits(limits=count)
-    logger.info("thread pools sized to %d (CPU budget)", count)
-    return count
+    with threadpool_limits(limits=count):
+        logger.info("thread pools sized to %d (CPU budget)", count)
+        yield count

@@ -20,7 +20,7 @@ from kfp_mlops.components.core import features as F
 from kfp_mlops.components.core.errors import InputError
 from kfp_mlops.components.core.model_io import Feature, FeatureContract, TrainedModel, save_sklearn_model
 from kfp_mlops.components.core.schema_io import read_schema
-from kfp_mlops.components.core.threads import limit_threads
+from kfp_mlops.components.core.threads import thread_budget
 
 ESTIMATORS = ("linear", "random_forest", "hist_gradient_boosting")
 MISSING = "__missing__"
@@ -186,14 +186,14 @@ def train_sklearn_model(
     if task == F.CLASSIFICATION and len(np.unique(targets)) < 2:
         raise InputError(f"label column {label!r} in {train_path} has a single class; classification needs two or more")
     model = build_pipeline(features, estimator, task, hyperparameters or {}, seed)
-    threads = limit_threads()
-    print(f"[train_sklearn] {estimator} {task} on {len(frame)} rows, {len(features)} features, {threads} thread(s)",
-          flush=True)
-    start = time.perf_counter()
-    model.fit(frame, targets)
-    seconds = time.perf_counter() - start
-    scored = sample_rows(frame, TRAIN_SCORE_ROWS, seed)
-    score = float(model.score(scored, targets[frame.index.get_indexer(scored.index)]))
+    with thread_budget() as threads:
+        print(f"[train_sklearn] {estimator} {task} on {len(frame)} rows, {len(features)} features, "
+              f"{threads} thread(s)", flush=True)
+        start = time.perf_counter()
+        model.fit(frame, targets)
+        seconds = time.perf_counter() - start
+        scored = sample_rows(frame, TRAIN_SCORE_ROWS, seed)
+        score = float(model.score(scored, targets[frame.index.get_indexer(scored.index)]))
     classes = np.asarray(model.classes_).tolist() if task == F.CLASSIFICATION else []
     contract = FeatureContract(features=features, label=label, task=task, framework="sklearn", classes=classes)
     save_sklearn_model(model, model_dir, contract)  # model.skops, contract, then the manifest

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from kfp_mlops.components.core.threads import busy_cpus, cgroup_cpu_limit, cpu_budget, limit_threads
+from kfp_mlops.components.core.threads import busy_cpus, cgroup_cpu_limit, cpu_budget, thread_budget
 
 
 def _files(tmp_path, files: dict[str, str]):
@@ -47,13 +47,12 @@ def test_budget_is_the_quota_rounded_up_never_more_than_the_cores(tmp_path, monk
     assert cpu_budget(half, proc / "proc_cgroup", proc / "idle") == 3
 
 
-def test_limit_threads_sizes_the_openmp_and_blas_pools():
+def test_thread_budget_sizes_the_openmp_pools_and_restores_them():
     import sklearn.ensemble  # noqa: F401 - loads OpenMP
-    from threadpoolctl import threadpool_info, threadpool_limits
+    from threadpoolctl import threadpool_info
 
-    before = {pool["filepath"]: pool["num_threads"] for pool in threadpool_info()}
-    try:
-        assert limit_threads(1) == 1
+    before = [pool["num_threads"] for pool in threadpool_info()]
+    with thread_budget(1) as threads:
+        assert threads == 1
         assert threadpool_info() and all(pool["num_threads"] == 1 for pool in threadpool_info())
-    finally:
-        threadpool_limits(limits=max(before.values(), default=1))
+    assert [pool["num_threads"] for pool in threadpool_info()] == before
