@@ -210,7 +210,8 @@ def train_sklearn_model(
 
         check_rows = _read_eval(eval_path, features, label) if eval_path else sample_rows(frame, 2_000, seed)
         rows_name = "eval rows" if eval_path else "sampled training rows (no eval split given)"
-        metadata.update(export(Predictor(model, contract), model_dir, check_rows, seed, rows_name).summary())
+        with thread_budget(threads):  # the check scores the native model too
+            metadata.update(export(Predictor(model, contract), model_dir, check_rows, seed, rows_name).summary())
         write_manifest(model_dir)  # again: the ONNX files are part of the model
     return TrainedModel(contract=contract, metadata=metadata)
 
