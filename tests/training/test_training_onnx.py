@@ -101,9 +101,8 @@ def test_keras_export_predicts_what_the_keras_model_predicts(tmp_path):
 def test_a_model_the_export_cannot_express_keeps_the_native_path_and_says_why(penguins_model, tmp_path):
     """A pipeline without the trainer's FrameCaster is not exported; loading falls back, naming the reason."""
     from kfp_mlops.components.core.manifest import write_manifest
-    from kfp_mlops.components.training.onnx_export import export_onnx
-
     from kfp_mlops.components.core.tables import bundled_dataset_path
+    from kfp_mlops.components.training.onnx_export import export_onnx
 
     rows = pd.read_csv(bundled_dataset_path())
     check = export_onnx(load_model(penguins_model), penguins_model, rows)
