@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from kfp_mlops.components.errors import ChecksumError, InputError
+from kfp_mlops.components.registry.audit import APPROVE, AuditEvent
 
 __all__ = ["CHALLENGER", "CHAMPION", "ChecksumError", "ModelVersion", "PromotionError", "Registry", "RegistryDamaged"]
 
@@ -85,10 +86,12 @@ class Registry(abc.ABC):
         """Every version of ``name`` (or of every model), oldest first."""
 
     @abc.abstractmethod
-    def promote(self, name: str, version: str, alias: str = CHAMPION, expected: str | None = None) -> ModelVersion:
+    def promote(self, name: str, version: str, alias: str = CHAMPION, expected: str | None = None,
+                reason: str = "", actor: str = "") -> ModelVersion:
         """Points ``alias`` at ``version`` (moving it off any other version) and returns the version.
 
         Promoting to ``champion`` records the previous champion, for :meth:`rollback`.
+        Every move is recorded in the audit trail (:meth:`history`).
 
         Args:
             name: The model.
@@ -96,6 +99,8 @@ class Registry(abc.ABC):
             alias: The alias to move.
             expected: Compare-and-swap: the :meth:`pin` the alias must still hold
                 (``""``: no version holds it); None promotes unconditionally.
+            reason: Why, for the audit trail (the gate report's verdict).
+            actor: Who, for the audit trail; default :func:`~.audit.current_actor`.
 
         Raises:
             InputError: If the model or version does not exist.
@@ -113,12 +118,36 @@ class Registry(abc.ABC):
             f"'kfp-mlops models promote {name} {version}'")
 
     @abc.abstractmethod
-    def rollback(self, name: str) -> ModelVersion:
-        """Moves ``champion`` back to the previous champion and returns it.
+    def rollback(self, name: str, reason: str = "", actor: str = "") -> ModelVersion:
+        """Moves ``champion`` back to the previous champion and returns it (recorded in the audit trail).
 
         Raises:
             InputError: If there is no previous champion.
         """
+
+    @abc.abstractmethod
+    def record(self, event: AuditEvent) -> None:
+        """Appends one event to the model's audit trail."""
+
+    @abc.abstractmethod
+    def history(self, name: str) -> list[AuditEvent]:
+        """The model's audit trail, oldest first (empty for a model with no transitions)."""
+
+    def approve(self, name: str, version: str, approved_by: str, reason: str = "", alias: str = CHAMPION,
+                **details) -> AuditEvent:
+        """Records that ``approved_by`` approved ``version`` for ``alias`` (nothing moves).
+
+        Raises:
+            InputError: If the version does not exist, or no approver is named.
+        """
+        if not approved_by:
+            raise InputError(f"{name} {version}: an approval needs the approver's name")
+        target = self.get(name, version)
+        current = self.pin(name, alias).split("@")[0]
+        event = AuditEvent(name, APPROVE, alias, current, target.version, actor=approved_by, reason=reason,
+                           details=details)
+        self.record(event)
+        return event
 
     @abc.abstractmethod
     def local_dir(self, version: ModelVersion) -> str:
