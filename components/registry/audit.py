@@ -14,7 +14,7 @@ from __future__ import annotations
 import getpass
 import os
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 ACTOR_VARIABLES = ("KFP_MLOPS_ACTOR", "GOOGLE_SERVICE_ACCOUNT")
@@ -34,7 +34,7 @@ def current_actor() -> str:
 
 def utc_now() -> str:
     """The current UTC time, ISO 8601 to the microsecond (events in one second keep their order)."""
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 @dataclass
