@@ -35,6 +35,8 @@ CORE = [
     # kfp-mlops ui: reports are sanitized (nh3) and Markdown rendered with raw HTML off (markdown-it-py).
     "nh3>=0.2.14,<1",
     "markdown-it-py>=3,<5",
+    # The project file (kfp-mlops plan/apply/status) is checked against the JSON Schema the package ships.
+    "jsonschema>=4.18,<5",
 ]
 EXTRAS = {
     "tf": ["tensorflow-cpu==2.21.0"],
@@ -43,8 +45,11 @@ EXTRAS = {
     # and our Vertex code is tested with aiplatform 1.165.
     "gcp": ["google-cloud-aiplatform>=1.165,<2", "google-cloud-pipeline-components==2.22.0"],
     "serve": ["kserve==0.21.0"],
+    # The MLflow registry backend's client. The full mlflow package (the server) pins pyarrow<26:
+    # the tests run the server from its own venv (`make mlflow-server`).
+    "mlflow": ["mlflow-skinny>=3.17,<4"],
 }
-EXTRAS["dev"] = EXTRAS["tf"] + EXTRAS["gcp"] + EXTRAS["serve"] + [
+EXTRAS["dev"] = EXTRAS["tf"] + EXTRAS["gcp"] + EXTRAS["serve"] + EXTRAS["mlflow"] + [
     "pytest>=8",
     "pytest-timeout>=2.3",
     "pytest-xdist>=3.5",
@@ -69,7 +74,8 @@ setup(
     # root's ``components``, ``pipelines`` or ``tests`` as top-level modules).
     package_dir={"kfp_mlops": "kfp_mlops"},
     packages=find_packages(include=["kfp_mlops", "kfp_mlops.*"]),
-    package_data={"kfp_mlops.components": ["*/*.yaml"]},
+    package_data={"kfp_mlops.components": ["*/*.yaml"],
+                  "kfp_mlops.pipelines": ["project/*.json", "project/examples/*.yaml"]},
     install_requires=CORE,
     extras_require=EXTRAS,
     entry_points={"console_scripts": ["kfp-mlops=kfp_mlops.pipelines.cli.main:main"]},
