@@ -170,3 +170,33 @@ def test_current_champion_component_returns_the_pin(tmp_path, registry):
     assert current_champion.python_func(registry.uri, "iris") == ""
     registry.promote("iris", version.version)
     assert current_champion.python_func(registry.uri, "iris") == f"v1@{version.sha256}"
+
+
+def test_mlflow_keeps_aliases_lineage_tags_and_a_run_per_pipeline_run(tmp_path, mlflow_registry, capsys):
+    registry, client = mlflow_registry, mlflow_registry.client
+    data = tmp_path / "train.csv"
+    iris_frame().to_csv(data, index=False)
+    first = registry.register(str(make_model(tmp_path / "m0")), "iris", {"accuracy": 0.95},
+                              build_lineage(data, None, "training-20261202"))
+    second = registry.register(str(make_model(tmp_path / "m1", 1)), "iris", {"accuracy": 0.97},
+                               build_lineage(data, None, "training-20261203"))
+    registry.promote("iris", first.version)
+    registry.promote("iris", second.version, reason="accuracy 0.97 beats 0.95")
+    # What another MLflow user sees, through MLflow's own API:
+    assert client.get_registered_model("iris").aliases == {"champion": "2", "challenger": "2"}
+    info = client.get_model_version_by_alias("iris", "champion")
+    assert info.tags["kfp_mlops.sha256"] == second.sha256
+    assert info.tags["kfp_mlops.lineage.dataset_sha256"] == sha256_tree(data)
+    assert info.tags["kfp_mlops.lineage.pipeline_run_id"] == "training-20261203"
+    run = client.get_run(info.run_id)  # one MLflow run per pipeline run, with the metrics and the lineage
+    assert run.info.run_name == "training-20261203" and run.data.metrics == {"accuracy": 0.97}
+    assert run.data.tags["lineage.model_sha256"] == second.sha256
+    assert client.get_run(first.resource_name).data.metrics == {"accuracy": 0.95}
+    assert info.source.startswith("mlflow-artifacts:/") and first.resource_name != second.resource_name
+    from kfp_mlops.pipelines.cli.main import main
+
+    capsys.readouterr()
+    assert main(["models", "history", "iris", "--registry", registry.uri, "--json"]) == 0
+    events = json.loads(capsys.readouterr().out)
+    assert [(e["from_version"], e["to_version"], e["reason"]) for e in events] == [
+        ("", "v1", ""), ("v1", "v2", "accuracy 0.97 beats 0.95")]
