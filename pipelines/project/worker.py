@@ -1,0 +1,103 @@
+"""Runs one deployment locally, in its own process: training, then monitoring when serving data is declared.
+
+``apply`` starts one worker per changed deployment, a bounded number at a time:
+kfp.local keeps process-wide state (its configuration, the task log redirection),
+so local pipeline runs are parallel as processes, not threads.
+
+    python -m kfp_mlops.pipelines.project.worker REQUEST.json RESULT.json
+
+The request is ``{"model", "settings", "registry", "log_dir", "train": bool}``;
+the result is :func:`run_deployment`'s JSON.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+
+def _data_path(source: str) -> str:
+    from kfp_mlops.pipelines.datasets import BUNDLED, materialize
+
+    return str(materialize(source)) if source in BUNDLED else source
+
+
+def training_outcome(run: Any) -> dict[str, Any]:
+    """What a local training run did, as JSON: version, promoted, and where the gate stopped it."""
+    version = run.tasks.get("register-model", {}).get("Output")
+    validated = run.tasks.get("validate-data", {}).get("Output")
+    evaluation = run.tasks.get("evaluate-model", {})
+    report = evaluation.get("report")
+    stopped_by = ("failure" if not run.succeeded else "data validation" if validated is False
+                  else "evaluation gate" if evaluation and not evaluation.get("Output")
+                  else "infra validation" if version and "promote-model" not in run.tasks else None)
+    metrics = getattr(evaluation.get("metrics"), "metadata", None) or {}
+    return {"run": run.run_name, "succeeded": run.succeeded, "error": run.error, "seconds": round(run.seconds, 2),
+            "version": version, "promoted": "promote-model" in run.tasks, "stopped_by": stopped_by,
+            "verdict": (getattr(report, "metadata", None) or {}).get("verdict", ""),
+            "metrics": {k: v for k, v in metrics.items() if isinstance(v, (int, float))},
+            "log_path": run.log_path, "record_path": getattr(run, "record_path", "")}
+
+
+def monitoring_outcome(run: Any) -> dict[str, Any]:
+    """What a local monitoring run decided, as JSON: the drift verdict."""
+    decision = run.tasks.get("decide-retraining", {})
+    values = getattr(decision.get("metrics"), "metadata", None) or {}
+    drifted = int(values.get("drifted_features", 0))
+    verdict = ("failed" if not run.succeeded else f"drift in {drifted} feature(s)" if drifted
+               else "decay: retrain" if decision.get("Output") else "no drift")
+    return {"run": run.run_name, "succeeded": run.succeeded, "error": run.error, "verdict": verdict,
+            "retrain": bool(decision.get("Output")), "drifted_features": drifted, "seconds": round(run.seconds, 2)}
+
+
+def run_deployment(request: dict[str, Any]) -> dict[str, Any]:
+    """Trains (when asked) and monitors (when serving data is declared) one model locally."""
+    from kfp_mlops.pipelines.project.parameters import compile_options, monitoring_parameters, training_parameters
+    from kfp_mlops.pipelines.project.spec import LOCAL, Deployment
+    from kfp_mlops.pipelines.training import run_training
+
+    deployment = Deployment(request["model"], LOCAL, LOCAL, request["settings"])
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    log_dir = Path(request["log_dir"])
+    result: dict[str, Any] = {"at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    if request.get("train", True):
+        parameters = training_parameters(deployment)
+        run = run_training(data_path=_data_path(deployment.settings["data"]["source"]),
+                           schema_path=deployment.settings["data"].get("schema", ""), registry=request["registry"],
+                           trainer=compile_options(deployment)["trainer"],
+                           log_path=str(log_dir / f"{deployment.model}-training-{stamp}.log"), **parameters)
+        result["training"] = training_outcome(run)
+        if not run.succeeded:
+            return result
+    monitoring = deployment.settings.get("monitoring") or {}
+    if monitoring.get("serving_data"):
+        from kfp_mlops.components.registry import open_registry
+        from kfp_mlops.pipelines.monitoring import run_monitoring
+
+        if not open_registry(request["registry"]).has(deployment.model):
+            result["monitoring"] = {"succeeded": True, "verdict": "no champion to monitor", "error": ""}
+            return result
+        run = run_monitoring(_data_path(monitoring["serving_data"]), registry=request["registry"],
+                             new_data_path=_data_path(monitoring.get("new_data", "")) if monitoring.get("new_data")
+                             else "", log_path=str(log_dir / f"{deployment.model}-monitoring-{stamp}.log"),
+                             **monitoring_parameters(deployment))
+        result["monitoring"] = monitoring_outcome(run)
+    return result
+
+
+def main(argv: list[str]) -> int:
+    """Reads the request, runs it, writes the result; exit 0 unless the worker itself broke."""
+    request_path, result_path = argv
+    request = json.loads(Path(request_path).read_text())
+    try:
+        result = run_deployment(request)
+    except Exception as error:  # noqa: BLE001 - reported in the result, one line, like a failed run
+        result = {"training": {"succeeded": False, "error": f"{type(error).__name__}: {error}".splitlines()[0]}}
+    Path(result_path).write_text(json.dumps(result, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
