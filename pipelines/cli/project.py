@@ -32,6 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     apply.add_argument("project_file", help="the project YAML")
     apply.add_argument("--parallelism", type=int, default=0, help="local runs at once (default: the file's, or 2)")
     apply.add_argument("--image-tag", default="", help="tag of our images when compiling for remote targets")
+    apply.add_argument("--only", action="append", default=[], metavar="MODEL[@PLACE]",
+                       help="apply only this model or deployment (repeatable); the rest stays pending")
     apply.set_defaults(func=handle_apply)
     status = subparsers.add_parser("status", help="one table: each model's champion, last run, drift, next run",
                                    description="Each deployment's champion (from its registry), last run and "
@@ -61,7 +63,8 @@ def handle_apply(args: argparse.Namespace) -> int:
     project = load_project(args.project_file)
     if args.parallelism:
         project.parallelism = args.parallelism
-    _, outcomes = apply_project(project, {"image_tag": args.image_tag} if args.image_tag else None)
+    _, outcomes = apply_project(project, {"image_tag": args.image_tag} if args.image_tag else None,
+                                only=args.only or None)
     failed = [o for o in outcomes if not o.succeeded]
     if outcomes:
         print(f"Apply: {len(outcomes) - len(failed)} applied, {len(failed)} failed.")

@@ -130,7 +130,8 @@ def _apply_local(plan: Plan, changes: list[Change], log: Any) -> list[Outcome]:
     return outcomes
 
 
-def apply_plan(plan: Plan, submit_options: dict[str, Any] | None = None, log: Any = print) -> list[Outcome]:
+def apply_plan(plan: Plan, submit_options: dict[str, Any] | None = None, log: Any = print,
+               only: list[str] | None = None) -> list[Outcome]:
     """Applies a plan; returns one outcome per change (unchanged deployments are left alone).
 
     Args:
@@ -138,10 +139,23 @@ def apply_plan(plan: Plan, submit_options: dict[str, Any] | None = None, log: An
         submit_options: Extra options for remote submissions (``api_endpoint``,
             ``credentials``, ``image_tag``...), over each environment's own.
         log: Where progress lines go.
+        only: Apply only these deployments (``model@place``) or models (like
+            Terraform's ``-target``); the others stay pending.
+
+    Raises:
+        InputError: When ``only`` names nothing in the plan.
     """
     from kfp_mlops.pipelines.project.remote import apply_remote
 
     pending = [c for c in plan.changes if c.action != UNCHANGED]
+    if only:
+        from kfp_mlops.components.errors import InputError
+
+        known = {c.key for c in plan.changes} | {c.key.split("@")[0] for c in plan.changes}
+        unknown = sorted(set(only) - known)
+        if unknown:
+            raise InputError(f"--only {unknown[0]!r}: no such model or deployment in {plan.project.path}")
+        pending = [c for c in pending if c.key in only or c.key.split("@")[0] in only]
     if not pending:
         log("No changes: the applied state matches the project file.")
         return []
@@ -163,10 +177,10 @@ def apply_plan(plan: Plan, submit_options: dict[str, Any] | None = None, log: An
     return outcomes
 
 
-def apply_project(project: Project, submit_options: dict[str, Any] | None = None, log: Any = print
-                  ) -> tuple[Plan, list[Outcome]]:
-    """Plans and applies a project; returns the plan and the outcomes."""
+def apply_project(project: Project, submit_options: dict[str, Any] | None = None, log: Any = print,
+                  only: list[str] | None = None) -> tuple[Plan, list[Outcome]]:
+    """Plans and applies a project (see :func:`apply_plan`); returns the plan and the outcomes."""
     plan = make_plan(project)
     for line in plan.lines():
         log(line)
-    return plan, apply_plan(plan, submit_options, log)
+    return plan, apply_plan(plan, submit_options, log, only)
