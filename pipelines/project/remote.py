@@ -23,6 +23,7 @@ from kfp_mlops.pipelines.project.parameters import (
 from kfp_mlops.pipelines.project.plan import CREATE, UPDATE, Change
 
 COMPILE_KEYS = ("image_tag", "image_registry")
+TARGETS = ("vertex", "kfp")
 
 
 @cache
@@ -45,6 +46,8 @@ def _submit(pipeline: str, change: Change, parameters: dict[str, Any], options: 
     labels = {"kfp-mlops-model": deployment.model, "kfp-mlops-deployment": deployment.place}
     if schedule:
         submit_options["schedule"] = schedule
+    if deployment.target == "vertex":  # job ids carry the second: one per model and place, or they collide
+        submit_options["job_name"] = f"{pipeline}-{deployment.model}-{deployment.place}"
     return compiled_target(deployment.target).submit(package, parameters=parameters, labels=labels,
                                                      **submit_options)
 
@@ -52,11 +55,15 @@ def _submit(pipeline: str, change: Change, parameters: dict[str, Any], options: 
 def apply_remote(change: Change, extra_options: dict[str, Any]) -> Outcome:
     """Submits the training run (on create or update) and (re)creates the changed schedules.
 
+    ``extra_options`` apply to every remote target, except the values of its
+    ``vertex`` and ``kfp`` keys, which apply to that target only.
     Failures are reported in the outcome (one line), never raised.
     """
     deployment = change.deployment
     environment = deployment.environment
-    options = {**environment.submit_options(), **extra_options}
+    per_target = {k: v for k, v in extra_options.items() if k in TARGETS and isinstance(v, dict)}
+    options = {**environment.submit_options(), **{k: v for k, v in extra_options.items() if k not in per_target},
+               **per_target.get(deployment.target, {})}
     training = {**training_parameters(deployment), "data_path": deployment.settings["data"]["source"],
                 **{k: v for k, v in environment.pipeline_parameters().items() if k != "namespace" or
                    deployment.target == "kfp"}}
