@@ -122,7 +122,7 @@ def _apply_local(plan: Plan, changes: list[Change], log: Any) -> list[Outcome]:
         # A schedule-only change runs nothing locally: the new schedule is recorded.
         results = list(pool.map(lambda r: _run_worker(r) if r["train"] else {}, requests))
     outcomes = []
-    for change, result in zip(changes, results):
+    for change, result in zip(changes, results, strict=True):
         succeeded, message = _local_message(result)
         plan.state.update(change.key, _record(change, result, succeeded))
         outcomes.append(Outcome(change.key, change.action, succeeded, message, result))

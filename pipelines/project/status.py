@@ -132,4 +132,4 @@ def status_table(rows: list[StatusRow]) -> list[str]:
     """The rows as an aligned text table."""
     cells = [list(COLUMNS)] + [row.cells() for row in rows]
     widths = [max(len(line[i]) for line in cells) for i in range(len(COLUMNS))]
-    return ["  ".join(value.ljust(width) for value, width in zip(line, widths)).rstrip() for line in cells]
+    return ["  ".join(value.ljust(width) for value, width in zip(line, widths, strict=True)).rstrip() for line in cells]

@@ -105,3 +105,20 @@ def test_a_damaged_or_foreign_state_file_is_refused(tmp_path):
     (tmp_path / "state.json").write_text(json.dumps({"project": "other", "deployments": {}}))
     with pytest.raises(InputError, match="belongs to project 'other'"):
         make_plan(load_project(path))
+
+
+def test_bundled_sklearn_datasets_resolve_by_name_with_their_label(tmp_path):
+    import argparse
+
+    import pandas as pd
+
+    from kfp_mlops.pipelines.datasets import resolve_dataset_names
+
+    args = argparse.Namespace(command="run", pipeline="training", data="breast_cancer", label="")
+    resolve_dataset_names(args)
+    frame = pd.read_csv(args.data)
+    assert args.label == "target" and frame.shape == (569, 31) and "mean radius" in frame.columns
+    assert 0.3 < frame["target"].mean() < 0.7 and frame["target"].value_counts().min() == 212  # imbalanced
+    again = argparse.Namespace(data="breast_cancer", label="")
+    resolve_dataset_names(again)
+    assert again.data == args.data
