@@ -32,7 +32,7 @@ from typing import Any
 
 import yaml
 
-from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.core.errors import InputError
 
 ENV_FILE_VARIABLE = "KFP_MLOPS_ENVIRONMENTS"
 DEFAULT_FILE = "environments.yaml"
@@ -214,7 +214,7 @@ def promote_between(environments: Environments, model_name: str, version: str, t
 def _audit(registry: Any, model_name: str, alias: str, previous: str, version: str, record: dict[str, Any],
            reason: str) -> None:
     """Records the approval (when one was given) and the move in the target registry's audit trail."""
-    from kfp_mlops.components.registry.audit import PROMOTE, AuditEvent
+    from kfp_mlops.components.core.audit import PROMOTE, AuditEvent
 
     origin = {"from_environment": record["from_environment"], "from_registry": record["from_registry"],
               "source_version": record["from_version"]}

@@ -35,10 +35,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from kfp_mlops.components.artifacts import sha256_tree
-from kfp_mlops.components.errors import InputError
-from kfp_mlops.components.registry.audit import PROMOTE, ROLLBACK, AuditEvent, sort_events, utc_now
-from kfp_mlops.components.registry.base import CHALLENGER, CHAMPION, ModelVersion, Registry
+from kfp_mlops.components.core.artifacts import sha256_tree
+from kfp_mlops.components.core.audit import PROMOTE, ROLLBACK, AuditEvent, sort_events, utc_now
+from kfp_mlops.components.core.errors import InputError
+from kfp_mlops.components.core.registry import CHALLENGER, CHAMPION, ModelVersion, Registry
 from kfp_mlops.components.registry.local import VERSION_PATTERN, check_name
 
 SCHEMES = {"mlflow+http://": "http://", "mlflow+https://": "https://", "mlflow://": "http://"}
@@ -192,7 +192,7 @@ class MlflowRegistry(Registry):
                  lineage: dict[str, Any] | None = None, aliases: tuple[str, ...] | list[str] = (CHALLENGER,)
                  ) -> ModelVersion:
         """See :meth:`Registry.register`."""
-        from kfp_mlops.components.training.model_io import load_contract, verify_model_dir
+        from kfp_mlops.components.core.model_io import load_contract, verify_model_dir
 
         check_name(name)
         load_contract(model_dir)

@@ -149,7 +149,7 @@ def apply_plan(plan: Plan, submit_options: dict[str, Any] | None = None, log: An
 
     pending = [c for c in plan.changes if c.action != UNCHANGED]
     if only:
-        from kfp_mlops.components.errors import InputError
+        from kfp_mlops.components.core.errors import InputError
 
         known = {c.key for c in plan.changes} | {c.key.split("@")[0] for c in plan.changes}
         unknown = sorted(set(only) - known)

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.core.errors import InputError
 
 SCHEMA_FILE = Path(__file__).with_name("schema.json")
 LOCAL = "local"

@@ -23,7 +23,7 @@ from typing import Any
 
 from filelock import FileLock
 
-from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.core.errors import InputError
 from kfp_mlops.components.registry.local import write_json_atomic
 
 FORMAT = 1

@@ -52,7 +52,7 @@ def next_run(cron: str, now: datetime) -> datetime:
 
 
 def _champion(registry_uri: str, model: str) -> str:
-    from kfp_mlops.components.errors import InputError
+    from kfp_mlops.components.core.errors import InputError
     from kfp_mlops.components.registry import open_registry
 
     try:

@@ -54,7 +54,11 @@ def monitoring_outcome(run: Any) -> dict[str, Any]:
 
 def run_deployment(request: dict[str, Any]) -> dict[str, Any]:
     """Trains (when asked) and monitors (when serving data is declared) one model locally."""
-    from kfp_mlops.pipelines.project.parameters import compile_options, monitoring_parameters, training_parameters
+    from kfp_mlops.pipelines.project.parameters import (
+        compile_options,
+        monitoring_parameters,
+        training_parameters,
+    )
     from kfp_mlops.pipelines.project.spec import LOCAL, Deployment
     from kfp_mlops.pipelines.training import run_training
 

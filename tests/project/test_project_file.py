@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.core.errors import InputError
 from kfp_mlops.pipelines.project import load_project, make_plan, project_schema
 from kfp_mlops.pipelines.project.plan import differences
 
