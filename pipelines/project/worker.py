@@ -25,31 +25,23 @@ def _data_path(source: str) -> str:
 
 
 def training_outcome(run: Any) -> dict[str, Any]:
-    """What a local training run did, as JSON: version, promoted, and where the gate stopped it."""
-    version = run.tasks.get("register-model", {}).get("Output")
-    validated = run.tasks.get("validate-data", {}).get("Output")
-    evaluation = run.tasks.get("evaluate-model", {})
-    report = evaluation.get("report")
-    stopped_by = ("failure" if not run.succeeded else "data validation" if validated is False
-                  else "evaluation gate" if evaluation and not evaluation.get("Output")
-                  else "infra validation" if version and "promote-model" not in run.tasks else None)
-    metrics = getattr(evaluation.get("metrics"), "metadata", None) or {}
+    """What a local training run did, as JSON (from its typed ``TrainingOutcome``)."""
+    outcome = run.outcome
     return {"run": run.run_name, "succeeded": run.succeeded, "error": run.error, "seconds": round(run.seconds, 2),
-            "version": version, "promoted": "promote-model" in run.tasks, "stopped_by": stopped_by,
-            "verdict": (getattr(report, "metadata", None) or {}).get("verdict", ""),
-            "metrics": {k: v for k, v in metrics.items() if isinstance(v, (int, float))},
+            "version": outcome.version, "promoted": outcome.promoted, "stopped_by": outcome.stopped_by,
+            "verdict": outcome.verdict,
+            "metrics": {k: v for k, v in outcome.metrics.items() if isinstance(v, (int, float))},
             "log_path": run.log_path, "record_path": getattr(run, "record_path", "")}
 
 
 def monitoring_outcome(run: Any) -> dict[str, Any]:
     """What a local monitoring run decided, as JSON: the drift verdict."""
-    decision = run.tasks.get("decide-retraining", {})
-    values = getattr(decision.get("metrics"), "metadata", None) or {}
-    drifted = int(values.get("drifted_features", 0))
-    verdict = ("failed" if not run.succeeded else f"drift in {drifted} feature(s)" if drifted
-               else "decay: retrain" if decision.get("Output") else "no drift")
-    return {"run": run.run_name, "succeeded": run.succeeded, "error": run.error, "verdict": verdict,
-            "retrain": bool(decision.get("Output")), "drifted_features": drifted, "seconds": round(run.seconds, 2)}
+    from kfp_mlops.pipelines.outcomes import MonitoringOutcome
+
+    outcome = MonitoringOutcome.from_run(run)
+    return {"run": run.run_name, "succeeded": run.succeeded, "error": run.error, "verdict": outcome.verdict,
+            "retrain": outcome.retrain, "drifted_features": outcome.drifted_features,
+            "seconds": round(run.seconds, 2)}
 
 
 def run_deployment(request: dict[str, Any]) -> dict[str, Any]:
