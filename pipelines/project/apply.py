@@ -118,9 +118,15 @@ def _apply_local(plan: Plan, changes: list[Change], log: Any) -> list[Outcome]:
                          "train": change.action in (CREATE, UPDATE)})
     for change in changes:
         log(f"  ... {change.key}: {change.action}" + (" (training)" if change.action in (CREATE, UPDATE) else ""))
-    with ThreadPoolExecutor(max_workers=max(1, plan.project.parallelism)) as pool:
-        # A schedule-only change runs nothing locally: the new schedule is recorded.
-        results = list(pool.map(lambda r: _run_worker(r) if r["train"] else {}, requests))
+    # A schedule-only change runs nothing locally: the new schedule is recorded.
+    runs = [r for r in requests if r["train"]]
+    if len(runs) == 1 or plan.project.parallelism == 1:  # one at a time: in this process, no worker to start
+        from kfp_mlops.pipelines.project.worker import run_safely
+
+        results = [run_safely(r) if r["train"] else {} for r in requests]
+    else:
+        with ThreadPoolExecutor(max_workers=plan.project.parallelism) as pool:
+            results = list(pool.map(lambda r: _run_worker(r) if r["train"] else {}, requests))
     outcomes = []
     for change, result in zip(changes, results, strict=True):
         succeeded, message = _local_message(result)

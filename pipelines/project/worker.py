@@ -2,7 +2,8 @@
 
 ``apply`` starts one worker per changed deployment, a bounded number at a time:
 kfp.local keeps process-wide state (its configuration, the task log redirection),
-so local pipeline runs are parallel as processes, not threads.
+so local pipeline runs are parallel as processes, not threads. A single run (or
+``parallelism: 1``) runs in apply's own process, through :func:`run_safely`.
 
     python -m kfp_mlops.pipelines.project.worker REQUEST.json RESULT.json
 
@@ -86,13 +87,17 @@ def run_deployment(request: dict[str, Any]) -> dict[str, Any]:
 def main(argv: list[str]) -> int:
     """Reads the request, runs it, writes the result; exit 0 unless the worker itself broke."""
     request_path, result_path = argv
-    request = json.loads(Path(request_path).read_text())
-    try:
-        result = run_deployment(request)
-    except Exception as error:  # noqa: BLE001 - reported in the result, one line, like a failed run
-        result = {"training": {"succeeded": False, "error": f"{type(error).__name__}: {error}".splitlines()[0]}}
+    result = run_safely(json.loads(Path(request_path).read_text()))
     Path(result_path).write_text(json.dumps(result, default=str))
     return 0
+
+
+def run_safely(request: dict[str, Any]) -> dict[str, Any]:
+    """:func:`run_deployment`, with an exception reported in the result (one line), like a failed run."""
+    try:
+        return json.loads(json.dumps(run_deployment(request), default=str))
+    except Exception as error:  # noqa: BLE001 - the apply goes on with the other models
+        return {"training": {"succeeded": False, "error": f"{type(error).__name__}: {error}".splitlines()[0]}}
 
 
 if __name__ == "__main__":

@@ -36,3 +36,17 @@ def registry(request, tmp_path):
     if request.param == "mlflow":
         return request.getfixturevalue("mlflow_registry")
     return open_registry(str(tmp_path / "registry"))
+
+
+# The whole suite runs on MLflow with -m slow (make test-all); the default suite keeps a real check of
+# each MLflow-specific part (aliases, rollback history, the audit trail, runs and tags) on the shared server.
+MLFLOW_IN_DEFAULT_SUITE = {"test_aliases_promote_and_rollback", "test_promotions_rollbacks_and_approvals_are_audited",
+                           "test_mlflow_keeps_aliases_lineage_tags_and_a_run_per_pipeline_run"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m "not slow" deselects
+def pytest_collection_modifyitems(items):
+    for item in items:
+        on_mlflow = getattr(item, "callspec", None) and item.callspec.params.get("registry") == "mlflow"
+        if on_mlflow and item.originalname not in MLFLOW_IN_DEFAULT_SUITE:
+            item.add_marker(pytest.mark.slow)
