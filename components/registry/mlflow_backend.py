@@ -172,10 +172,13 @@ class MlflowRegistry(Registry):
         """The MLflow run of this pipeline run (created on first use), with the metrics and lineage logged."""
         experiment_name = f"kfp-mlops/{name}"
         experiment = self.client.get_experiment_by_name(experiment_name)
+        if experiment is not None and experiment.lifecycle_stage == "deleted":  # deleted in the UI: bring it back
+            self.client.restore_experiment(experiment.experiment_id)
         experiment_id = experiment.experiment_id if experiment else self.client.create_experiment(experiment_name)
         run_id = str(lineage.get("pipeline_run_id") or "")
+        searchable = run_id and "'" not in run_id and "`" not in run_id
         found = self.client.search_runs([experiment_id], f"tags.`{TAG}pipeline_run_id` = '{run_id}'",
-                                        max_results=1) if run_id else []
+                                        max_results=1) if searchable else []
         run = found[0] if found else self.client.create_run(
             experiment_id, run_name=run_id or f"register-{digest[:12]}",
             tags={TAG + "pipeline_run_id": run_id, TAG + "model_name": name})

@@ -40,7 +40,7 @@ def registry(request, tmp_path):
 
 # The whole suite runs on MLflow with -m slow (make test-all); the default suite keeps a real check of
 # each MLflow-specific part (aliases, rollback history, the audit trail, runs and tags) on the shared server.
-MLFLOW_IN_DEFAULT_SUITE = {"test_aliases_promote_and_rollback", "test_promotions_rollbacks_and_approvals_are_audited",
+MLFLOW_IN_DEFAULT_SUITE = {"test_promotions_rollbacks_and_approvals_are_audited",
                            "test_mlflow_keeps_aliases_lineage_tags_and_a_run_per_pipeline_run"}
 
 
