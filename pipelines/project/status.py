@@ -52,7 +52,6 @@ def next_run(cron: str, now: datetime) -> datetime:
 
 
 def _champion(registry_uri: str, model: str) -> str:
-    from kfp_mlops.components.core.errors import InputError
     from kfp_mlops.components.registry import open_registry
 
     try:
@@ -60,8 +59,8 @@ def _champion(registry_uri: str, model: str) -> str:
         if not registry.has(model):
             return "none"
         version = registry.get(model)
-    except (InputError, OSError, RuntimeError) as error:  # an unreachable registry is a cell, not a crash
-        return f"unknown ({str(error).splitlines()[0][:60]})"
+    except Exception as error:  # noqa: BLE001 - an unreachable registry (no credentials...) is a cell, not a crash
+        return f"unknown ({(str(error).splitlines() or [type(error).__name__])[0][:60]})"
     metric = next(iter(sorted(version.metrics.items())), None)
     return f"{version.version}" + (f" ({metric[0]}={metric[1]:.4f})" if metric else "")
 
