@@ -123,7 +123,7 @@ def _run_story(workdir: Path, say: Callable[[str], None]) -> dict:
 
     new = open_registry(registry_uri).get(MODEL_NAME, "champion")
     if new.version == old.version:
-        raise RuntimeError(f"the champion did not change: {outcome}")
+        raise RuntimeError(f"the champion did not change: {monitor.trigger}")
     truth = pd.read_csv(data.traffic_truth)  # the served traffic's labels, arriving later
     old_on_new = compute_metrics(registry.load(MODEL_NAME, old.version), truth, data.label)["accuracy"]
     new_on_new = compute_metrics(registry.load(MODEL_NAME, new.version), truth, data.label)["accuracy"]
@@ -137,7 +137,7 @@ def _run_story(workdir: Path, say: Callable[[str], None]) -> dict:
         "old_champion": {"version": old.version, "metrics": old.metrics, "era2_accuracy": old_on_new},
         "new_champion": {"version": new.version, "metrics": new.metrics, "era2_accuracy": new_on_new},
         "served_version": served.version,
-        "retraining": outcome,
+        "retraining": monitor.trigger,
         "seconds": time.perf_counter() - started,
     }
     say(f"old champion {old.version}: test accuracy {old.metrics['accuracy']:.3f} (era 1); "
