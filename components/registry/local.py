@@ -16,6 +16,7 @@ renamed into place under the lock.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import shutil
@@ -44,6 +45,8 @@ INDEX_FILE = "index.json"
 LOCK_TIMEOUT_S = 120
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 VERSION_PATTERN = re.compile(r"^v?(\d+)$")
+
+logger = logging.getLogger(__name__)
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
@@ -180,7 +183,7 @@ class LocalRegistry(Registry):
         digest = sha256_tree(model_dir)
         found = self._existing(name, digest)
         if found is not None and set(aliases) <= set(found.aliases):
-            print(f"[registry] {name} {found.version} already holds these files (sha256 {digest[:12]})", flush=True)
+            logger.info(f"{name} {found.version} already holds these files (sha256 {digest[:12]})")
             return found
         (self.root / name).mkdir(parents=True, exist_ok=True)
         staging = self.root / name / f".staging-{uuid.uuid4().hex}"
@@ -207,8 +210,8 @@ class LocalRegistry(Registry):
             self._point(entry, alias, record["version"])
         self._write(index)
         version = self._version(name, entry, record)
-        print(f"[registry] {name} {version.version} registered at {version.path} "
-              f"(aliases: {', '.join(version.aliases) or 'none'})", flush=True)
+        logger.info("%s %s registered at %s (aliases: %s)", name, version.version, version.path,
+                    ", ".join(version.aliases) or "none")
         return version
 
     def _place(self, name: str, entry: dict, digest: str, staging: Path, metrics: dict, lineage: dict) -> dict:
@@ -247,7 +250,7 @@ class LocalRegistry(Registry):
                 event = AuditEvent(name, PROMOTE, alias, holder or "", record["version"], actor=actor, reason=reason)
                 entry.setdefault("audit", []).append(event.to_dict())
             self._write(index)
-        print(f"[registry] {name} {record['version']} is now {alias}", flush=True)
+        logger.info(f"{name} {record['version']} is now {alias}")
         return self._version(name, entry, record)
 
     def rollback(self, name: str, reason: str = "", actor: str = "") -> ModelVersion:
@@ -264,7 +267,7 @@ class LocalRegistry(Registry):
             entry.setdefault("audit", []).append(event.to_dict())
             self._write(index)
             record = self._resolve(entry, name, history[-1])
-        print(f"[registry] {name}: champion rolled back from {current} to {record['version']}", flush=True)
+        logger.info(f"{name}: champion rolled back from {current} to {record['version']}")
         return self._version(name, entry, record)
 
     def record(self, event: AuditEvent) -> None:

@@ -26,6 +26,7 @@ just before the alias moves, which narrows the race to that moment (as on Vertex
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import shutil
@@ -46,6 +47,8 @@ TAG = "kfp_mlops."
 HISTORY_TAG, AUDIT_TAG = TAG + "champion_history", TAG + "audit."
 HISTORY_LIMIT = 400  # a tag value holds 5000 characters
 CACHE_ENV = "KFP_MLOPS_MLFLOW_CACHE"
+
+logger = logging.getLogger(__name__)
 
 
 def tracking_uri(uri: str) -> str:
@@ -206,7 +209,7 @@ class MlflowRegistry(Registry):
             for alias in aliases:
                 if alias not in existing.aliases:
                     self._point(name, alias, existing.version)
-            print(f"[registry] {name} {existing.version} already holds these files (sha256 {digest[:12]})", flush=True)
+            logger.info(f"{name} {existing.version} already holds these files (sha256 {digest[:12]})")
             return self.get(name, existing.version)
         numeric = {k: float(v) for k, v in (metrics or {}).items()}
         lineage = {**(lineage or {}), "model_sha256": digest}
@@ -224,8 +227,7 @@ class MlflowRegistry(Registry):
         version = f"v{info.version}"
         for alias in aliases:
             self._point(name, alias, version)
-        print(f"[registry] {name} {version} registered in MLflow ({self.tracking_uri}, run {run.info.run_id})",
-              flush=True)
+        logger.info("%s %s registered in MLflow (%s, run %s)", name, version, self.tracking_uri, run.info.run_id)
         return self.get(name, version)
 
     def _history(self, name: str) -> list[str]:
@@ -249,7 +251,7 @@ class MlflowRegistry(Registry):
         self._point(name, alias, target.version)
         if holder != target.version:
             self.record(AuditEvent(name, PROMOTE, alias, holder, target.version, actor=actor, reason=reason))
-        print(f"[registry] {name} {target.version} is now {alias}", flush=True)
+        logger.info(f"{name} {target.version} is now {alias}")
         return self.get(name, target.version)
 
     def rollback(self, name: str, reason: str = "", actor: str = "") -> ModelVersion:
@@ -261,7 +263,7 @@ class MlflowRegistry(Registry):
         self.client.set_registered_model_tag(name, HISTORY_TAG, json.dumps(history))
         self.client.set_registered_model_alias(name, CHAMPION, history[-1][1:])
         self.record(AuditEvent(name, ROLLBACK, CHAMPION, current, history[-1], actor=actor, reason=reason))
-        print(f"[registry] {name}: champion rolled back from {current} to {history[-1]}", flush=True)
+        logger.info(f"{name}: champion rolled back from {current} to {history[-1]}")
         return self.get(name, history[-1])
 
     # -- audit trail ---------------------------------------------------------------------------

@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
@@ -32,6 +33,8 @@ PREVIOUS_CHAMPION = "previous-champion"
 SHA_LABEL = "kfp-mlops-sha256"
 FUSE_PREFIX = "/gcs/"
 AUDIT_KEY = "kfp_mlops_audit"
+
+logger = logging.getLogger(__name__)
 
 
 def to_gcs_uri(path: str) -> str:
@@ -152,7 +155,7 @@ class VertexRegistry(Registry):
             if missing and parent is not None:
                 self._registry(parent).add_version_aliases(missing, existing.version[1:])
                 existing.aliases = sorted(set(existing.aliases) | set(missing))
-            print(f"[registry] {name} {existing.version} already holds these files (sha256 {digest[:12]})", flush=True)
+            logger.info(f"{name} {existing.version} already holds these files (sha256 {digest[:12]})")
             return existing
         record: dict[str, Any] = {"sha256": digest, "path": uri, "metrics": {k: float(v) for k, v in (metrics or {}).items()},
                   "lineage": {**(lineage or {}), "model_sha256": digest},
@@ -166,7 +169,7 @@ class VertexRegistry(Registry):
                                metrics=record["metrics"], lineage=record["lineage"], aliases=sorted(aliases),
                                created_at=record["created_at"],
                                resource_name=f"{model.resource_name}@{model.version_id}")
-        print(f"[registry] {name} {version.version} uploaded to Vertex AI ({version.resource_name})", flush=True)
+        logger.info(f"{name} {version.version} uploaded to Vertex AI ({version.resource_name})")
         return version
 
     def promote(self, name: str, version: str, alias: str = CHAMPION, expected: str | None = None,
@@ -187,7 +190,7 @@ class VertexRegistry(Registry):
         registry.add_version_aliases([alias], target.version[1:])  # Vertex moves it off any other version
         self.record(AuditEvent(name, PROMOTE, alias, current.split("@")[0], target.version, actor=actor,
                                reason=reason))
-        print(f"[registry] {name} {target.version} is now {alias}", flush=True)
+        logger.info(f"{name} {target.version} is now {alias}")
         return self.get(name, target.version)
 
     def rollback(self, name: str, reason: str = "", actor: str = "") -> ModelVersion:
@@ -200,7 +203,7 @@ class VertexRegistry(Registry):
         registry.remove_version_aliases([PREVIOUS_CHAMPION], previous.version[1:])
         registry.add_version_aliases([CHAMPION], previous.version[1:])
         self.record(AuditEvent(name, ROLLBACK, CHAMPION, current, previous.version, actor=actor, reason=reason))
-        print(f"[registry] {name}: champion rolled back to {previous.version}", flush=True)
+        logger.info(f"{name}: champion rolled back to {previous.version}")
         return self.get(name, previous.version)
 
     # -- audit trail ---------------------------------------------------------------------------
