@@ -28,8 +28,16 @@ import pandas as pd
 
 from kfp_mlops.components.errors import InputError
 from kfp_mlops.components.training import features as F
+from kfp_mlops.components.training.explain import model_profile
 from kfp_mlops.components.training.keras_io import custom_layers, to_inputs
-from kfp_mlops.components.training.model_io import KERAS_FILE, Feature, FeatureContract, save_contract, write_manifest
+from kfp_mlops.components.training.model_io import (
+    KERAS_FILE,
+    Feature,
+    FeatureContract,
+    Predictor,
+    save_contract,
+    write_manifest,
+)
 from kfp_mlops.components.training.sklearn_trainer import TrainedModel
 from kfp_mlops.components.training.tensorboard_log import scalar_logger
 from kfp_mlops.components.validation.schema import read_schema
@@ -254,6 +262,7 @@ def train_keras_model(
         reset_precision(keras)
     epochs_run = len(history.history["loss"])
     contract = FeatureContract(features=features, label=label, task=task, framework="keras", classes=classes)
+    contract.baseline, contract.attribution_profile = model_profile(Predictor(model, contract), train_frame, seed)
     save_contract(model_dir, contract)
     write_manifest(model_dir)  # last: every model file's sha256, signed when a key is set
     best = float(np.min(history.history["val_loss"]))

@@ -19,7 +19,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from kfp_mlops.components.errors import InputError
 from kfp_mlops.components.training import features as F
-from kfp_mlops.components.training.model_io import Feature, FeatureContract, save_sklearn_model
+from kfp_mlops.components.training.explain import model_profile
+from kfp_mlops.components.training.model_io import Feature, FeatureContract, Predictor, save_sklearn_model
 from kfp_mlops.components.validation.schema import read_schema
 
 ESTIMATORS = ("linear", "random_forest", "hist_gradient_boosting")
@@ -192,6 +193,7 @@ def train_sklearn_model(
     score = float(model.score(frame, targets))
     classes = np.asarray(model.classes_).tolist() if task == F.CLASSIFICATION else []
     contract = FeatureContract(features=features, label=label, task=task, framework="sklearn", classes=classes)
+    contract.baseline, contract.attribution_profile = model_profile(Predictor(model, contract), frame, seed)
     save_sklearn_model(model, model_dir, contract)  # model.skops, contract, then the manifest
     print(f"[train_sklearn] trained in {seconds:.2f}s, training score {score:.4f}", flush=True)
     metadata = {
