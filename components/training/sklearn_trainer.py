@@ -136,6 +136,12 @@ def build_pipeline(features: list[Feature], estimator: str, task: str, hyperpara
     return make_pipeline(caster, columns, cls(**params))
 
 
+def _json_safe(values: dict) -> dict:
+    """The hyperparameters as given (numbers, strings, booleans, None), for the model's metadata."""
+    return {name: value if isinstance(value, (int, float, str, bool, type(None))) else str(value)
+            for name, value in values.items()}
+
+
 @dataclass
 class TrainedModel:
     """What a trainer returns: the contract it saved and metadata for the artifact."""
@@ -200,5 +206,6 @@ def train_sklearn_model(
         "framework": "sklearn", "estimator": estimator, "task": task, "label": label,
         "classes": classes, "rows": int(len(frame)), "features": [f.name for f in features],
         "train_score": score, "train_seconds": round(seconds, 3), "seed": int(seed),
+        "hyperparameters": _json_safe(hyperparameters or {}),
     }
     return TrainedModel(contract=contract, metadata=metadata)
