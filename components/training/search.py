@@ -119,16 +119,29 @@ def _short(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
+def metric_functions() -> dict[str, tuple[Any, bool, str]]:
+    """metric name -> (function(truth, predictions, probabilities), greater is better, task)."""
+    from sklearn import metrics as m
+
+    return {
+        "accuracy": (lambda y, p, _: m.accuracy_score(y, p), True, "classification"),
+        "balanced_accuracy": (lambda y, p, _: m.balanced_accuracy_score(y, p), True, "classification"),
+        "f1_macro": (lambda y, p, _: m.f1_score(y, p, average="macro"), True, "classification"),
+        "log_loss": (lambda y, _, proba, labels=None: m.log_loss(y, proba, labels=labels), False, "classification"),
+        "r2": (lambda y, p, _: m.r2_score(y, p), True, "regression"),
+        "rmse": (lambda y, p, _: math.sqrt(m.mean_squared_error(y, p)), False, "regression"),
+        "mae": (lambda y, p, _: m.mean_absolute_error(y, p), False, "regression"),
+    }
+
+
 def metric_for(metric: str, task: str) -> tuple[str, bool]:
     """``(metric, greater is better)``; ``auto`` picks log_loss or rmse.
 
     Raises:
         InputError: For an unknown metric or one for the other task.
     """
-    from kfp_mlops.components.training.tuning import _metric_functions
-
     metric = AUTO_METRICS[task] if metric in ("", "auto") else metric
-    functions = _metric_functions()
+    functions = metric_functions()
     if metric not in functions:
         raise InputError(f"unknown tuning metric {metric!r}; expected auto or one of: {', '.join(functions)}")
     if functions[metric][2] != task:
@@ -138,9 +151,7 @@ def metric_for(metric: str, task: str) -> tuple[str, bool]:
 
 def score(metric: str, truth: np.ndarray, predict: Any, proba: Any, classes: list) -> float:
     """``metric`` of a model given as ``predict()`` / ``proba()`` callables on the eval rows."""
-    from kfp_mlops.components.training.tuning import _metric_functions
-
-    function = _metric_functions()[metric][0]
+    function = metric_functions()[metric][0]
     if metric == "log_loss":
         return float(function(truth, None, proba(), labels=classes))
     return float(function(truth, predict(), None))
@@ -274,3 +285,20 @@ def tune(
     return TuningResult(trainer, metric, greater, chosen, params, best.number, float(best.value),
                         default.score if default is not None else None, trials,
                         round(time.perf_counter() - start, 2), jobs, int(seed))
+
+
+def write_outputs(result: TuningResult, report_path: str | os.PathLike, metrics_path: str | os.PathLike,
+                  trials_path: str | os.PathLike) -> dict[str, float]:
+    """Writes the report (Markdown), the metrics (JSON) and every trial (JSON); returns the metrics."""
+    import json
+    from pathlib import Path
+
+    from kfp_mlops.components.artifacts import write_metrics_file
+
+    for path in (report_path, trials_path):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(report_path).write_text(result.to_markdown())
+    Path(trials_path).write_text(json.dumps(result.to_json(), indent=2, default=str))
+    values = result.metrics()
+    write_metrics_file(metrics_path, values)
+    return values
