@@ -206,6 +206,7 @@ def train_sklearn_model(
         "framework": "sklearn", "estimator": estimator, "task": task, "label": label,
         "classes": classes, "rows": int(len(frame)), "features": [f.name for f in features],
         "train_score": score, "train_seconds": round(seconds, 3), "seed": int(seed),
-        "hyperparameters": _json_safe(hyperparameters or {}),
+        "hyperparameters": _json_safe({name: value for name, value in estimator_params(
+            _estimator_class(estimator, task), hyperparameters or {}, seed).items() if name in (hyperparameters or {})}),
     }
     return TrainedModel(contract=contract, metadata=metadata)

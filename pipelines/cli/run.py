@@ -171,12 +171,13 @@ def _training_summary(run: Any, model_name: str, registry: Path, result: dict) -
         print(f"Blessed: {'yes' if evaluate.get('Output') else 'no'} (report: {_path(evaluate.get('report'))})")
     tune = run.tasks.get("tune-hyperparameters", {})
     if tune:
-        summary = tune.get("summary") or {}
+        summary = _integral(tune.get("summary") or {})
         default = summary.get("default_score")
         print(f"Tuning: best trial {summary.get('best_trial')} of {summary.get('trials')} "
               f"({summary.get('pruned')} pruned): {summary.get('metric')}={summary.get('best_score', 0):.4f}"
               + (f" (defaults: {default:.4f})" if isinstance(default, (int, float)) else "")
-              + f"; {summary.get('estimator')} {summary.get('hyperparameters')} (report: {_path(tune.get('report'))})")
+              + f"; {summary.get('estimator')} {_integral(summary.get('hyperparameters') or {})} "
+              f"(report: {_path(tune.get('report'))})")
     train = next((run.tasks[n] for n in ("train-sklearn", "train-keras") if n in run.tasks), {})
     if train:
         print(f"Model artifact: {_path(train.get('model'))}")
@@ -193,6 +194,11 @@ def _training_summary(run: Any, model_name: str, registry: Path, result: dict) -
     print(f"Registered: {model_name} {version}" + (" (champion)" if promoted else " (challenger: infra validation failed)")
           + f" in {registry}")
     return 0 if promoted else 1
+
+
+def _integral(values: dict) -> dict:
+    """Whole floats back to ints (KFP passes dict values through JSON as floats)."""
+    return {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in values.items()}
 
 
 def _finish(run: Any) -> bool:
