@@ -153,7 +153,8 @@ def score(metric: str, truth: np.ndarray, predict: Any, proba: Any, classes: lis
     """``metric`` of a model given as ``predict()`` / ``proba()`` callables on the eval rows."""
     function = metric_functions()[metric][0]
     if metric == "log_loss":
-        return float(function(truth, None, proba(), labels=classes))
+        values = np.asarray(proba(), dtype="float64")  # Keras answers float32: rows sum to 1 only roughly
+        return float(function(truth, None, values / values.sum(axis=1, keepdims=True), labels=classes))
     return float(function(truth, predict(), None))
 
 
