@@ -5,11 +5,11 @@ import json
 
 import pandas as pd
 import pytest
+from training_helpers import write_schema
 
 from kfp_mlops.components.errors import InputError
 from kfp_mlops.components.training.search import tune
 from kfp_mlops.components.training.search_space import parse_space
-from training_helpers import write_schema
 
 
 def _splits(tmp_path, frame: pd.DataFrame, types: dict[str, str]):
