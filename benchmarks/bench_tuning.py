@@ -54,8 +54,8 @@ def fit_and_score(train: Path, schema: Path, label: str, estimator: str, params:
     """Trains with the real trainer (in a scratch folder) and scores the test rows."""
     from sklearn.metrics import accuracy_score, r2_score
 
-    from kfp_mlops.components.training.features import label_values
-    from kfp_mlops.components.training.model_io import load_model
+    from kfp_mlops.components.core.features import label_values
+    from kfp_mlops.components.core.model_io import load_model
     from kfp_mlops.components.training.search import score
     from kfp_mlops.components.training.sklearn_trainer import train_sklearn_model
 
@@ -64,8 +64,8 @@ def fit_and_score(train: Path, schema: Path, label: str, estimator: str, params:
                                       hyperparameters=params, seed=seed)
         predictor = load_model(Path(scratch) / "model")
         truth = label_values(test[label], trained.contract.task)
-        scores = {metric: score(metric, truth, lambda: predictor.predict(test), lambda: predictor.predict_proba(test),
-                                list(trained.contract.classes))}
+        scores = {metric: score(metric, trained.contract.task, truth, lambda: predictor.predict(test),
+                                lambda: predictor.predict_proba(test), list(trained.contract.classes))}
         predicted = predictor.predict(test)
         if trained.contract.task == "regression":
             scores["r2"] = float(r2_score(truth, predicted))

@@ -39,9 +39,9 @@ def _send_traffic(endpoint_url: str, frame: pd.DataFrame, batch: int = 10) -> li
 
 def _serve_champion(registry_uri: str, log_dir: Path | None):
     """Starts the local endpoint on the registry's champion, logging predictions to ``log_dir``."""
-    from kfp_mlops.components.deployment.server import start_local_endpoint
     from kfp_mlops.components.monitoring.prediction_log import PredictionLogger, logged_predictor
     from kfp_mlops.components.registry import open_registry
+    from kfp_mlops.components.serving.server import start_local_endpoint
 
     registry = open_registry(registry_uri)
     champion = registry.get(MODEL_NAME, "champion")
@@ -79,7 +79,7 @@ def run_level2_demo(workdir: str | Path, say: Callable[[str], None] = print) -> 
 
 def _run_story(workdir: Path, say: Callable[[str], None]) -> dict:
     """The five steps of :func:`run_level2_demo`, in ``workdir``."""
-    from kfp_mlops.components.evaluation.metrics import compute_metrics
+    from kfp_mlops.components.core.metrics import compute_metrics
     from kfp_mlops.components.registry import open_registry
     from kfp_mlops.pipelines.demo_data import write_level2_data
     from kfp_mlops.pipelines.monitoring import run_monitoring

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kfp_mlops.pipelines.local_files import name_files
 from kfp_mlops.pipelines.local_progress import (
     HEARTBEAT_SECONDS,
     StepTiming,
@@ -23,7 +24,6 @@ from kfp_mlops.pipelines.local_progress import (
     display_names,
     timing_table,
 )
-from kfp_mlops.pipelines.local_files import name_files
 from kfp_mlops.pipelines.local_watchdog import task_guard
 
 HOME_ENV = "KFP_MLOPS_HOME"
@@ -205,7 +205,7 @@ def run_pipeline(
     """
     from kfp import local
 
-    from kfp_mlops.components.errors import InputError
+    from kfp_mlops.components.core.errors import InputError
 
     root = Path(root) if root else pipeline_root()
     for name, value in {**arguments, "pipeline root": str(root)}.items():

@@ -102,9 +102,9 @@ def run_tuning(data_path: str = "", label: str = "", trainer: str = "sklearn", l
     """
     from pathlib import Path
 
-    from kfp_mlops.components.data.contract import preflight
-    from kfp_mlops.components.data.ingest import BUNDLED_LABEL, bundled_dataset_path
-    from kfp_mlops.components.errors import InputError
+    from kfp_mlops.components.core.data_contract import preflight
+    from kfp_mlops.components.core.errors import InputError
+    from kfp_mlops.components.core.tables import BUNDLED_LABEL, bundled_dataset_path
     from kfp_mlops.components.training.search_space import parse_space
     from kfp_mlops.pipelines import local_runner
 

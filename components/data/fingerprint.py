@@ -20,8 +20,8 @@ import logging
 import os
 from pathlib import Path
 
-from kfp_mlops.components.data.contract import CHUNK_BYTES, open_binary
-from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.core.data_contract import CHUNK_BYTES, open_binary
+from kfp_mlops.components.core.errors import InputError
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ def fingerprint(path: str) -> str:
         InputError: If nothing is at ``path`` or it cannot be read.
     """
     if not path:
-        from kfp_mlops.components.data.ingest import bundled_dataset_path
+        from kfp_mlops.components.core.tables import bundled_dataset_path
 
         path = bundled_dataset_path()
     if path.startswith("gs://"):

@@ -2,7 +2,7 @@
 
 As Vertex AI Model Monitoring does for feature attributions, each side is summarized by an
 *attribution profile*: the mean absolute per-row attribution of every feature
-(:mod:`kfp_mlops.components.training.explain`, baseline substitution). The training profile is
+(:mod:`kfp_mlops.components.core.explain`, baseline substitution). The training profile is
 stored with the model by its trainer; the serving profile is computed on a seeded sample of the
 serving rows with the same model and baseline. A feature drifts when its share moves by more
 than ``threshold``::
@@ -23,8 +23,8 @@ from typing import Any
 
 import pandas as pd
 
-from kfp_mlops.components.errors import InputError
-from kfp_mlops.components.escaping import markdown_text
+from kfp_mlops.components.core.errors import InputError
+from kfp_mlops.components.core.escaping import markdown_text
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +116,7 @@ def attribution_drift(predictor: Any, serving: pd.DataFrame, threshold: float = 
         The comparison; ``note`` says why nothing was compared when the model has no training
         profile or there are no serving rows.
     """
-    from kfp_mlops.components.training.explain import attribution_profile
+    from kfp_mlops.components.core.explain import attribution_profile
 
     training = dict(getattr(predictor.contract, "attribution_profile", None) or {})
     if not training:
@@ -140,8 +140,8 @@ def attribution_drift_for_champion(serving_path: str | os.PathLike, registry_uri
     Raises:
         InputError: For a model with no champion, or serving rows that lack the model's features.
     """
-    from kfp_mlops.components.data.ingest import read_csv
-    from kfp_mlops.components.registry import open_registry
+    from kfp_mlops.components.core.registry import open_registry
+    from kfp_mlops.components.core.tables import read_csv
 
     predictor = open_registry(registry_uri).load(model_name, "champion")
     return attribution_drift(predictor, read_csv(serving_path), threshold)

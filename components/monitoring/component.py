@@ -58,7 +58,7 @@ def decide_retraining(
     Returns:
         True when the model should be retrained.
     """
-    from kfp_mlops.components.artifacts import write_metrics_file
+    from kfp_mlops.components.core.artifacts import write_metrics_file
     from kfp_mlops.components.monitoring.retraining import decide_for_champion
 
     decision = decide_for_champion(
@@ -101,7 +101,7 @@ def check_attribution_drift(
     Returns:
         True when some feature's attribution drifted.
     """
-    from kfp_mlops.components.artifacts import write_metrics_file
+    from kfp_mlops.components.core.artifacts import write_metrics_file
     from kfp_mlops.components.monitoring.attribution_drift import attribution_drift_for_champion
 
     drift = attribution_drift_for_champion(serving.path, registry_uri, model_name, threshold)

@@ -11,7 +11,7 @@ import re
 import time
 from typing import Any
 
-from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.core.errors import InputError
 from kfp_mlops.components.training.search_space import Dimension
 
 GROUP, VERSION, PLURAL, TRIALS = "kubeflow.org", "v1beta1", "experiments", "trials"

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.core.errors import InputError
 from kfp_mlops.components.training.search_space import Dimension, parse_space, split_trial
 
 logger = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ class TuningResult:
 
     def to_markdown(self) -> str:
         """A report: the best trial, then every trial's state, score and values."""
-        from kfp_mlops.components.escaping import markdown_text as md
+        from kfp_mlops.components.core.escaping import markdown_text as md
 
         better = "higher" if self.greater_is_better else "lower"
         lines = [f"# Tuning: best trial {self.best_trial}, {self.metric} = {self.best_score:.4f}", "",
@@ -119,43 +119,32 @@ def _short(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
-def metric_functions() -> dict[str, tuple[Any, bool, str]]:
-    """metric name -> (function(truth, predictions, probabilities), greater is better, task)."""
-    from sklearn import metrics as m
-
-    return {
-        "accuracy": (lambda y, p, _: m.accuracy_score(y, p), True, "classification"),
-        "balanced_accuracy": (lambda y, p, _: m.balanced_accuracy_score(y, p), True, "classification"),
-        "f1_macro": (lambda y, p, _: m.f1_score(y, p, average="macro"), True, "classification"),
-        "log_loss": (lambda y, _, proba, labels=None: m.log_loss(y, proba, labels=labels), False, "classification"),
-        "r2": (lambda y, p, _: m.r2_score(y, p), True, "regression"),
-        "rmse": (lambda y, p, _: math.sqrt(m.mean_squared_error(y, p)), False, "regression"),
-        "mae": (lambda y, p, _: m.mean_absolute_error(y, p), False, "regression"),
-    }
-
-
 def metric_for(metric: str, task: str) -> tuple[str, bool]:
-    """``(metric, greater is better)``; ``auto`` picks log_loss or rmse.
+    """``(metric, greater is better)`` from the metric registry; ``auto`` picks log_loss or rmse.
 
     Raises:
         InputError: For an unknown metric or one for the other task.
     """
-    metric = AUTO_METRICS[task] if metric in ("", "auto") else metric
-    functions = metric_functions()
-    if metric not in functions:
-        raise InputError(f"unknown tuning metric {metric!r}; expected auto or one of: {', '.join(functions)}")
-    if functions[metric][2] != task:
-        raise InputError(f"tuning metric {metric!r} is for {functions[metric][2]}, but the label makes this {task}")
-    return metric, functions[metric][1]
+    from kfp_mlops.components.core.metrics import metric as registered
+
+    name = AUTO_METRICS[task] if metric in ("", "auto") else metric
+    try:
+        found = registered(name, task)
+    except InputError as error:
+        raise InputError(f"tuning {error}") from None
+    return found.name, found.greater_is_better
 
 
-def score(metric: str, truth: np.ndarray, predict: Any, proba: Any, classes: list) -> float:
-    """``metric`` of a model given as ``predict()`` / ``proba()`` callables on the eval rows."""
-    function = metric_functions()[metric][0]
-    if metric == "log_loss":
-        values = np.asarray(proba(), dtype="float64")  # Keras answers float32: rows sum to 1 only roughly
-        return float(function(truth, None, values / values.sum(axis=1, keepdims=True), labels=classes))
-    return float(function(truth, predict(), None))
+def score(metric: str, task: str, truth: np.ndarray, predict: Any, proba: Any, classes: list) -> float:
+    """``metric`` (the registry's definition) of a model given as ``predict()`` / ``proba()`` on the eval rows."""
+    from kfp_mlops.components.core.metrics import METRICS
+    from kfp_mlops.components.core.metrics import score as compute
+
+    probabilities = None
+    if METRICS[metric].uses != "labels":
+        probabilities = np.asarray(proba(), dtype="float64")  # Keras answers float32: rows sum to 1 only roughly
+        probabilities = probabilities / probabilities.sum(axis=1, keepdims=True)
+    return float(compute(task, truth, predict(), probabilities, classes, names=[metric])[metric])
 
 
 def _suggest(trial: Any, dimension: Dimension) -> Any:
@@ -294,7 +283,7 @@ def write_outputs(result: TuningResult, report_path: str | os.PathLike, metrics_
     import json
     from pathlib import Path
 
-    from kfp_mlops.components.artifacts import write_metrics_file
+    from kfp_mlops.components.core.artifacts import write_metrics_file
 
     for path in (report_path, trials_path):
         Path(path).parent.mkdir(parents=True, exist_ok=True)

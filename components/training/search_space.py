@@ -19,7 +19,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.core.errors import InputError
 
 TRAINERS = ("sklearn", "keras")
 KERAS_HYPERPARAMETERS = ("learning_rate", "batch_size", "hidden_units", "epochs")

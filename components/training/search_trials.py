@@ -14,7 +14,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from kfp_mlops.components.training import features as F
+from kfp_mlops.components.core import features as F
 from kfp_mlops.components.training.search import KERAS_TRACKS, MIN_PARTIAL_ROWS, PARTIAL_FRACTION, score
 
 
@@ -45,8 +45,8 @@ def load_trial_data(train_path: str | os.PathLike, eval_path: str | os.PathLike,
     Raises:
         InputError: For a bad file, schema or label.
     """
-    from kfp_mlops.components.data.ingest import read_csv
-    from kfp_mlops.components.validation.schema import read_schema
+    from kfp_mlops.components.core.schema_io import read_schema
+    from kfp_mlops.components.core.tables import read_csv
 
     schema = read_schema(schema_path)
     features = F.features_from_schema(schema, label)
@@ -80,7 +80,7 @@ def sklearn_trial(data: TrialData, estimator: str, hyperparameters: dict, metric
         model = build_pipeline(data.features, estimator, data.task, hyperparameters, seed)
         model.fit(data.train.iloc[rows], y)
         classes = list(model.classes_) if data.task == F.CLASSIFICATION else []
-        value = score(metric, data.y_eval, lambda m=model: m.predict(data.eval),
+        value = score(metric, data.task, data.y_eval, lambda m=model: m.predict(data.eval),
                       lambda m=model: m.predict_proba(data.eval), classes)
         report(value, step)
         if step < len(sizes) - 1 and should_prune():
@@ -98,8 +98,8 @@ def keras_trial(data: TrialData, hyperparameters: dict, metric: str, seed: int,
     """
     import keras
 
+    from kfp_mlops.components.core.model_io import load_model
     from kfp_mlops.components.training.keras_trainer import train_keras_model
-    from kfp_mlops.components.training.model_io import load_model
 
     track, transform = KERAS_TRACKS.get(metric, (None, float))
     stopped: list[str] = []
@@ -125,7 +125,7 @@ def keras_trial(data: TrialData, hyperparameters: dict, metric: str, seed: int,
             raise Pruned(stopped[0])
         predictor = load_model(folder)
         classes = list(predictor.contract.classes)
-        return score(metric, data.y_eval, lambda: predictor.predict(data.eval),
+        return score(metric, data.task, data.y_eval, lambda: predictor.predict(data.eval),
                      lambda: predictor.predict_proba(data.eval), classes)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.core.errors import InputError
 from kfp_mlops.components.training.search import TrialRecord, TuningResult
 from kfp_mlops.components.training.search_space import Dimension, cast_value, split_trial
 

@@ -57,7 +57,7 @@ class Reporter:
 
 def main(argv: list[str] | None = None) -> int:
     """Runs one trial; returns 0, or 2 with a one-line reason on bad input."""
-    from kfp_mlops.components.errors import InputError
+    from kfp_mlops.components.core.errors import InputError
     from kfp_mlops.components.training.search import metric_for
     from kfp_mlops.components.training.search_space import cast_value, parse_space, split_trial
     from kfp_mlops.components.training.search_trials import load_trial_data, run_trial

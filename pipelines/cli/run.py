@@ -156,7 +156,7 @@ def _training_summary(run: Any, model_name: str, registry: Path, result: dict) -
         print(f"Data validation: {'passed' if validate.get('Output') else 'FAILED'}"
               f" (report: {_path(validate.get('report'))})")
     if validate and not validate.get("Output"):
-        from kfp_mlops.components.validation.anomalies import describe_anomalies
+        from kfp_mlops.components.core.anomalies import describe_anomalies
 
         for line in describe_anomalies(_path(validate["anomalies"])):
             print(f"  - {line}")
@@ -210,7 +210,7 @@ def _finish(run: Any) -> bool:
 
 def handle_batch(args: argparse.Namespace) -> int:
     """Runs batch prediction locally and prints where the predictions are."""
-    from kfp_mlops.components.validation.anomalies import describe_anomalies
+    from kfp_mlops.components.core.anomalies import describe_anomalies
     from kfp_mlops.pipelines.batch_prediction import run_batch_prediction
 
     run = run_batch_prediction(args.data, args.training_data, args.model_name, label=args.label,

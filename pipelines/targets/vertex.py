@@ -3,7 +3,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from kfp_mlops.pipelines.targets.base import DeployStep, SubmitOption, Target, TuningStep, check_count, trial_image
+from kfp_mlops.pipelines.targets.base import (
+    DeployStep,
+    SubmitOption,
+    Target,
+    TuningStep,
+    check_count,
+    trial_image,
+)
 
 # Vertex AI accelerator type -> the counts its machine types offer.
 VERTEX_ACCELERATORS: dict[str, tuple[int, ...]] = {
@@ -68,7 +75,9 @@ class VertexTarget(Target):
         from kfp_mlops.components.training.component import collect_vertex_tuning, prepare_vertex_tuning
 
         try:
-            from google_cloud_pipeline_components.v1.hyperparameter_tuning_job import HyperparameterTuningJobRunOp
+            from google_cloud_pipeline_components.v1.hyperparameter_tuning_job import (
+                HyperparameterTuningJobRunOp,
+            )
         except ImportError:
             raise ValueError("tuning on Vertex AI needs google-cloud-pipeline-components: pip install "
                              "'kfp-mlops[gcp]'") from None

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kfp_mlops.components.deployment.server import start_local_endpoint
+from kfp_mlops.components.serving.server import start_local_endpoint
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "training"))
 from training_helpers import write_schema  # noqa: E402

@@ -8,11 +8,15 @@ import pytest
 from kfp import dsl
 from tensorflow_metadata.proto.v0 import anomalies_pb2
 
-from kfp_mlops.components.monitoring.attribution_drift import AttributionDrift, attribution_drift, compare_profiles
+from kfp_mlops.components.core.model_io import load_model
+from kfp_mlops.components.monitoring.attribution_drift import (
+    AttributionDrift,
+    attribution_drift,
+    compare_profiles,
+)
 from kfp_mlops.components.monitoring.component import check_attribution_drift
 from kfp_mlops.components.monitoring.retraining import decide_retraining
 from kfp_mlops.components.registry import open_registry
-from kfp_mlops.components.training.model_io import load_model
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "training"))
 from training_helpers import write_schema  # noqa: E402

@@ -72,7 +72,7 @@ def test_failure_reports_the_tasks_exception_line(tmp_path):
 def test_arguments_that_kfp_local_would_mangle_are_refused(tmp_path):
     import pytest
 
-    from kfp_mlops.components.errors import InputError
+    from kfp_mlops.components.core.errors import InputError
 
     with pytest.raises(InputError, match="contains 'python3'"):
         local_runner.run_pipeline(gated, {"rows": 1, "path": "/x/lib/python3.11/d.csv"}, root=tmp_path)

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from training_helpers import write_schema
 
-from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.core.errors import InputError
 from kfp_mlops.components.training.search import tune
 from kfp_mlops.components.training.search_space import parse_space
 

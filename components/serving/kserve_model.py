@@ -12,11 +12,11 @@ from typing import Any
 
 import numpy as np
 
-from kfp_mlops.components.deployment import payloads
-from kfp_mlops.components.deployment.batching import MicroBatcher
-from kfp_mlops.components.errors import InputError
-from kfp_mlops.components.training.explain import row_attributions
-from kfp_mlops.components.training.model_io import Predictor
+from kfp_mlops.components.core import payloads
+from kfp_mlops.components.core.errors import InputError
+from kfp_mlops.components.core.explain import row_attributions
+from kfp_mlops.components.core.model_io import Predictor
+from kfp_mlops.components.serving.batching import MicroBatcher
 
 PREDICT_OUTPUT = "predict"
 PROBABILITIES_OUTPUT = "probabilities"
@@ -119,7 +119,7 @@ def contract_model_class() -> type:
 
             The body is a V1 predict body (``{"instances": [...]}``); the answer holds one
             ``{feature: attribution}`` dict per row under ``explanations`` (baseline substitution
-            against the training baseline the model carries: :mod:`kfp_mlops.components.training.explain`).
+            against the training baseline the model carries: :mod:`kfp_mlops.components.core.explain`).
             """
             try:
                 rows = payloads.rows_from_body(payload, self.contract)

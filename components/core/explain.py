@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.core.errors import InputError
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ def feature_baseline(frame: pd.DataFrame, features: list) -> dict[str, Any]:
 
     Args:
         frame: Raw training rows.
-        features: The model's :class:`~kfp_mlops.components.training.model_io.Feature` list.
+        features: The model's :class:`~kfp_mlops.components.core.model_io.Feature` list.
 
     Returns:
         Feature name -> a raw value that can stand in that column (JSON-serializable).
@@ -102,7 +102,7 @@ def row_attributions(predictor: Any, frame: pd.DataFrame, baseline: dict[str, An
     """Attributes each row's output to its features by substituting the training baseline, one feature at a time.
 
     Args:
-        predictor: A :class:`~kfp_mlops.components.training.model_io.Predictor`.
+        predictor: A :class:`~kfp_mlops.components.core.model_io.Predictor`.
         frame: Raw rows holding the model's feature columns.
         baseline: Feature -> stand-in value; defaults to the one in the model's contract.
 
