@@ -56,13 +56,13 @@ def test_a_parallel_search_on_diabetes_starts_from_the_defaults_and_never_loses_
 def test_bad_trials_are_pruned_after_a_partial_fit(cancer):
     train, evaluation, schema = cancer
     space = {"C": {"min": 1e-6, "max": 10.0, "log": True}}  # tiny C: a useless model, pruned early
-    result = tune(train, evaluation, schema, "target", estimator="linear", space=space, max_trials=12,
+    result = tune(train, evaluation, schema, "target", estimator="linear", space=space, max_trials=8,
                   parallel_trials=1, seed=0)
     assert result.metric == "log_loss"
     pruned = [t for t in result.trials if t.state == "pruned"]
     assert pruned and all(t.score is None and "pruned after fitting" in t.note for t in pruned)
     assert result.best_score == min(t.score for t in result.trials if t.state == "complete")
-    again = tune(train, evaluation, schema, "target", estimator="linear", space=space, max_trials=12,
+    again = tune(train, evaluation, schema, "target", estimator="linear", space=space, max_trials=8,
                  parallel_trials=1, seed=0)
     assert [t.params for t in again.trials] == [t.params for t in result.trials]  # seeded
 
@@ -216,3 +216,55 @@ def test_the_keras_trainer_is_tuned_one_trial_at_a_time(cancer):
     assert result.parallel_trials == 1 and result.estimator == "dnn" and result.metric == "log_loss"
     assert result.trials[0].params["learning_rate"] == 1e-3  # the trainer's default, trial 0
     assert result.best_score <= result.default_score
+
+
+def test_a_vertex_tuning_job_is_read_through_aiplatform_on_loopback():
+    """collect_vertex_tuning's reader: GCPC's gcp_resources names the job; aiplatform fetches its trials."""
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import aiplatform
+    from loopback import LoopbackJsonServer
+
+    from kfp_mlops.components.training.service_tuning import result_from_trials, vertex_trials
+
+    name = "projects/proj/locations/us-central1/hyperparameterTuningJobs/77"
+    job = {"name": name, "displayName": "tune", "state": "JOB_STATE_SUCCEEDED", "trials": [
+        {"id": "1", "state": "SUCCEEDED", "parameters": [{"parameterId": "alpha", "value": 0.5}],
+         "finalMeasurement": {"metrics": [{"metricId": "rmse", "value": 55.0}]}},
+        {"id": "2", "state": "SUCCEEDED", "parameters": [{"parameterId": "alpha", "value": 2.0}],
+         "finalMeasurement": {"metrics": [{"metricId": "rmse", "value": 53.0}]}},
+        {"id": "3", "state": "INFEASIBLE", "parameters": [{"parameterId": "alpha", "value": 90.0}]}]}
+
+    class FakeJobs(LoopbackJsonServer):
+        def route(self, method, path, query, body):
+            return (200, job) if method == "GET" and path == f"/v1/{name}" else (404, {"error": path})
+
+    with FakeJobs() as fake:
+        aiplatform.init(project="proj", location="us-central1", credentials=AnonymousCredentials(),
+                        api_endpoint=fake.url, api_transport="rest")
+        resources = json.dumps({"resources": [{"resourceType": "HyperparameterTuningJob",
+                                               "resourceUri": f"https://us-central1-aiplatform.googleapis.com/v1/{name}"}]})
+        trials = vertex_trials(resources)
+    result = result_from_trials(trials, parse_space({"alpha": {"min": 0.1, "max": 100.0, "log": True}}, "sklearn",
+                                                    "linear"), "sklearn", "linear", "regression", "rmse", False)
+    assert (result.best_score, result.hyperparameters) == (53.0, {"alpha": 2.0})
+    assert [t.state for t in result.trials] == ["complete", "complete", "failed"]
+
+
+@pytest.mark.slow  # the whole training pipeline with a search before the final fit
+def test_run_training_tune_records_the_chosen_values_in_the_model(tmp_path, monkeypatch):
+    from sklearn.datasets import load_diabetes
+
+    from kfp_mlops.pipelines.training import run_training
+
+    monkeypatch.setenv("KFP_MLOPS_HOME", str(tmp_path / "home"))
+    load_diabetes(as_frame=True).frame.to_csv(tmp_path / "diabetes.csv", index=False)
+    run = run_training(str(tmp_path / "diabetes.csv"), "target", registry=str(tmp_path / "registry"), tune=True,
+                       estimator="random_forest", tuning_trials=3, log_path=str(tmp_path / "log"),
+                       tuning_space={"n_estimators": [20, 40], "max_depth": [3, 6]})
+    assert run.succeeded, run.error
+    summary = run.output("tune-hyperparameters", "summary")
+    model = run.tasks["train-sklearn"]["model"].metadata
+    assert model["tuning"]["best_trial"] == summary["best_trial"] and summary["trials"] == 3
+    assert model["hyperparameters"] == {k: int(v) for k, v in summary["hyperparameters"].items()}
+    with open(run.tasks["tune-hyperparameters"]["report"].path) as report:
+        assert report.read().startswith("# Tuning: best trial")
