@@ -222,8 +222,8 @@ def run_training(
         **parameters: Other pipeline parameters (``thresholds``, ``estimator``, ...).
 
     Returns:
-        A :class:`kfp_mlops.pipelines.local_runner.LocalRun`, with
-        ``model_name`` and ``registry`` attributes added.
+        A :class:`kfp_mlops.pipelines.local_runner.LocalRun`, with ``model_name``,
+        ``registry`` and ``outcome`` (a :class:`~kfp_mlops.pipelines.outcomes.TrainingOutcome`) added.
 
     Raises:
         InputError: For a bad data file, label or schema path.
@@ -238,6 +238,7 @@ def run_training(
     from kfp_mlops.components.registry import open_registry
     from kfp_mlops.components.registry.local import check_name
     from kfp_mlops.pipelines import local_runner
+    from kfp_mlops.pipelines.outcomes import TrainingOutcome
 
     if schema_path and not Path(schema_path).is_file():
         raise InputError(f"schema file not found: {schema_path}")
@@ -273,4 +274,5 @@ def run_training(
     }
     run = local_runner.run_pipeline(pipeline, arguments, enable_caching=enable_caching, log_path=log_path)
     run.model_name, run.registry = model_name, registry_path
+    run.outcome = TrainingOutcome.from_run(run, model_name, registry_path)
     return run

@@ -65,7 +65,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     """Runs the search and prints the report."""
-    from kfp_mlops.pipelines.cli.run import _finish, _log_path, _path
+    from kfp_mlops.pipelines.cli.run import _finish, _log_path
+    from kfp_mlops.pipelines.outcomes import artifact_path
     from kfp_mlops.pipelines.tuning import run_tuning
 
     run = run_tuning(args.data, args.label, args.trainer, log_path=_log_path(args), enable_caching=not args.no_cache,
@@ -73,13 +74,14 @@ def handle(args: argparse.Namespace) -> int:
                      tuning_trials=args.tuning_trials, tuning_parallelism=args.tuning_parallelism,
                      tuning_metric=args.tuning_metric)
     if not _finish(run):
-        return 2 if "InputError" in run.error else 1
+        failure = getattr(run, "failure", None)
+        return 2 if failure is not None and failure.input_error else 1
     tune = run.tasks.get("tune-hyperparameters")
     if not tune:
         print("Data validation FAILED: nothing was tuned (see the validation report).")
         return 1
-    print(Path(_path(tune["report"])).read_text().strip())
-    print(f"Trials: {_path(tune['trials'])}")
+    print(Path(artifact_path(tune["report"])).read_text().strip())
+    print(f"Trials: {artifact_path(tune['trials'])}")
     if args.result_file:
-        Path(args.result_file).write_text(Path(_path(tune["trials"])).read_text())
+        Path(args.result_file).write_text(Path(artifact_path(tune["trials"])).read_text())
     return 0
