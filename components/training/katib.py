@@ -7,6 +7,7 @@ stopping ends trials that fall behind the median, as pruning does locally.
 """
 from __future__ import annotations
 
+import logging
 import re
 import time
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from kfp_mlops.components.core.errors import InputError
 from kfp_mlops.components.training.search_space import Dimension
 
+logger = logging.getLogger(__name__)
 GROUP, VERSION, PLURAL, TRIALS = "kubeflow.org", "v1beta1", "experiments", "trials"
 ALGORITHMS = {"tpe": "tpe", "random": "random", "bayesian": "bayesianoptimization", "grid": "grid"}
 
@@ -98,7 +100,7 @@ def run_experiment(manifest: dict[str, Any], api_client: Any, timeout_seconds: f
     api = client.CustomObjectsApi(api_client)
     name, namespace = manifest["metadata"]["name"], manifest["metadata"]["namespace"]
     api.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, manifest)
-    print(f"[tuning] created Katib Experiment {namespace}/{name}", flush=True)
+    logger.info("created Katib Experiment %s/%s", namespace, name)
     deadline = time.monotonic() + timeout_seconds
     while True:
         status = api.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name).get("status", {})
