@@ -11,8 +11,8 @@ import os
 import sys
 
 # Each module exposes register(subparsers); imported lazily so --help stays fast.
-COMMAND_MODULES = ("run", "validate", "compile", "list_cmd", "models", "serve", "submit", "promote", "demo", "report",
-                   "ui")
+COMMAND_MODULES = ("run", "tune", "validate", "compile", "list_cmd", "models", "serve", "submit", "promote", "demo",
+                   "report", "ui")
 
 
 def build_parser() -> argparse.ArgumentParser:
