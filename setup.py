@@ -35,8 +35,12 @@ CORE = [
     # kfp-mlops ui: reports are sanitized (nh3) and Markdown rendered with raw HTML off (markdown-it-py).
     "nh3>=0.2.14,<1",
     "markdown-it-py>=3,<5",
-    # The project file (kfp-mlops plan/apply/status) is checked against the JSON Schema the package ships.
+    # Hyperparameter search (the training pipeline's tuning step, `kfp-mlops tune`).
+    "optuna>=5,<6",
+    # The project file (kfp-mlops plan/apply/status) is checked against the JSON Schema the package ships;
+    # croniter reads its schedules (the next run in `kfp-mlops status`).
     "jsonschema>=4.18,<5",
+    "croniter>=6,<8",
 ]
 EXTRAS = {
     "tf": ["tensorflow-cpu==2.21.0"],

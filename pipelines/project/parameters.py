@@ -1,9 +1,8 @@
 """A deployment's settings as the training and monitoring pipelines' parameters.
 
 The one place where the project file's words meet the pipelines' parameter
-names. ``tuning`` is passed through as the training pipeline's ``tuning``
-parameter when the pipeline has one; until then it is reported and left out
-(:func:`tuning_note`).
+names. A ``tuning`` block builds the training pipeline with its tuning step
+(``tune=True``) and sets the ``tuning_*`` parameters.
 """
 from __future__ import annotations
 
@@ -12,29 +11,34 @@ from typing import Any
 
 from kfp_mlops.pipelines.project.spec import Deployment
 
-TUNING_PARAMETER = "tuning"
+# project file's tuning key -> the training pipeline's parameter
+TUNING_PARAMETERS = {"search_space": "tuning_space", "trials": "tuning_trials",
+                     "parallel_trials": "tuning_parallelism", "metric": "tuning_metric"}
 
 
 @cache
-def training_parameter_names(trainer: str = "sklearn") -> frozenset[str]:
-    """The training pipeline's parameter names (compiled for ``local``)."""
+def _factory_tunes() -> bool:
+    import inspect
+
     from kfp_mlops.pipelines.training import build_training_pipeline
 
-    return frozenset(build_training_pipeline(target="local", trainer=trainer).component_spec.inputs or {})
+    return "tune" in inspect.signature(build_training_pipeline).parameters
 
 
 def tuning_note(deployment: Deployment) -> str:
     """Why a declared ``tuning`` block is not used, or ``""`` when it is (or none is declared)."""
-    trainer = (deployment.settings.get("trainer") or {}).get("type", "sklearn")
-    if deployment.settings.get("tuning") and TUNING_PARAMETER not in training_parameter_names(trainer):
-        return "tuning declared, but this training pipeline has no tuning step yet: trained without a search"
+    if deployment.settings.get("tuning") and not _factory_tunes():
+        return "tuning declared, but this training pipeline has no tuning step: trained without a search"
     return ""
 
 
 def compile_options(deployment: Deployment) -> dict[str, Any]:
-    """The training pipeline factory's options: ``trainer``, ``import_schema``."""
+    """The training pipeline factory's options: ``trainer``, ``import_schema``, ``tune``."""
     trainer = (deployment.settings.get("trainer") or {}).get("type", "sklearn")
-    return {"trainer": trainer, "import_schema": bool(deployment.settings["data"].get("schema"))}
+    options: dict[str, Any] = {"trainer": trainer, "import_schema": bool(deployment.settings["data"].get("schema"))}
+    if deployment.settings.get("tuning") is not None and not tuning_note(deployment):
+        options["tune"] = True
+    return options
 
 
 def training_parameters(deployment: Deployment) -> dict[str, Any]:
@@ -56,8 +60,9 @@ def training_parameters(deployment: Deployment) -> dict[str, Any]:
         "test_fraction": training.get("test_fraction"),
         "seed": training.get("seed"),
     }
-    if settings.get("tuning") and not tuning_note(deployment):
-        values[TUNING_PARAMETER] = settings["tuning"]  # the hook: the training pipeline's tuning step
+    if compile_options(deployment).get("tune"):
+        values.update({parameter: settings["tuning"][key] for key, parameter in TUNING_PARAMETERS.items()
+                       if settings["tuning"].get(key) is not None})
     return {key: value for key, value in values.items() if value is not None}
 
 

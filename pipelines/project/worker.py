@@ -60,10 +60,10 @@ def run_deployment(request: dict[str, Any]) -> dict[str, Any]:
     log_dir = Path(request["log_dir"])
     result: dict[str, Any] = {"at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     if request.get("train", True):
-        parameters = training_parameters(deployment)
+        parameters, options = training_parameters(deployment), compile_options(deployment)
         run = run_training(data_path=_data_path(deployment.settings["data"]["source"]),
                            schema_path=deployment.settings["data"].get("schema", ""), registry=request["registry"],
-                           trainer=compile_options(deployment)["trainer"],
+                           trainer=options["trainer"], tune=bool(options.get("tune")),
                            log_path=str(log_dir / f"{deployment.model}-training-{stamp}.log"), **parameters)
         result["training"] = training_outcome(run)
         if not run.succeeded:

@@ -33,7 +33,14 @@ def test_the_schema_is_valid_and_the_example_follows_it():
     assert cancer.settings["monitoring"] == {"schedule": "30 */6 * * *", "drift_threshold": 0.15,
                                              "max_metric_drop": 0.05}  # the defaults, merged key by key
     assert diabetes.schedules() == {"training": "TZ=Europe/Paris 0 3 * * 1", "monitoring": "0 * * * *"}
-    assert penguins.settings["tuning"]["search_space"]["learning_rate"]["log"] is True  # passed through
+    from kfp_mlops.pipelines.project.parameters import compile_options, training_parameters
+
+    assert compile_options(penguins) == {"trainer": "sklearn", "import_schema": False, "tune": True}
+    tuning = {k: v for k, v in training_parameters(penguins).items() if k.startswith("tuning_")}
+    assert tuning == {"tuning_space": {"learning_rate": {"min": 0.01, "max": 0.3, "log": True},
+                                       "max_leaf_nodes": {"min": 8, "max": 64, "type": "int"}},
+                      "tuning_trials": 6, "tuning_parallelism": 2, "tuning_metric": "balanced_accuracy"}
+    assert "tune" not in compile_options(diabetes) and "tuning_trials" not in training_parameters(diabetes)
     assert len({d.config_hash for d in project.deployments}) == 3
 
 
