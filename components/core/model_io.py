@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,10 @@ class FeatureContract:
     task: str  # "classification" | "regression"
     framework: str  # "sklearn" | "keras"
     classes: list[Any] = field(default_factory=list)
+    # For explanations (:mod:`kfp_mlops.components.core.explain`): the training baseline per
+    # feature (mean/median/mode) and the training rows' mean |attribution| per feature.
+    baseline: dict[str, Any] = field(default_factory=dict)
+    attribution_profile: dict[str, float] = field(default_factory=dict)
 
     @property
     def feature_names(self) -> list[str]:
@@ -102,14 +107,14 @@ class TrainedModel:
     metadata: dict
 
 
-def save_contract(model_dir: str | Path, contract: FeatureContract) -> None:
+def save_contract(model_dir: str | os.PathLike, contract: FeatureContract) -> None:
     """Writes ``feature_contract.json`` into ``model_dir``."""
     path = Path(model_dir)
     path.mkdir(parents=True, exist_ok=True)
     (path / CONTRACT_FILE).write_text(contract.to_json())
 
 
-def load_contract(model_dir: str | Path) -> FeatureContract:
+def load_contract(model_dir: str | os.PathLike) -> FeatureContract:
     """Reads the feature contract of a model directory.
 
     Raises:
@@ -164,7 +169,7 @@ class Predictor:
         return np.asarray(self.model.predict(inputs))
 
 
-def save_sklearn_model(model: Any, model_dir: str | Path, contract: FeatureContract) -> None:
+def save_sklearn_model(model: Any, model_dir: str | os.PathLike, contract: FeatureContract) -> None:
     """Writes a scikit-learn model directory: ``model.skops``, the contract, then the manifest (signed when a key is set).
 
     Raises:
@@ -179,7 +184,7 @@ def save_sklearn_model(model: Any, model_dir: str | Path, contract: FeatureContr
     write_manifest(path)
 
 
-def load_model(model_dir: str | Path, expected_sha256: str = "", native: bool = False) -> Predictor:
+def load_model(model_dir: str | os.PathLike, expected_sha256: str = "", native: bool = False) -> Predictor:
     """Verifies a model directory written by one of our trainers, then loads it.
 
     Nothing is deserialized before :func:`~kfp_mlops.components.core.manifest.verify_model_dir`

@@ -18,7 +18,14 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from kfp_mlops.components.core import features as F
 from kfp_mlops.components.core.errors import InputError
-from kfp_mlops.components.core.model_io import Feature, FeatureContract, TrainedModel, save_sklearn_model
+from kfp_mlops.components.core.explain import model_profile
+from kfp_mlops.components.core.model_io import (  # noqa: F401 - TrainedModel re-exported
+    Feature,
+    FeatureContract,
+    Predictor,
+    TrainedModel,
+    save_sklearn_model,
+)
 from kfp_mlops.components.core.schema_io import read_schema
 from kfp_mlops.components.core.threads import thread_budget
 
@@ -137,6 +144,12 @@ def build_pipeline(features: list[Feature], estimator: str, task: str, hyperpara
     return make_pipeline(caster, columns, cls(**params))
 
 
+def _json_safe(values: dict) -> dict:
+    """The hyperparameters as given (numbers, strings, booleans, None), for the model's metadata."""
+    return {name: value if isinstance(value, (int, float, str, bool, type(None))) else str(value)
+            for name, value in values.items()}
+
+
 def train_sklearn_model(
     train_path: str | os.PathLike,
     schema_path: str | os.PathLike,
@@ -196,6 +209,7 @@ def train_sklearn_model(
         score = float(model.score(scored, targets[frame.index.get_indexer(scored.index)]))
     classes = np.asarray(model.classes_).tolist() if task == F.CLASSIFICATION else []
     contract = FeatureContract(features=features, label=label, task=task, framework="sklearn", classes=classes)
+    contract.baseline, contract.attribution_profile = model_profile(Predictor(model, contract), frame, seed)
     save_sklearn_model(model, model_dir, contract)  # model.skops, contract, then the manifest
     print(f"[train_sklearn] trained in {seconds:.2f}s, training score {score:.4f} on {len(scored)} rows", flush=True)
     metadata = {
@@ -203,9 +217,11 @@ def train_sklearn_model(
         "classes": classes, "rows": int(len(frame)), "features": [f.name for f in features],
         "train_score": score, "train_score_rows": int(len(scored)), "train_seconds": round(seconds, 3),
         "seed": int(seed), "threads": threads,
+        "hyperparameters": _json_safe({name: value for name, value in estimator_params(
+            _estimator_class(estimator, task), hyperparameters or {}, seed).items() if name in (hyperparameters or {})}),
     }
     if export_onnx:
-        from kfp_mlops.components.core.model_io import Predictor, write_manifest
+        from kfp_mlops.components.core.model_io import write_manifest
         from kfp_mlops.components.training.onnx_export import export_onnx as export
 
         check_rows = _read_eval(eval_path, features, label) if eval_path else sample_rows(frame, 2_000, seed)
