@@ -28,7 +28,13 @@ import numpy as np
 import pandas as pd
 
 from kfp_mlops.components.core.errors import ChecksumError, InputError
-from kfp_mlops.components.core.manifest import MANIFEST_FILE, read_verified, verify_model_dir, write_manifest
+from kfp_mlops.components.core.manifest import (
+    MANIFEST_FILE,
+    Verification,
+    read_verified,
+    verify_model_dir,
+    write_manifest,
+)
 
 logger = logging.getLogger(__name__)
 

@@ -34,8 +34,8 @@ from kfp_mlops.components.core.model_io import (
     KERAS_FILE,
     Feature,
     FeatureContract,
-    TrainedModel,
     Predictor,
+    TrainedModel,
     save_contract,
     write_manifest,
 )
