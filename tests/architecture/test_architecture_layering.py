@@ -1,11 +1,9 @@
 """The layering rules hold on the repository, and a broken rule fails the suite (so `.ci/run` fails)."""
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-import layering  # noqa: E402
+from tests.architecture import layering  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 

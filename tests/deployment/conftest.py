@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from deployment_models import build_penguin_model
+
+from tests.deployment.deployment_models import build_penguin_model
 
 
 @pytest.fixture(scope="session")

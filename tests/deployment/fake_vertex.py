@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import re
 
-from loopback import LoopbackJsonServer
+from tests.support.loopback import LoopbackJsonServer
 
 TYPE = "type.googleapis.com/google.cloud.aiplatform.v1."
 

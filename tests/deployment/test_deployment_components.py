@@ -4,12 +4,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from fake_vertex import FakeVertex
 from kfp import compiler, dsl
 from kfp.dsl import Artifact, Dataset, Model
 
 from kfp_mlops.components.deployment import component as c
 from kfp_mlops.components.serving.component import infra_validate
+from tests.deployment.fake_vertex import FakeVertex
 
 pytestmark = pytest.mark.filterwarnings("ignore:ORJSONResponse is deprecated")
 

@@ -14,6 +14,7 @@ from kfp_mlops.components.core import payloads
 from kfp_mlops.components.core.errors import InputError
 from kfp_mlops.components.core.model_io import Feature, FeatureContract, load_model
 from kfp_mlops.components.serving.server import start_local_endpoint
+from tests.support.http import call
 
 pytestmark = pytest.mark.filterwarnings("ignore:ORJSONResponse is deprecated")
 
@@ -43,20 +44,6 @@ def load_model_contract_names():
     return ["island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "sex", "year"]
 
 
-def call(url, body=None, content_type="application/json", method=None):
-    """Sends one request; returns (status, parsed JSON or text)."""
-    data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method or ("POST" if data is not None else "GET"),
-                                     headers={"Content-Type": content_type})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            status, text = response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        status, text = error.code, error.read().decode()
-    try:
-        return status, json.loads(text)
-    except json.JSONDecodeError:
-        return status, text
 
 
 def expected(penguin_model_dir, penguins_frame):

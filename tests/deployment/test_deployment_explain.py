@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -12,9 +11,7 @@ import pandas as pd
 import pytest
 
 from kfp_mlops.components.serving.server import start_local_endpoint
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "training"))
-from training_helpers import write_schema  # noqa: E402
+from tests.training.training_helpers import write_schema  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:ORJSONResponse is deprecated")
 

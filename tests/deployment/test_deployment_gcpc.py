@@ -62,7 +62,6 @@ def test_a_pipeline_mixing_our_components_and_gcpc_compiles(tmp_path):
 def test_our_components_fill_the_artifacts_gcpc_reads(tmp_path, penguins_model, monkeypatch):
     import shutil
 
-    from fake_vertex import FakeVertex
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import aiplatform
     from google_cloud_pipeline_components.types.artifact_types import (
@@ -78,6 +77,7 @@ def test_our_components_fill_the_artifacts_gcpc_reads(tmp_path, penguins_model, 
         export_container_model,
         upload_vertex_model,
     )
+    from tests.deployment.fake_vertex import FakeVertex
 
     model = Model(uri="gs://b/models/penguins/v1")
     container = UnmanagedContainerModel(uri="")

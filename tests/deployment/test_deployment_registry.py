@@ -16,7 +16,7 @@ def registry(tmp_path, penguin_model_dir, penguins_frame):
     module = pytest.importorskip("kfp_mlops.components.registry")
     if not hasattr(module, "open_registry"):
         pytest.skip("kfp_mlops.components.registry.open_registry has not landed yet")
-    from deployment_models import build_penguin_model
+    from tests.deployment.deployment_models import build_penguin_model
 
     uri = str(tmp_path / "registry")
     opened = module.open_registry(uri)
@@ -74,7 +74,7 @@ def test_kfp_mlops_serve_serves_the_deployed_version(registry):
     import subprocess
     import sys
 
-    from test_deployment_serve_cli import ROW, post, stop, wait_for_url
+    from tests.deployment.test_deployment_serve_cli import ROW, post, stop, wait_for_url
 
     uri, *_ = registry
     deploy_local(uri, "penguins")

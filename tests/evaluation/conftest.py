@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from evaluation_models import CATEGORICAL, NUMERIC, save_model
+
+from tests.evaluation.evaluation_models import CATEGORICAL, NUMERIC, save_model
 
 
 @pytest.fixture

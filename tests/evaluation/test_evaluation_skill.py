@@ -4,13 +4,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from evaluation_models import save_model
 
 from kfp_mlops.components.core.errors import InputError
 from kfp_mlops.components.evaluation import bootstrap, gate
 from kfp_mlops.components.evaluation.evaluate import evaluate_model_dir
 from kfp_mlops.components.registry import open_registry
 from kfp_mlops.pipelines.training import DEFAULT_THRESHOLDS
+from tests.evaluation.evaluation_models import save_model
 
 NOISE = [f"noise_{i}" for i in range(5)]
 

@@ -20,10 +20,10 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 import pytest
-from matrix_datasets import CASES, Case
 from sklearn import metrics as skm
 
 from kfp_mlops.pipelines.cli.main import main
+from tests.matrix.matrix_datasets import CASES, Case
 
 BOOTSTRAP = 500
 MARGIN = 0.02  # on top of two standard errors of the paired difference

@@ -1,9 +1,6 @@
 """Attribution drift: a shifted feature moves the serving attribution profile and joins the retraining decision."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 from kfp import dsl
 from tensorflow_metadata.proto.v0 import anomalies_pb2
@@ -17,9 +14,7 @@ from kfp_mlops.components.monitoring.attribution_drift import (
 from kfp_mlops.components.monitoring.component import check_attribution_drift
 from kfp_mlops.components.monitoring.retraining import decide_retraining
 from kfp_mlops.components.registry import open_registry
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "training"))
-from training_helpers import write_schema  # noqa: E402
+from tests.training.training_helpers import write_schema  # noqa: E402
 
 
 @pytest.fixture(scope="module")

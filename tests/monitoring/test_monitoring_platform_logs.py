@@ -13,7 +13,6 @@ import pandas as pd
 import pytest
 import requests
 from cloudevents.http import CloudEvent, to_binary, to_structured
-from loopback import LoopbackJsonServer
 
 from kfp_mlops.components.core.errors import InputError
 from kfp_mlops.components.monitoring.kserve_sink import (
@@ -26,6 +25,7 @@ from kfp_mlops.components.monitoring.kserve_sink import (
 )
 from kfp_mlops.components.monitoring.serving_data import collect_serving_data, read_serving_rows
 from kfp_mlops.components.monitoring.serving_log import read_serving_log
+from tests.support.loopback import LoopbackJsonServer
 
 ROWS = [{"bill_length_mm": 39.1, "island": "Torgersen"}, {"bill_length_mm": 46.5, "island": "Biscoe"}]
 

@@ -172,12 +172,9 @@ def test_the_drift_report_overlays_baseline_and_current_per_column_with_axes(tmp
 
 
 def test_report_prints_a_runs_reports_with_their_extensions(tmp_path, isolated_home, capsys):
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).parent))
-    from test_pipelines_local_files import reports
 
     from kfp_mlops.pipelines import local_runner
+    from tests.pipelines.test_pipelines_local_files import reports
 
     run = local_runner.run_pipeline(reports, {}, progress=False, log_path=tmp_path / "l.log")
     assert main(["report"]) == 0

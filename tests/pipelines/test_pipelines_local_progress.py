@@ -8,9 +8,9 @@ import time
 from pathlib import Path
 
 import pytest
-from sleeper_pipeline import sleeper
 
 from kfp_mlops.pipelines import local_runner
+from tests.pipelines.sleeper_pipeline import sleeper
 
 HERE = Path(__file__).resolve().parent
 
@@ -78,7 +78,7 @@ def _wait_for(condition, seconds: float) -> bool:
 @pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM])
 def test_killing_the_driver_ends_its_task_processes(tmp_path, signum):
     pid_file = tmp_path / "pids"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE.parents[1]), os.environ.get("PYTHONPATH", "")])}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE.parents[2]), os.environ.get("PYTHONPATH", "")])}
     driver = subprocess.Popen([sys.executable, str(HERE / "sleeper_pipeline.py"), str(tmp_path), str(pid_file), "120"],
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -1,16 +1,12 @@
 """`kfp-mlops serve` serves the alias asked for (champion by default), so it agrees with promote and rollback."""
 import argparse
-import sys
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "registry"))
-
-from registry_models import iris_frame, make_model
 
 from kfp_mlops.components.deployment.local import record_deployment
 from kfp_mlops.components.registry import open_registry
 from kfp_mlops.pipelines.cli.main import main
 from kfp_mlops.pipelines.cli.serve import registry_model
+from tests.registry.registry_models import iris_frame, make_model
 
 
 def _three_champions(registry_dir: Path) -> None:

@@ -11,9 +11,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from ui_fixtures import make_runs_and_registry
 
 from kfp_mlops.pipelines.ui.server import sanitize_html, serve
+from tests.pipelines.ui_fixtures import make_runs_and_registry
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 

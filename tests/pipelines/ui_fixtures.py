@@ -1,12 +1,9 @@
 """Test helper: two real local runs that log Metrics and ClassificationMetrics, and a registry with two versions."""
 
-import sys
 from pathlib import Path
 
 from kfp import dsl
 from kfp.dsl import ClassificationMetrics, Markdown, Metrics, Output
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "registry"))
 
 
 @dsl.component(base_image="python:3.11", install_kfp_package=False)
@@ -34,11 +31,10 @@ def ui_probe(accuracy: float = 0.95):
 
 def make_runs_and_registry(root: Path, registry: Path) -> tuple[list, list]:
     """Two runs (accuracy 0.95 and 0.91) and two registered versions whose lineage names them."""
-    from registry_models import make_model
-
     from kfp_mlops.components.deployment.local import record_deployment
     from kfp_mlops.components.registry import open_registry
     from kfp_mlops.pipelines import local_runner
+    from tests.registry.registry_models import make_model
 
     runs = [local_runner.run_pipeline(ui_probe, {"accuracy": value}, root=root, progress=False,
                                       log_path=root.parent / f"logs/run-{value}.log") for value in (0.95, 0.91)]

@@ -1,16 +1,13 @@
 """`apply` to environments on Vertex AI and Kubeflow: the real aiplatform and kfp clients, on a loopback server."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from kfp_mlops.pipelines.project import apply_project, load_project, make_plan
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "submission"))
-from submission_loopback import start  # noqa: E402
+from tests.submission.submission_loopback import start  # noqa: E402
 
 P, L = "proj-1", "us-central1"
 

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import pytest
-from mlflow_server import mlflow_server, server_command
 
 from kfp_mlops.components.registry import open_registry
+from tests.registry.mlflow_server import mlflow_server, server_command
 
 BACKENDS = ("local", "mlflow")
 

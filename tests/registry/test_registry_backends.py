@@ -9,12 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from registry_models import iris_frame, make_model
 
 from kfp_mlops.components.core.artifacts import sha256_tree
 from kfp_mlops.components.core.errors import InputError
 from kfp_mlops.components.registry import ChecksumError, build_lineage, open_registry
 from kfp_mlops.components.registry.local import LocalRegistry
+from tests.registry.registry_models import iris_frame, make_model
 
 
 def test_register_copies_the_model_and_records_everything(tmp_path, registry):

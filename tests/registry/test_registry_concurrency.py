@@ -10,10 +10,9 @@ import sys
 import time
 from pathlib import Path
 
-from registry_models import make_model
-
 from kfp_mlops.components.core.artifacts import sha256_tree
 from kfp_mlops.components.registry import open_registry
+from tests.registry.registry_models import make_model
 
 WRITER = Path(__file__).with_name("registry_writer.py")
 

@@ -7,10 +7,10 @@ import multiprocessing
 from pathlib import Path
 
 import pytest
-from registry_models import make_model
 
 from kfp_mlops.components.registry import PromotionError, open_registry
 from kfp_mlops.components.registry.register import promote
+from tests.registry.registry_models import make_model
 
 
 def _promote_after_comparing(root: str, model_dir: str, pin: str, barrier, results) -> None:

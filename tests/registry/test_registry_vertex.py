@@ -5,13 +5,13 @@ import json
 import shutil
 
 import pytest
-from registry_models import make_model
-from vertex_models_loopback import FakeModelRegistry
 
 from kfp_mlops.components.core.artifacts import sha256_tree
 from kfp_mlops.components.core.errors import InputError
 from kfp_mlops.components.registry import open_registry
 from kfp_mlops.components.registry.vertex import to_fuse_path, to_gcs_uri
+from tests.registry.registry_models import make_model
+from tests.registry.vertex_models_loopback import FakeModelRegistry
 
 
 @pytest.fixture

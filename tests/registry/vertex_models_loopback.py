@@ -10,7 +10,7 @@ import itertools
 import re
 from urllib.parse import unquote
 
-from loopback import LoopbackJsonServer
+from tests.support.loopback import LoopbackJsonServer
 
 TYPE = "type.googleapis.com/google.cloud.aiplatform.v1."
 

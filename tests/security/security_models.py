@@ -4,11 +4,9 @@ from __future__ import annotations
 import json
 import os
 import pickle
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "registry"))
-from registry_models import iris_frame, make_model  # noqa: E402,F401 - the tiny iris model every test uses
+from tests.registry.registry_models import iris_frame, make_model  # noqa: E402,F401 - the tiny iris model every test uses
 
 
 def iris_rows(path: Path, rows: int = 10) -> Path:

@@ -4,8 +4,6 @@ from __future__ import annotations
 import http.client
 import json
 import threading
-import urllib.error
-import urllib.request
 from urllib.parse import urlsplit
 
 import pytest
@@ -13,6 +11,7 @@ import pytest
 from kfp_mlops.components.core.errors import InputError
 from kfp_mlops.components.core.model_io import Predictor, load_model
 from kfp_mlops.components.serving.server import Security, build_server, is_loopback, start_local_endpoint
+from tests.support.http import call
 
 pytestmark = pytest.mark.filterwarnings("ignore:ORJSONResponse is deprecated")
 
@@ -21,20 +20,6 @@ ROW = {"island": "Dream", "bill_length_mm": 50.0, "bill_depth_mm": 19.0, "flippe
        "body_mass_g": 3800.0, "sex": "female", "year": 2009}
 
 
-def call(url, body=None, method=None, headers=None, timeout=20):
-    """One request; returns (status, parsed JSON or text)."""
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method or ("POST" if data is not None else "GET"),
-                                     headers={"Content-Type": "application/json", **(headers or {})})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            status, text = response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        status, text = error.code, error.read().decode()
-    try:
-        return status, json.loads(text)
-    except json.JSONDecodeError:
-        return status, text
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,9 @@
 """Attack: a KFP host that refuses the credentials must fail the submission at once, in one line."""
 # No postponed annotations here: KFP reads the component annotations as types.
 import pytest
-from submission.submission_loopback import start
 
 from kfp_mlops.pipelines.cli.main import main
+from tests.submission.submission_loopback import start
 
 
 @pytest.fixture(scope="module")

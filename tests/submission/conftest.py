@@ -2,7 +2,8 @@
 # No postponed annotations here: KFP reads the component annotations as types.
 
 import pytest
-from submission_loopback import start
+
+from tests.submission.submission_loopback import start
 
 
 @pytest.fixture

@@ -89,9 +89,9 @@ def test_submit_takes_the_target_and_its_options_from_the_environment(tmp_path, 
 
 def test_the_approver_of_a_cloud_build_build_is_read_from_its_approval():
     from google.auth.credentials import AnonymousCredentials
-    from loopback import LoopbackJsonServer
 
     from kfp_mlops.pipelines.environments import cloud_build_approver
+    from tests.support.loopback import LoopbackJsonServer
 
     class CloudBuild(LoopbackJsonServer):
         def route(self, method, path, query, body):
@@ -126,16 +126,12 @@ def test_the_promotion_build_config_runs_the_promote_command_with_its_approval()
 
 def test_promotion_into_a_vertex_registry_goes_through_aiplatform(tmp_path, monkeypatch, penguins_model):
     """dev (a registry on Cloud Storage FUSE) -> staging (Vertex AI Model Registry, loopback)."""
-    import sys
-    from pathlib import Path
 
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import aiplatform
 
     from kfp_mlops.components.registry import vertex as vertex_registry
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "registry"))
-    from vertex_models_loopback import FakeModelRegistry
+    from tests.registry.vertex_models_loopback import FakeModelRegistry
 
     fuse = tmp_path / "gcs"
     monkeypatch.setattr(vertex_registry, "FUSE_PREFIX", f"{fuse}/")

@@ -4,12 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from training_helpers import write_schema
 
-PENGUIN_TYPES = {
-    "species": "BYTES", "island": "BYTES", "bill_length_mm": "FLOAT", "bill_depth_mm": "FLOAT",
-    "flipper_length_mm": "FLOAT", "body_mass_g": "FLOAT", "sex": "BYTES", "year": "INT",
-}
+from tests.training.training_helpers import PENGUIN_TYPES, write_schema
 
 
 @pytest.fixture

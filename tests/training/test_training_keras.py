@@ -16,10 +16,8 @@ from kfp_mlops.components.training.tensorboard_log import read_scalars
 @pytest.fixture(scope="module")
 def trained_penguins(tmp_path_factory):
     """One Keras model on the penguins, shared by the tests that only read it."""
-    from conftest import PENGUIN_TYPES
-    from training_helpers import write_schema
-
     from kfp_mlops.components.core.tables import bundled_dataset_path
+    from tests.training.training_helpers import PENGUIN_TYPES, write_schema
 
     tmp = tmp_path_factory.mktemp("keras")
     frame = pd.read_csv(bundled_dataset_path()).sample(frac=1.0, random_state=0)

@@ -6,11 +6,11 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from training_helpers import write_schema
 
 from kfp_mlops.components.core.manifest import verify_model_dir
 from kfp_mlops.components.core.model_io import load_model
 from kfp_mlops.components.core.onnx_io import CHECK_FILE, ONNX_FILE
+from tests.training.training_helpers import write_schema
 
 
 def _dataset(tmp_path, name: str):

@@ -5,11 +5,11 @@ import json
 
 import pandas as pd
 import pytest
-from training_helpers import write_schema
 
 from kfp_mlops.components.core.errors import InputError
 from kfp_mlops.components.training.search import tune
 from kfp_mlops.components.training.search_space import parse_space
+from tests.training.training_helpers import write_schema
 
 
 def _splits(tmp_path, frame: pd.DataFrame, types: dict[str, str]):
@@ -222,9 +222,9 @@ def test_a_vertex_tuning_job_is_read_through_aiplatform_on_loopback():
     """collect_vertex_tuning's reader: GCPC's gcp_resources names the job; aiplatform fetches its trials."""
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import aiplatform
-    from loopback import LoopbackJsonServer
 
     from kfp_mlops.components.training.service_tuning import result_from_trials, vertex_trials
+    from tests.support.loopback import LoopbackJsonServer
 
     name = "projects/proj/locations/us-central1/hyperparameterTuningJobs/77"
     job = {"name": name, "displayName": "tune", "state": "JOB_STATE_SUCCEEDED", "trials": [

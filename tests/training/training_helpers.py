@@ -1,8 +1,14 @@
-"""Helpers for the training tests (a unique module name: several conftest.py files exist)."""
+"""Helpers for the training tests."""
 from __future__ import annotations
 
 from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import schema_pb2
+
+# The penguins columns and their TFX types.
+PENGUIN_TYPES = {
+    "species": "BYTES", "island": "BYTES", "bill_length_mm": "FLOAT", "bill_depth_mm": "FLOAT",
+    "flipper_length_mm": "FLOAT", "body_mass_g": "FLOAT", "sex": "BYTES", "year": "INT",
+}
 
 
 def write_schema(path, columns: dict[str, str], categorical_ints=(), domains: dict | None = None):
