@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: help run test test-all bench publish clean mlflow-server
+.PHONY: help run test test-all lint bench publish clean mlflow-server
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -27,9 +27,14 @@ $(MLFLOW_VENV)/bin/mlflow:
 
 mlflow-server: $(MLFLOW_VENV)/bin/mlflow  ## a venv with the MLflow tracking server, for the MLflow registry tests
 
-test: $(BIN)/python $(MLFLOW_VENV)/bin/mlflow  ## install the test dependencies and run the default test suite
+test: $(BIN)/python $(MLFLOW_VENV)/bin/mlflow  ## install the test dependencies, lint, and run the default test suite
 	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(MAKE) --no-print-directory lint
 	$(BIN)/python -m pytest
+
+lint: $(BIN)/python  ## ruff and mypy (config in pyproject.toml); the layering rules run in the suite
+	$(BIN)/python -m ruff check components pipelines tests benchmarks kfp_mlops setup.py
+	$(BIN)/python -m mypy
 
 test-all: $(BIN)/python $(MLFLOW_VENV)/bin/mlflow  ## the suite including slow end-to-end tests
 	$(BIN)/python -m pip install -q -e ".[dev]"

@@ -61,6 +61,9 @@ EXTRAS = {
 }
 EXTRAS["dev"] = EXTRAS["tf"] + EXTRAS["gcp"] + EXTRAS["serve"] + EXTRAS["mlflow"] + [
     "pytest>=8",
+    # the gates `make lint` runs (pinned: a new rule or check must not fail CI by itself)
+    "ruff==0.17.6",
+    "mypy==2.4.1",
     "pytest-timeout>=2.3",
     "pytest-xdist>=3.5",
     "nbclient>=0.10",
