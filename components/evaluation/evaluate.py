@@ -141,12 +141,12 @@ def evaluate_model_dir(
             or slice floors without a slice feature.
         ChecksumError: If the champion's files do not match their sha256.
     """
-    from kfp_mlops.components.data.ingest import read_csv
+    from kfp_mlops.components.data.sources import read_table
     from kfp_mlops.components.training.model_io import load_model
 
     if slice_floors and not slice_feature:
         raise InputError("slice_floors need a slice_feature")
-    frame = read_csv(test_path)
+    frame = read_table(test_path)
     predictor = load_model(model_dir)
     evaluation = M.evaluate_frame(predictor, frame, label)
     print(f"[evaluation] {evaluation.task} on {evaluation.rows} rows: "
@@ -158,7 +158,7 @@ def evaluate_model_dir(
         champion, champion_error = None, f"it does {champion.task}, this model does {evaluation.task}"
     slices = M.slice_metrics(predictor, frame, label, slice_feature) if slice_feature else {}
     champion_label = f"champion {champion_version}"
-    train_labels = read_csv(train_path)[label] if train_path else None
+    train_labels = read_table(train_path, columns=[label])[label] if train_path else None
     baseline, baseline_name = no_skill_baseline(evaluation, train_labels)
     verdict = gate.decide(evaluation.task, evaluation.metrics, thresholds, champion.metrics if champion else None,
                           regression_margin, slices, slice_floors, slice_feature, champion_label,

@@ -173,11 +173,11 @@ def train_sklearn_model(
     Raises:
         InputError: For a bad file, schema, label, estimator or hyperparameter.
     """
-    from kfp_mlops.components.data.ingest import read_csv
+    from kfp_mlops.components.data.sources import sample_table
 
     schema = read_schema(schema_path)
     features = F.features_from_schema(schema, label)
-    frame = read_csv(train_path)
+    frame, sampling = sample_table(train_path, seed=seed)  # a seeded sample when it outgrows memory
     F.check_columns(frame, features, label, str(train_path))
     label_type = next(f.type for f in schema.feature if f.name == label)
     task = F.resolve_task(task, frame[label], label_type)
@@ -198,5 +198,6 @@ def train_sklearn_model(
         "framework": "sklearn", "estimator": estimator, "task": task, "label": label,
         "classes": classes, "rows": int(len(frame)), "features": [f.name for f in features],
         "train_score": score, "train_seconds": round(seconds, 3), "seed": int(seed),
+        **sampling.as_metadata(),
     }
     return TrainedModel(contract=contract, metadata=metadata)

@@ -154,7 +154,7 @@ def score_model(model_dir: str | os.PathLike, eval_path: str | os.PathLike, metr
     Raises:
         InputError: For an unknown metric or one that does not fit the model's task.
     """
-    from kfp_mlops.components.data.ingest import read_csv
+    from kfp_mlops.components.data.sources import read_table
     from kfp_mlops.components.training.features import label_values
     from kfp_mlops.components.training.model_io import load_model
 
@@ -163,7 +163,7 @@ def score_model(model_dir: str | os.PathLike, eval_path: str | os.PathLike, metr
     predictor = load_model(model_dir)
     if predictor.contract.task != task:
         raise InputError(f"metric {metric!r} is for {task}, but the model does {predictor.contract.task}")
-    frame = read_csv(eval_path)
+    frame = read_table(eval_path)
     if predictor.contract.label not in frame.columns:
         raise InputError(f"{eval_path} has no label column {predictor.contract.label!r}")
     truth = label_values(frame[predictor.contract.label], task)
