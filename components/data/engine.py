@@ -123,7 +123,7 @@ class DuckDBEngine:
 
     def arrow(self, sql: str) -> pa.Table:
         """Runs a query; returns its rows as an Arrow table."""
-        return self.con.execute(sql).fetch_arrow_table()
+        return self.con.sql(sql).to_arrow_table()
 
     def sample(self, source: Source, rows: int, seed: int = 0) -> pa.Table:
         """A uniform sample of ``rows`` rows of ``source`` (reservoir, repeatable: one thread)."""

@@ -63,34 +63,36 @@ def quantile_points() -> list[float]:
     return [i / QUANTILE_POINTS for i in range(QUANTILE_POINTS + 1)]
 
 
-def numeric_profile_sql(table: str, columns: list[str], exact_quantiles: bool = True) -> str:
+def numeric_profile_sql(table: str, columns: list[str], quantile: str = "approx_quantile") -> str:
     """One row of per-column aggregates over the numeric ``columns`` (finite values for the moments).
 
     For each column ``c`` (in order): non-null count, finite count, zeros, min, max,
     mean, population standard deviation, whether every finite value is whole, and
-    the 101 quantiles of :func:`quantile_points`.
+    (unless ``quantile`` is empty) the 101 quantiles of :func:`quantile_points` by
+    ``quantile`` (``approx_quantile``: T-Digest; ``quantile_cont``: exact).
     """
-    quantile = "quantile_cont" if exact_quantiles else "approx_quantile"
     points = "[" + ", ".join(repr(p) for p in quantile_points()) + "]"
-    parts = []
-    for name in columns:
-        c = quote(name)
-        finite = f"CASE WHEN isfinite(CAST({c} AS DOUBLE)) THEN CAST({c} AS DOUBLE) END"
-        parts += [f"COUNT({c})", f"COUNT({finite})", f"COUNT(CASE WHEN CAST({c} AS DOUBLE) = 0 THEN 1 END)",
-                  f"MIN({finite})", f"MAX({finite})", f"AVG({finite})", f"STDDEV_POP({finite})",
-                  f"BOOL_AND({finite} = TRUNC({finite}))", f"{quantile}({finite}, {points})"]
-    return f"SELECT COUNT(*), {', '.join(parts)} FROM {table}"
+    parts, inner = [], []
+    for i, name in enumerate(columns):
+        c, f = f"v{i}", f"f{i}"  # the value, and the value when finite (computed once per row)
+        inner += [f"{quote(name)} AS {c}",
+                  f"CASE WHEN isfinite(CAST({quote(name)} AS DOUBLE)) THEN CAST({quote(name)} AS DOUBLE) END AS {f}"]
+        parts += [f"COUNT({c})", f"COUNT({f})", f"COUNT(CASE WHEN {f} = 0 THEN 1 END)", f"MIN({f})", f"MAX({f})",
+                  f"AVG({f})", f"STDDEV_POP({f})", f"BOOL_AND({f} = TRUNC({f}))"]
+        parts += [f"{quantile}({f}, {points})"] if quantile else []
+    return f"SELECT COUNT(*), {', '.join(parts)} FROM (SELECT {', '.join(inner) or '1'} FROM {table})"
 
 
 def histogram_sql(table: str, edges: dict[str, tuple[float, float]]) -> str:
     """Counts of each column's finite values in :data:`STANDARD_BUCKETS` equal-width buckets of [min, max]."""
-    parts = []
-    for name, (low, high) in edges.items():
+    parts, inner = [], []
+    for number, (name, (low, high)) in enumerate(edges.items()):
         c = f"CAST({quote(name)} AS DOUBLE)"
         width = (high - low) / STANDARD_BUCKETS
-        bucket = f"LEAST(CAST(FLOOR(({c} - {low!r}) / {width!r}) AS BIGINT), {STANDARD_BUCKETS - 1})"
-        parts += [f"COUNT(CASE WHEN isfinite({c}) AND {bucket} = {i} THEN 1 END)" for i in range(STANDARD_BUCKETS)]
-    return f"SELECT {', '.join(parts)} FROM {table}" if parts else "SELECT 1"
+        inner.append(f"CASE WHEN isfinite({c}) THEN LEAST(CAST(FLOOR(({c} - {low!r}) / {width!r}) AS BIGINT), "
+                     f"{STANDARD_BUCKETS - 1}) END AS b{number}")  # the bucket, computed once per row
+        parts += [f"COUNT(CASE WHEN b{number} = {i} THEN 1 END)" for i in range(STANDARD_BUCKETS)]
+    return f"SELECT {', '.join(parts)} FROM (SELECT {', '.join(inner)} FROM {table})" if parts else "SELECT 1"
 
 
 def string_profile_sql(table: str, columns: list[str]) -> str:
@@ -164,7 +166,7 @@ def bigquery_statistics_sql(table: str, numeric: list[str], strings: list[str]) 
     The equal-width histogram needs each column's min and max first, so its query
     is built from the numeric profile's answer with ``to_bigquery(histogram_sql(...))``.
     """
-    queries = {"numeric": to_bigquery(numeric_profile_sql(_TABLE, numeric, exact_quantiles=False), table),
+    queries = {"numeric": to_bigquery(numeric_profile_sql(_TABLE, numeric), table),
                "strings": to_bigquery(string_profile_sql(_TABLE, strings), table)}
     for name in strings:
         queries[f"values:{name}"] = to_bigquery(value_counts_sql(_TABLE, name, 100_000), table)

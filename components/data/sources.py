@@ -173,10 +173,10 @@ def row_count(source: Source) -> int | None:
     return sum(fragment.metadata.num_rows for fragment in parquet_dataset(source).get_fragments())
 
 
-def _checked(frame: pd.DataFrame, source: Source) -> pd.DataFrame:
+def _checked(frame: pd.DataFrame, source: Source, whole: bool = True) -> pd.DataFrame:
     from kfp_mlops.components.data.contract import check_values
 
-    if frame.shape[1] < 2:
+    if whole and frame.shape[1] < 2:
         raise InputError(f"{source.uri} does not look like a table with features and a label: "
                          f"found {frame.shape[1]} column ({', '.join(map(str, frame.columns))})")
     if frame.empty:
@@ -210,12 +210,12 @@ def read_table(path: str | os.PathLike, columns: list[str] | None = None) -> pd.
         fs, remote_path = filesystem(source.uri)
         with fs.open(remote_path, "rb") as handle:
             frame = pd.read_csv(handle, usecols=columns)
-        return _checked(frame, source)
+        return _checked(frame, source, whole=not columns)
     try:
         table = parquet_dataset(source).to_table(columns=columns)
     except (pa.ArrowInvalid, OSError) as error:
         raise InputError(f"cannot read {source.uri}: {str(error).splitlines()[0]}") from None
-    return _checked(_to_pandas(table), source)
+    return _checked(_to_pandas(table), source, whole=not columns)
 
 
 def iter_frames(path: str | os.PathLike, chunk_rows: int = 100_000):
@@ -319,19 +319,63 @@ def peek(path: str | os.PathLike | Source, rows: int = 10_000) -> Peek:
     source = path if isinstance(path, Source) else resolve(path)
     if source.kind != "parquet":
         raise InputError(f"{source.uri} is not Parquet")
-    dataset = parquet_dataset(source)
-    batches, taken = [], 0
+    fs = filesystem(source.uri)[0] if source.remote else None
+    batches, taken, schema, opened = [], 0, None, 0
     try:
-        for batch in dataset.to_batches(batch_size=min(rows, 65_536), fragment_readahead=1, batch_readahead=1):
-            batches.append(batch)
-            taken += batch.num_rows
+        for name in source.files:  # shard by shard, so a later shard is never opened
+            with fs.open(name.split("://", 1)[1], "rb") if fs else open(name, "rb") as handle:
+                shard = pq.ParquetFile(handle)
+                schema, opened = schema or shard.schema_arrow, opened + 1
+                for batch in shard.iter_batches(batch_size=min(rows, 65_536)):
+                    batches.append(batch)
+                    taken += batch.num_rows
+                    if taken >= rows:
+                        break
             if taken >= rows:
                 break
     except (pa.ArrowInvalid, OSError) as error:
         raise InputError(f"cannot read {source.uri}: {str(error).splitlines()[0]}") from None
-    table = pa.Table.from_batches(batches, schema=dataset.schema).slice(0, rows)
-    complete = taken < rows or row_count(source) == table.num_rows
-    return Peek(source, list(dataset.schema.names), _to_pandas(table), complete)
+    table = pa.Table.from_batches(batches, schema=schema).slice(0, rows)
+    complete = taken < rows  # every shard was read to its end
+    return Peek(source, list(schema.names), _to_pandas(table), complete)
+
+
+def preflight_source(path: str | os.PathLike, head_bytes: int, label: str = ""):
+    """The pre-flight's read: the first ``head_bytes`` of a CSV, or a Parquet source's :class:`.contract.Preflight`.
+
+    Raises:
+        InputError: For a missing or unreadable source, or (Parquet) a bad schema or sample.
+    """
+    from kfp_mlops.components.data.contract import open_binary
+
+    uri = str(path)
+    remote, local = is_remote(uri), Path(uri)
+    if not remote and not local.is_dir():
+        with open_binary(uri) as handle:
+            head = handle.read(head_bytes)
+        if head[:4] != PARQUET_MAGIC:
+            return head
+    source = resolve(uri)
+    if source.kind == "csv":
+        fs, remote_path = filesystem(uri)
+        with fs.open(remote_path, "rb") as handle:
+            return handle.read(head_bytes)
+    return preflight_table(source, label)
+
+
+def preflight_table(source: Source, label: str = "", rows: int = 10_000):
+    """Checks a Parquet source from its schema and first ``rows`` rows (see :func:`.contract.preflight`)."""
+    from kfp_mlops.components.data.contract import preflight_sample
+
+    seen = peek(source, rows)
+    if len(seen.columns) < 2:
+        raise InputError(f"{source.uri} does not look like a table with features and a label: "
+                         f"found {len(seen.columns)} column ({', '.join(seen.columns)})")
+    if label and label not in seen.columns:
+        raise InputError(f"label column {label!r} not found in {source.uri}; columns are: {', '.join(seen.columns)}")
+    if seen.sample.empty:
+        raise InputError(f"{source.uri} has no data rows")
+    return preflight_sample(source.uri, seen.sample, seen.columns, label, seen.complete)
 
 
 def write_parquet(frame: pd.DataFrame, path: str | os.PathLike) -> None:
