@@ -110,7 +110,7 @@ def test_sklearn_training_reads_a_stated_seeded_sample_when_the_table_is_too_big
 
 
 def test_preflight_of_parquet_reads_the_schema_and_first_rows_only(tmp_path):
-    folder = _shards(_wine(), tmp_path / "wine", parts=2)
+    folder = _shards(pd.concat([_wine()] * 60), tmp_path / "wine", parts=2)  # 10,680 rows: past the sample
     (folder / "part-9.parquet").write_bytes(b"PAR1 not really parquet")  # a bad shard the pre-flight never opens
     checked = preflight(folder, "cultivar")
     assert "alcohol" in checked.columns and checked.sample_rows > 0
@@ -119,7 +119,9 @@ def test_preflight_of_parquet_reads_the_schema_and_first_rows_only(tmp_path):
     with pytest.raises(InputError, match="part-9.parquet|not a readable Parquet|cannot read"):
         ingest_csv(str(folder), "cultivar", _splits(tmp_path))
     with pytest.raises(InputError, match="no Parquet files"):
-        resolve(tmp_path)  # a folder of nothing readable
+        (tmp_path / "empty").mkdir()
+        (tmp_path / "empty" / "notes.txt").write_text("no tables here")
+        resolve(tmp_path / "empty")
 
 
 def test_gs_sources_are_read_through_a_loopback_cloud_storage(tmp_path, monkeypatch):
