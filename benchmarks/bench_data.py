@@ -75,7 +75,7 @@ def pandas_path(csv: Path, out: Path) -> None:
     """The pipeline's path before the engine: pandas read + contract, pandas hash split, CSV splits, CSV stats."""
     import pandas as pd
 
-    from kfp_mlops.components.data.ingest import read_checked
+    from kfp_mlops.components.core.tables import read_checked
     from kfp_mlops.components.validation.statistics import compute_statistics
 
     frame, _ = read_checked(csv)

@@ -7,10 +7,10 @@ split), so no table is ever loaded into pandas to be checked.
 """
 from __future__ import annotations
 
-from kfp_mlops.components.data import queries as Q
-from kfp_mlops.components.data.contract import MIN_NUMERIC_SHARE, check_rows, parse_header, scan_file
-from kfp_mlops.components.data.sources import Source
-from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.core import queries as Q
+from kfp_mlops.components.core.data_contract import MIN_NUMERIC_SHARE, check_rows, parse_header, scan_file
+from kfp_mlops.components.core.errors import InputError
+from kfp_mlops.components.core.sources import Source
 
 _SNIFF_BYTES = 64 * 1024
 
@@ -22,7 +22,7 @@ def check_text_file(source: Source) -> str:
         InputError: For binary bytes anywhere, a head that is not UTF-8, duplicate
             or blank column names, or fewer than two columns.
     """
-    from kfp_mlops.components.validation.reader import check_file
+    from kfp_mlops.components.core.data_contract import check_file
 
     path = check_file(source.files[0])  # missing, a directory, empty or binary at the start
     sha256 = scan_file(path)  # binary bytes anywhere

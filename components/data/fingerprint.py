@@ -20,8 +20,8 @@ import logging
 import os
 from pathlib import Path
 
-from kfp_mlops.components.data.contract import CHUNK_BYTES, open_binary
-from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.core.data_contract import CHUNK_BYTES, open_binary
+from kfp_mlops.components.core.errors import InputError
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ def _gcs(uri: str) -> str:
 
 def _remote(uri: str) -> str:
     """Fingerprints an object (or prefix) on other object storage (``s3://``) from its ETags, via fsspec."""
-    from kfp_mlops.components.data.sources import filesystem
+    from kfp_mlops.components.core.sources import filesystem
 
     fs, path = filesystem(uri)
     try:
@@ -103,10 +103,10 @@ def fingerprint(path: str) -> str:
         InputError: If nothing is at ``path`` or it cannot be read.
     """
     if not path:
-        from kfp_mlops.components.data.ingest import bundled_dataset_path
+        from kfp_mlops.components.core.tables import bundled_dataset_path
 
         path = bundled_dataset_path()
-    from kfp_mlops.components.data.sources import is_remote
+    from kfp_mlops.components.core.sources import is_remote
 
     if path.startswith("gs://"):
         value = _gcs(path)

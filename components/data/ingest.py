@@ -1,4 +1,4 @@
-"""Ingest a CSV and split it deterministically into train, eval and test.
+"""Ingest a CSV or Parquet source and split it deterministically into train, eval and test.
 
 The split is by a hash of each row's content, not by a random state, so the
 same row always lands in the same split whatever the file's row order, and
@@ -6,84 +6,15 @@ duplicate rows never leak across splits.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from kfp_mlops.components.data.contract import (
-    check_values,
-    parse_header,
-    scan_file,
-)
-from kfp_mlops.components.errors import InputError
-from kfp_mlops.components.validation.reader import check_file
+from kfp_mlops.components.core.errors import InputError
+from kfp_mlops.components.core.tables import BUNDLED_LABEL, bundled_dataset_path
 
 SPLITS = ("train", "eval", "test")
-_SNIFF_BYTES = 64 * 1024
-
-
-def bundled_dataset_path() -> str:
-    """Returns the path of the palmerpenguins CSV that ships in its wheel."""
-    import palmerpenguins
-
-    return str(Path(palmerpenguins.__file__).parent / "data" / "penguins.csv")
-
-
-BUNDLED_LABEL = "species"
-
-
-def read_csv(path: str | os.PathLike) -> pd.DataFrame:
-    """Reads a CSV file with a header, checking the data contract (see :mod:`.contract`).
-
-    Args:
-        path: The CSV file.
-
-    Returns:
-        The rows as a DataFrame.
-
-    Raises:
-        InputError: If the file is missing, unreadable, empty, binary anywhere,
-            not comma-separated UTF-8 text, ragged, has duplicate column names,
-            infinite numbers or numeric-looking columns holding text, or has a
-            header and no rows.
-    """
-    return read_checked(path)[0]
-
-
-def read_checked(path: str | os.PathLike) -> tuple[pd.DataFrame, str]:
-    """:func:`read_csv` that also returns the file's sha256 (from the same scan)."""
-    path = check_file(path)  # missing, unreadable, a directory, empty or binary at the start
-    sha256 = scan_file(path)  # binary bytes anywhere
-    with open(path, "rb") as handle:
-        head = handle.read(_SNIFF_BYTES)
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as error:
-        if error.start < len(head) - 4:  # not just a multi-byte char cut at the sniff boundary
-            raise InputError(
-                f"{path} is not UTF-8 text (bad byte at offset {error.start}); re-save it as UTF-8 CSV"
-            ) from None
-    parse_header(path, head)  # duplicate names, before pandas renames them
-    try:
-        frame = pd.read_csv(path)
-    except pd.errors.EmptyDataError:
-        raise InputError(f"data file has no header row: {path}") from None
-    except pd.errors.ParserError as error:
-        raise InputError(f"{path} is not a well-formed CSV: {str(error).strip().splitlines()[0]}") from None
-    except UnicodeDecodeError as error:
-        raise InputError(f"{path} is not UTF-8 text (bad byte at offset {error.start})") from None
-    if frame.shape[1] < 2:
-        raise InputError(
-            f"{path} does not look like a CSV with features and a label: "
-            f"found {frame.shape[1]} column ({', '.join(map(str, frame.columns))})"
-        )
-    if frame.empty:
-        raise InputError(f"{path} has a header but no data rows")
-    check_values(frame, path)
-    return frame, sha256
 
 
 def split_buckets(frame: pd.DataFrame, buckets: int = 10_000) -> np.ndarray:
@@ -94,7 +25,7 @@ def split_buckets(frame: pd.DataFrame, buckets: int = 10_000) -> np.ndarray:
     """
     import duckdb
 
-    from kfp_mlops.components.data.queries import quote
+    from kfp_mlops.components.core.queries import quote
 
     named = frame.set_axis([str(c) for c in frame.columns], axis=1)
     with duckdb.connect() as con:
@@ -127,45 +58,6 @@ def assign_splits(
     return np.where(
         buckets < train_cut, "train", np.where(buckets < train_cut + eval_fraction, "eval", "test")
     )
-
-
-def load_labelled(data_path: str, label: str) -> tuple[pd.DataFrame, str, str, int]:
-    """Reads the CSV (or the bundled data), checks the label and drops unlabelled rows.
-
-    Args:
-        data_path: The CSV to read; empty means the bundled palmerpenguins data.
-        label: The label column; empty means ``species`` for the bundled data.
-
-    Returns:
-        The labelled rows, the source path, the label and how many rows had no label.
-
-    Raises:
-        InputError: For a bad file or a label column that is missing or empty.
-    """
-    return _load_labelled(data_path, label)[:4]
-
-
-def _load_labelled(data_path: str, label: str) -> tuple[pd.DataFrame, str, str, int, str]:
-    """:func:`load_labelled`, plus the file's sha256."""
-    source = data_path or bundled_dataset_path()
-    label = label or (BUNDLED_LABEL if not data_path else "")
-    if not label:
-        raise InputError("no label column given: pass the name of the column to predict")
-    print(f"[ingest] reading {source}", flush=True)
-    from kfp_mlops.components.data.sources import read_table, resolve
-
-    if resolve(source).kind == "csv" and not resolve(source).remote:
-        frame, sha256 = read_checked(source)
-    else:
-        frame, sha256 = read_table(source), ""
-    if label not in frame.columns:
-        raise InputError(
-            f"label column {label!r} not found in {source}; columns are: {', '.join(map(str, frame.columns))}"
-        )
-    unlabelled = int(frame[label].isna().sum())
-    if unlabelled == len(frame):
-        raise InputError(f"label column {label!r} in {source} has no values")
-    return frame[frame[label].notna()].reset_index(drop=True), str(source), label, unlabelled, sha256
 
 
 @dataclass
@@ -219,9 +111,9 @@ def ingest_csv(
         InputError: For a bad file, a missing label column, a label with a
             single value, too few rows, or a file that changed during the run.
     """
+    from kfp_mlops.components.core.engine import DuckDBEngine
+    from kfp_mlops.components.core.sources import resolve
     from kfp_mlops.components.data.checks import check_staged, check_text_file
-    from kfp_mlops.components.data.engine import DuckDBEngine
-    from kfp_mlops.components.data.sources import resolve
 
     check_fractions(eval_fraction, test_fraction)
     source_path = data_path or bundled_dataset_path()

@@ -24,11 +24,12 @@ import logging
 import signal
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.core.errors import InputError
 from kfp_mlops.components.monitoring.serving_log import ServedRow, write_rows
 
 logger = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ class _Pending:
     received: float
     request: Any = None
     response: Any = None
-    attributes: dict[str, Any] = field(default_factory=dict)
+    attributes: Mapping[str, Any] = field(default_factory=dict)
 
 
 class PayloadSink:
@@ -126,7 +127,7 @@ class PayloadSink:
     def _complete(self, event_id: str, pending: _Pending) -> None:
         """Turns a paired (or expired) request into rows in the write buffer."""
         attributes = pending.attributes
-        stamp = attributes.get("time")
+        stamp: Any = attributes.get("time")
         ts = stamp.timestamp() if hasattr(stamp, "timestamp") else pending.received
         try:
             instances = request_instances(pending.request)

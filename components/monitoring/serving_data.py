@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from kfp_mlops.components.data.sources import read_table
-from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.core.errors import InputError
+from kfp_mlops.components.core.sources import read_table
 from kfp_mlops.components.monitoring.serving_log import LOG_COLUMNS, is_serving_log, read_serving_log
 
 logger = logging.getLogger(__name__)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from kfp_mlops.components.data.sources import iter_frames
-from kfp_mlops.components.training.model_io import load_model
+from kfp_mlops.components.core.model_io import load_model
+from kfp_mlops.components.core.sources import iter_frames
 
 PREDICTION_COLUMN = "prediction"
 VERSION_COLUMN = "model_version"

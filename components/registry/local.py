@@ -21,15 +21,16 @@ import re
 import shutil
 import tempfile
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from filelock import FileLock
 
-from kfp_mlops.components.artifacts import sha256_tree
-from kfp_mlops.components.errors import InputError
-from kfp_mlops.components.registry.base import (
+from kfp_mlops.components.core.artifacts import sha256_tree
+from kfp_mlops.components.core.errors import InputError
+from kfp_mlops.components.core.registry import (
     CHALLENGER,
     CHAMPION,
     ChecksumError,
@@ -166,13 +167,10 @@ class LocalRegistry(Registry):
         return None
 
     def register(self, model_dir: str, name: str, metrics: dict[str, float] | None = None,
-                 lineage: dict[str, Any] | None = None, aliases: tuple[str, ...] | list[str] = (CHALLENGER,)
+                 lineage: dict[str, Any] | None = None, aliases: Sequence[str] = (CHALLENGER,)
                  ) -> ModelVersion:
         """See :meth:`Registry.register`."""
-        from kfp_mlops.components.training.model_io import (
-            load_contract,
-            verify_model_dir,
-        )
+        from kfp_mlops.components.core.model_io import load_contract, verify_model_dir
 
         check_name(name)
         load_contract(model_dir)  # a model directory, or InputError naming it
@@ -195,7 +193,7 @@ class LocalRegistry(Registry):
             shutil.rmtree(staging, ignore_errors=True)
 
     def _commit(self, name: str, digest: str, staging: Path, metrics: dict, lineage: dict,
-                aliases: list[str]) -> ModelVersion:
+                aliases: Sequence[str]) -> ModelVersion:
         index = self._read()
         entry = index["models"].setdefault(name, {"versions": [], "aliases": {}, "champion_history": []})
         record = next((r for r in entry["versions"] if r["sha256"] == digest), None)

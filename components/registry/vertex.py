@@ -16,17 +16,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from kfp_mlops.components.artifacts import sha256_tree
-from kfp_mlops.components.errors import InputError
-from kfp_mlops.components.registry.base import (
-    CHALLENGER,
-    CHAMPION,
-    ModelVersion,
-    Registry,
-)
+from kfp_mlops.components.core.artifacts import sha256_tree
+from kfp_mlops.components.core.errors import InputError
+from kfp_mlops.components.core.registry import CHALLENGER, CHAMPION, ModelVersion, Registry
 
 PREVIOUS_CHAMPION = "previous-champion"
 SHA_LABEL = "kfp-mlops-sha256"
@@ -130,7 +126,7 @@ class VertexRegistry(Registry):
 
     # -- writing -------------------------------------------------------------------------------
     def register(self, model_dir: str, name: str, metrics: dict[str, float] | None = None,
-                 lineage: dict[str, Any] | None = None, aliases: tuple[str, ...] | list[str] = (CHALLENGER,),
+                 lineage: dict[str, Any] | None = None, aliases: Sequence[str] = (CHALLENGER,),
                  artifact_uri: str = "") -> ModelVersion:
         """See :meth:`Registry.register`.
 
@@ -138,10 +134,7 @@ class VertexRegistry(Registry):
             artifact_uri: The ``gs://`` folder holding ``model_dir``'s files,
                 when ``model_dir`` is a local copy rather than the FUSE path.
         """
-        from kfp_mlops.components.training.model_io import (
-            load_contract,
-            verify_model_dir,
-        )
+        from kfp_mlops.components.core.model_io import load_contract, verify_model_dir
 
         load_contract(model_dir)
         verify_model_dir(model_dir)  # manifest and signature, before anything is stored
@@ -151,12 +144,12 @@ class VertexRegistry(Registry):
         existing = next((v for v in versions if v.sha256 == digest), None)
         if existing is not None:
             missing = [a for a in aliases if a not in existing.aliases]
-            if missing:
+            if missing and parent is not None:
                 self._registry(parent).add_version_aliases(missing, existing.version[1:])
                 existing.aliases = sorted(set(existing.aliases) | set(missing))
             print(f"[registry] {name} {existing.version} already holds these files (sha256 {digest[:12]})", flush=True)
             return existing
-        record = {"sha256": digest, "path": uri, "metrics": {k: float(v) for k, v in (metrics or {}).items()},
+        record: dict[str, Any] = {"sha256": digest, "path": uri, "metrics": {k: float(v) for k, v in (metrics or {}).items()},
                   "lineage": {**(lineage or {}), "model_sha256": digest},
                   "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
         model = self._aiplatform.Model.upload(

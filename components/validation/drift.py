@@ -25,8 +25,8 @@ from __future__ import annotations
 import numpy as np
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
+from kfp_mlops.components.core.timestamps import DAYS_STAT
 from kfp_mlops.components.validation.statistics import SAMPLE_SIZE, common_stats
-from kfp_mlops.components.validation.timestamps import DAYS_STAT
 
 MIN_BINS, MAX_BINS = 5, 30
 
@@ -148,5 +148,5 @@ def categorical_distance(
     if not p or not q:
         return None
     gaps = {value: abs(p.get(value, 0.0) - q.get(value, 0.0)) for value in set(p) | set(q)}
-    value = max(sorted(gaps), key=gaps.get)
+    value = max(sorted(gaps), key=lambda v: gaps[v])
     return gaps[value], value, (p.get(value, 0.0) + q.get(value, 0.0)) / 2

@@ -1,7 +1,7 @@
 """Statistics of a Parquet table (a file, a folder of shards, a ``gs://``/``s3://`` URI) on the embedded engine.
 
 The same ``DatasetFeatureStatisticsList`` layout as :mod:`.statistics`, computed by
-DuckDB queries (:mod:`kfp_mlops.components.data.queries`) that stream the table:
+DuckDB queries (:mod:`kfp_mlops.components.core.queries`) that stream the table:
 
 * numbers: exact counts, missing, zeros, min, max, mean and standard deviation over
   all rows. The median and the histograms come from all rows too: up to
@@ -20,9 +20,9 @@ import numpy as np
 import pandas as pd
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
-from kfp_mlops.components.data import queries as Q
-from kfp_mlops.components.data.engine import DuckDBEngine
-from kfp_mlops.components.data.sources import Source, resolve
+from kfp_mlops.components.core import queries as Q
+from kfp_mlops.components.core.engine import DuckDBEngine
+from kfp_mlops.components.core.sources import Source, resolve
 from kfp_mlops.components.validation.statistics import (
     BOOLEAN_STAT,
     MAX_TRACKED_VALUES,
@@ -97,7 +97,7 @@ def table_statistics(path: str | os.PathLike | Source, max_tracked_values: int =
     """Computes TFDV-compatible statistics of a table on the embedded engine, in bounded memory.
 
     Args:
-        path: A Parquet or CSV source (see :mod:`kfp_mlops.components.data.sources`).
+        path: A Parquet or CSV source (see :mod:`kfp_mlops.components.core.sources`).
         max_tracked_values: Distinct values counted per string column.
         exact_quantile_rows: Above this many rows, quantiles come from T-Digest.
 

@@ -13,8 +13,6 @@ previous champion; a sha256 mismatch), with a one-line cause.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import sys
 
@@ -90,9 +88,16 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _quietly(call, *arguments):
-    """Runs a registry call without its progress line: the CLI prints its own."""
-    with contextlib.redirect_stdout(io.StringIO()):
+    """Runs a registry call without its progress lines (INFO): the CLI prints its own."""
+    import logging
+
+    registry_log = logging.getLogger("kfp_mlops.components.registry")
+    level = registry_log.level
+    registry_log.setLevel(logging.WARNING)
+    try:
         return call(*arguments)
+    finally:
+        registry_log.setLevel(level)
 
 
 def _promote(args: argparse.Namespace) -> int:
@@ -112,7 +117,7 @@ ACTIONS = {"list": _list, "show": _show, "promote": _promote, "rollback": _rollb
 
 def handle(args: argparse.Namespace) -> int:
     """Runs one ``models`` action; returns the exit code (2 with a one-line cause on bad input)."""
-    from kfp_mlops.components.errors import InputError
+    from kfp_mlops.components.core.errors import InputError
 
     try:
         return ACTIONS[args.action](args)

@@ -11,11 +11,11 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from kfp_mlops.components.data import queries as Q
-from kfp_mlops.components.data.contract import preflight
+from kfp_mlops.components.core.data_contract import preflight
+from kfp_mlops.components.core.errors import InputError
+from kfp_mlops.components.core.sources import read_table, resolve, sample_table
+from kfp_mlops.components.core import queries as Q
 from kfp_mlops.components.data.ingest import assign_splits, ingest_csv
-from kfp_mlops.components.data.sources import read_table, resolve, sample_table
-from kfp_mlops.components.errors import InputError
 from kfp_mlops.components.validation.statistics import compute_statistics, feature_name
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))

@@ -116,9 +116,9 @@ def _bigquery_rewrite(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.Anonymous) and node.name.lower() == "hash":
         row = exp.Struct(expressions=list(node.expressions))
         fingerprint = exp.Anonymous(this="FARM_FINGERPRINT", expressions=[exp.JSONFormat(this=row)])
-        return exp.Mod(this=exp.Paren(this=exp.Add(this=exp.Mod(this=fingerprint, expression=exp.Literal.number(BUCKETS)),
-                                                   expression=exp.Literal.number(BUCKETS))),
-                       expression=exp.Literal.number(BUCKETS))
+        buckets = exp.Literal.number(BUCKETS)
+        positive = exp.Add(this=exp.Mod(this=fingerprint, expression=buckets), expression=buckets.copy())
+        return exp.Mod(this=exp.Paren(this=positive), expression=buckets.copy())
     if isinstance(node, exp.Anonymous) and node.name.lower() == "isfinite":
         value = node.expressions[0]
         return exp.and_(exp.not_(exp.Anonymous(this="IS_INF", expressions=[value.copy()])),

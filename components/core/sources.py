@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.core.errors import InputError
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +106,8 @@ def _resolve_remote(uri: str) -> Source:
     except FileNotFoundError:
         raise InputError(f"data file not found: {uri}") from None
     except Exception as error:  # noqa: BLE001 - any client error is one line naming the URI
-        raise InputError(f"cannot read {uri}: {str(error).splitlines()[0] if str(error) else type(error).__name__}") from None
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise InputError(f"cannot read {uri}: {reason}") from None
     if info.get("type") == "directory":
         shards = sorted(p for p in fs.find(path) if _is_shard(p.split(path.rstrip("/"), 1)[-1]))
         if not shards:
@@ -131,7 +132,8 @@ def resolve(path: str | os.PathLike) -> Source:
     local = Path(uri)
     if local.is_dir():
         try:
-            shards = sorted(str(p) for p in local.rglob("*") if p.is_file() and _is_shard(p.relative_to(local).as_posix())
+            shards = sorted(str(p) for p in local.rglob("*") if p.is_file()
+                            and _is_shard(p.relative_to(local).as_posix())
                             and not any(part.startswith((".", "_")) for part in p.relative_to(local).parts))
         except PermissionError:
             raise InputError(f"cannot read {uri}: permission denied") from None
@@ -174,7 +176,7 @@ def row_count(source: Source) -> int | None:
 
 
 def _checked(frame: pd.DataFrame, source: Source, whole: bool = True) -> pd.DataFrame:
-    from kfp_mlops.components.data.contract import check_values
+    from kfp_mlops.components.core.data_contract import check_values
 
     if whole and frame.shape[1] < 2:
         raise InputError(f"{source.uri} does not look like a table with features and a label: "
@@ -202,7 +204,7 @@ def read_table(path: str | os.PathLike, columns: list[str] | None = None) -> pd.
     """
     source = resolve(path)
     if source.kind == "csv" and not source.remote:
-        from kfp_mlops.components.data.ingest import read_csv
+        from kfp_mlops.components.core.tables import read_csv
 
         frame = read_csv(source.files[0])
         return frame[columns] if columns else frame
@@ -229,7 +231,7 @@ def iter_frames(path: str | os.PathLike, chunk_rows: int = 100_000):
     source = resolve(path)
     if source.kind == "csv":
         if not source.remote:
-            from kfp_mlops.components.data.ingest import read_csv
+            from kfp_mlops.components.core.tables import read_csv
 
             read_csv(source.files[0])  # fail early, with a clear message, on a bad file
             yield from pd.read_csv(source.files[0], chunksize=chunk_rows)
@@ -289,7 +291,7 @@ def sample_table(path: str | os.PathLike, max_rows: int | None = None,
     if total is None or total <= limit:
         frame = read_table(path)
         return frame, Sampling(total_rows=len(frame), rows=len(frame), seed=seed)
-    from kfp_mlops.components.data.engine import DuckDBEngine
+    from kfp_mlops.components.core.engine import DuckDBEngine
 
     logger.info("sampling %d of %d rows of %s (seed %d)", limit, total, source.uri, seed)
     table = DuckDBEngine().sample(source, limit, seed)
@@ -346,7 +348,7 @@ def preflight_source(path: str | os.PathLike, head_bytes: int, label: str = ""):
     Raises:
         InputError: For a missing or unreadable source, or (Parquet) a bad schema or sample.
     """
-    from kfp_mlops.components.data.contract import open_binary
+    from kfp_mlops.components.core.data_contract import open_binary
 
     uri = str(path)
     remote, local = is_remote(uri), Path(uri)
@@ -365,7 +367,7 @@ def preflight_source(path: str | os.PathLike, head_bytes: int, label: str = ""):
 
 def preflight_table(source: Source, label: str = "", rows: int = 10_000):
     """Checks a Parquet source from its schema and first ``rows`` rows (see :func:`.contract.preflight`)."""
-    from kfp_mlops.components.data.contract import preflight_sample
+    from kfp_mlops.components.core.data_contract import preflight_sample
 
     seen = peek(source, rows)
     if len(seen.columns) < 2:

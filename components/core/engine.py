@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from kfp_mlops.components.data import queries as Q
-from kfp_mlops.components.data.sources import Source
-from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.core import queries as Q
+from kfp_mlops.components.core.errors import InputError
+from kfp_mlops.components.core.sources import Source
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ class DuckDBEngine:
 
     def _register(self, source: Source) -> None:
         if source.remote and source.protocol not in self._filesystems:
-            from kfp_mlops.components.data.sources import filesystem
+            from kfp_mlops.components.core.sources import filesystem
 
             self.con.register_filesystem(filesystem(source.uri)[0])
             self._filesystems.add(source.protocol)
