@@ -35,16 +35,23 @@ CORE = [
     # kfp-mlops ui: reports are sanitized (nh3) and Markdown rendered with raw HTML off (markdown-it-py).
     "nh3>=0.2.14,<1",
     "markdown-it-py>=3,<5",
+    # The embedded engine (ingestion, split, statistics out of core) and the portable query layer
+    # that renders the same queries for BigQuery; fsspec resolves gs:// and s3:// sources.
+    "duckdb>=2.0,<3",
+    "sqlglot>=30,<31",
+    "fsspec>=2024.6",
 ]
 EXTRAS = {
     "tf": ["tensorflow-cpu==2.21.0"],
     "gpu": ["tensorflow[and-cuda]==2.21.0"],
     # Google Cloud Pipeline Components 2.22 needs aiplatform<2; both resolve in one environment,
     # and our Vertex code is tested with aiplatform 1.165.
-    "gcp": ["google-cloud-aiplatform>=1.165,<2", "google-cloud-pipeline-components==2.22.0"],
+    "gcp": ["google-cloud-aiplatform>=1.165,<2", "google-cloud-pipeline-components==2.22.0", "gcsfs>=2024.6"],
+    # s3:// sources (S3, MinIO on open-source Kubeflow)
+    "s3": ["s3fs>=2024.6"],
     "serve": ["kserve==0.21.0"],
 }
-EXTRAS["dev"] = EXTRAS["tf"] + EXTRAS["gcp"] + EXTRAS["serve"] + [
+EXTRAS["dev"] = EXTRAS["tf"] + EXTRAS["gcp"] + EXTRAS["serve"] + EXTRAS["s3"] + [
     "pytest>=8",
     "pytest-timeout>=2.3",
     "pytest-xdist>=3.5",
