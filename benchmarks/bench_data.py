@@ -159,7 +159,8 @@ for name in frame.select_dtypes("object"):
     frame[name] = frame[name].astype("category")
 hashes = pd.util.hash_pandas_object(frame, index=False).to_numpy() % np.uint64(10_000) / 10_000.0
 train, test = frame[hashes < 0.7], frame[hashes >= 0.85]
-model = HistGradientBoostingClassifier(random_state=42, categorical_features="from_dtype").fit(train.drop(columns="label"), train["label"])
+model = HistGradientBoostingClassifier(random_state=42, categorical_features="from_dtype")
+model.fit(train.drop(columns="label"), train["label"])
 print(balanced_accuracy_score(test["label"], model.predict(test.drop(columns="label"))))
 """
 
