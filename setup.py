@@ -40,6 +40,8 @@ CORE = [
     "duckdb>=2.0,<3",
     "sqlglot>=30,<31",
     "fsspec>=2024.6",
+    # Hyperparameter search (the training pipeline's tuning step, `kfp-mlops tune`).
+    "optuna>=5,<6",
 ]
 EXTRAS = {
     "tf": ["tensorflow-cpu==2.21.0"],
