@@ -103,7 +103,11 @@ class DuckDBEngine:
             self._filesystems.add(source.protocol)
 
     def scan(self, source: Source, sample_all: bool = False) -> str:
-        """The SQL table expression that reads ``source`` (``read_csv(...)`` or ``read_parquet([...])``)."""
+        """The SQL table expression that reads ``source`` (``read_csv(...)`` or ``read_parquet([...])``).
+
+        A CSV's columns are typed as pandas types them: booleans, integers, floats
+        and text (a date stays text; the schema detects its format).
+        """
         self._register(source)
         files = "[" + ", ".join(_sql_string(f) for f in source.files) + "]"
         if source.kind == "parquet":
@@ -111,7 +115,8 @@ class DuckDBEngine:
         sample = ", sample_size = -1" if sample_all else ""
         nulls = "[" + ", ".join(_sql_string(n) for n in NULL_STRINGS) + "]"
         return (f"read_csv({files}, header = true, delim = ',', quote = '\"', escape = '\"', "
-                f"auto_detect = true, strict_mode = true, nullstr = {nulls}{sample})")
+                f"auto_detect = true, strict_mode = true, nullstr = {nulls}, "
+                f"auto_type_candidates = ['BOOLEAN', 'BIGINT', 'DOUBLE', 'VARCHAR']{sample})")
 
     def columns(self, scan: str) -> list[Column]:
         """The columns of a table expression, typed by the engine."""
@@ -162,7 +167,8 @@ class DuckDBEngine:
         staging = parent / f".staging-{uuid.uuid4().hex}.parquet"
         try:
             split = Q.split_case_sql(names, eval_fraction, test_fraction)
-            self._run(source, f"COPY (SELECT *, CASE WHEN {Q.quote(label)} IS NULL THEN NULL ELSE {split} END "
+            values = ", ".join(_as_text_if_temporal(c) for c in columns)
+            self._run(source, f"COPY (SELECT {values}, CASE WHEN {Q.quote(label)} IS NULL THEN NULL ELSE {split} END "
                               f"AS {Q.SPLIT_COLUMN} FROM {scan}) TO {_sql_string(str(staging))} "
                               f"(FORMAT parquet, ROW_GROUP_SIZE {ROW_GROUP_ROWS})")
             staged = f"read_parquet({_sql_string(str(staging))})"
@@ -218,6 +224,13 @@ class DuckDBEngine:
             return
         self.con.execute(f"COPY ({select}) TO {_sql_string(str(target))} (FORMAT parquet, OVERWRITE_OR_IGNORE true, "
                          f"FILE_SIZE_BYTES {SHARD_BYTES}, ROW_GROUP_SIZE {ROW_GROUP_ROWS})")
+
+
+def _as_text_if_temporal(column: Column) -> str:
+    """A column for the splits: dates and times become ISO text, as a CSV would hold them."""
+    name = Q.quote(column.name)
+    temporal = column.type.startswith(("DATE", "TIME", "TIMESTAMP", "INTERVAL"))
+    return f"CAST({name} AS VARCHAR) AS {name}" if temporal else name
 
 
 def _csv_error(source: Source, error: Exception) -> InputError:
