@@ -40,8 +40,18 @@ CORE = [
     "duckdb>=2.0,<3",
     "sqlglot>=30,<31",
     "fsspec>=2024.6",
+    # ONNX: trainers export and check, serving/batch/infra score with onnxruntime (protobuf 6, numpy 2).
+    "onnx>=1.17,<1.24",
+    "onnxruntime>=1.20,<1.33",
+    "skl2onnx>=1.18,<1.21",
+    # thread pools sized to the container's CPU (also a scikit-learn dependency)
+    "threadpoolctl>=3.5",
     # Hyperparameter search (the training pipeline's tuning step, `kfp-mlops tune`).
     "optuna>=5,<6",
+    # The project file (kfp-mlops plan/apply/status) is checked against the JSON Schema the package ships;
+    # croniter reads its schedules (the next run in `kfp-mlops status`).
+    "jsonschema>=4.18,<5",
+    "croniter>=6,<8",
 ]
 EXTRAS = {
     "tf": ["tensorflow-cpu==2.21.0"],
@@ -52,8 +62,11 @@ EXTRAS = {
     # s3:// sources (S3, MinIO on open-source Kubeflow)
     "s3": ["s3fs>=2024.6"],
     "serve": ["kserve==0.21.0"],
+    # The MLflow registry backend's client. The full mlflow package (the server) pins pyarrow<26:
+    # the tests run the server from its own venv (`make mlflow-server`).
+    "mlflow": ["mlflow-skinny>=3.17,<4"],
 }
-EXTRAS["dev"] = EXTRAS["tf"] + EXTRAS["gcp"] + EXTRAS["serve"] + EXTRAS["s3"] + [
+EXTRAS["dev"] = EXTRAS["tf"] + EXTRAS["gcp"] + EXTRAS["serve"] + EXTRAS["mlflow"] + EXTRAS["s3"] + [
     "pytest>=8",
     "pytest-timeout>=2.3",
     "pytest-xdist>=3.5",
@@ -78,7 +91,8 @@ setup(
     # root's ``components``, ``pipelines`` or ``tests`` as top-level modules).
     package_dir={"kfp_mlops": "kfp_mlops"},
     packages=find_packages(include=["kfp_mlops", "kfp_mlops.*"]),
-    package_data={"kfp_mlops.components": ["*/*.yaml"]},
+    package_data={"kfp_mlops.components": ["*/*.yaml"],
+                  "kfp_mlops.pipelines": ["project/*.json", "project/examples/*.yaml"]},
     install_requires=CORE,
     extras_require=EXTRAS,
     entry_points={"console_scripts": ["kfp-mlops=kfp_mlops.pipelines.cli.main:main"]},

@@ -146,7 +146,7 @@ def build_training_pipeline(
                 run_target.apply_accelerator(train, accelerator, accelerator_count)
             else:
                 train = train_sklearn(
-                    train=ingest.outputs["train"], schema=schema, label=label_column,
+                    train=ingest.outputs["train"], eval=ingest.outputs["eval"], schema=schema, label=label_column,
                     estimator=search.outputs["estimator"] if tune else estimator,
                     **(tuned or {"hyperparameters": hyperparameters}), seed=seed,
                 ).set_display_name("Train scikit-learn model")
@@ -176,6 +176,7 @@ def build_training_pipeline(
                     promote = promote_model(
                         registry_uri=registry_uri, model_name=model_name, version=register.outputs["Output"],
                         expected_champion=champion.output,  # compare-and-swap with the champion evaluated against
+                        gate_report=evaluate.outputs["report"],  # the why of the audit trail
                     ).set_display_name("Promote to champion")
                     promote.set_caching_options(False)
                     deploy = run_target.add_deploy_step(DeployStep(

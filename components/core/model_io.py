@@ -18,6 +18,7 @@ whatever the framework.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -27,7 +28,15 @@ import numpy as np
 import pandas as pd
 
 from kfp_mlops.components.core.errors import ChecksumError, InputError
-from kfp_mlops.components.core.manifest import MANIFEST_FILE, read_verified, verify_model_dir, write_manifest
+from kfp_mlops.components.core.manifest import (
+    MANIFEST_FILE,
+    Verification,
+    read_verified,
+    verify_model_dir,
+    write_manifest,
+)
+
+logger = logging.getLogger(__name__)
 
 CONTRACT_FILE = "feature_contract.json"
 SKOPS_FILE = "model.skops"
@@ -81,10 +90,27 @@ class FeatureContract:
         Raises:
             InputError: naming the missing columns.
         """
-        missing = [name for name in self.feature_names if name not in frame.columns]
+        self.require_columns(frame)
+        return frame[self.feature_names]
+
+    def require_columns(self, frame: pd.DataFrame) -> None:
+        """Checks that ``frame`` holds every input column, without copying it.
+
+        Raises:
+            InputError: naming the missing columns.
+        """
+        columns = frame.columns
+        missing = [name for name in self.feature_names if name not in columns]
         if missing:
             raise InputError(f"input is missing feature column(s): {', '.join(missing)}")
-        return frame[self.feature_names]
+
+
+@dataclass
+class TrainedModel:
+    """What a trainer returns: the contract it saved and metadata for the artifact."""
+
+    contract: FeatureContract
+    metadata: dict
 
 
 def save_contract(model_dir: str | os.PathLike, contract: FeatureContract) -> None:
@@ -107,16 +133,28 @@ def load_contract(model_dir: str | os.PathLike) -> FeatureContract:
 
 
 class Predictor:
-    """Scores raw rows with a loaded model, whatever its framework."""
+    """Scores raw rows with a loaded model, whatever its framework.
+
+    ``model`` is the native model, or an :class:`~.onnx_io.OnnxModel` when the
+    directory's ONNX export passed its check (:attr:`runtime` says which).
+    """
 
     def __init__(self, model: Any, contract: FeatureContract):
         self.model = model
         self.contract = contract
 
+    @property
+    def runtime(self) -> str:
+        """``onnx`` when scoring through onnxruntime, else the framework (``sklearn``, ``keras``)."""
+        return "onnx" if type(self.model).__name__ == "OnnxModel" else self.contract.framework
+
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray | None:
         """Class probabilities, shape (rows, classes), or None for regression."""
         if self.contract.task != "classification":
             return None
+        if self.runtime == "onnx":
+            self.contract.require_columns(frame)
+            return self.model.predict_proba(frame, self.contract)
         inputs = self.contract.check_frame(frame)
         if self.contract.framework == "keras":
             from kfp_mlops.components.core import keras_io
@@ -126,6 +164,9 @@ class Predictor:
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         """Predicted labels (classification) or values (regression)."""
+        if self.runtime == "onnx":
+            self.contract.require_columns(frame)
+            return self.model.predict(frame, self.contract)
         inputs = self.contract.check_frame(frame)
         if self.contract.framework == "keras":
             from kfp_mlops.components.core import keras_io
@@ -149,13 +190,16 @@ def save_sklearn_model(model: Any, model_dir: str | os.PathLike, contract: Featu
     write_manifest(path)
 
 
-def load_model(model_dir: str | os.PathLike, expected_sha256: str = "") -> Predictor:
+def load_model(model_dir: str | os.PathLike, expected_sha256: str = "", native: bool = False) -> Predictor:
     """Verifies a model directory written by one of our trainers, then loads it.
 
     Nothing is deserialized before :func:`~kfp_mlops.components.core.manifest.verify_model_dir`
     passes: the files match the manifest, the manifest's signature matches the
     key (when ``KFP_MLOPS_SIGNING_KEY``/``_FILE`` is set), and the directory
     matches ``expected_sha256`` (a registry or deployment record) when given.
+    A directory whose ONNX export passed its check is scored with onnxruntime
+    (:mod:`~kfp_mlops.components.core.onnx_io`) unless ``native`` is set
+    or ``KFP_MLOPS_RUNTIME=native``.
 
     Raises:
         ChecksumError: One line naming what failed verification (an ``InputError``).
@@ -164,6 +208,21 @@ def load_model(model_dir: str | os.PathLike, expected_sha256: str = "") -> Predi
     verification = verify_model_dir(model_dir, expected_sha256)
     contract = load_contract(model_dir)
     path = Path(model_dir)
+    if native:
+        return _load_native(path, contract, verification)
+    from kfp_mlops.components.core import onnx_io
+
+    usable, why = onnx_io.use_onnx(path)
+    if usable:
+        check = json.loads(read_verified(path, onnx_io.CHECK_FILE, verification))
+        logger.info("%s: scoring with onnxruntime (%s)", path, why)
+        return Predictor(onnx_io.OnnxModel(read_verified(path, onnx_io.ONNX_FILE, verification), check), contract)
+    logger.info("%s: scoring with %s (%s)", path, contract.framework, why)
+    return _load_native(path, contract, verification)
+
+
+def _load_native(path: Path, contract: FeatureContract, verification: Verification) -> Predictor:
+    model_dir = path
     if contract.framework == "sklearn":
         from kfp_mlops.components.core import sklearn_io
 

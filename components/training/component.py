@@ -20,6 +20,7 @@ def train_sklearn(
     task: str = "auto",
     hyperparameters: dict = {},
     seed: int = 42,
+    eval: Input[Dataset] = None,  # noqa: A002 - the split's name in the user's words
     tuning: dict = {},
 ):
     """Trains a scikit-learn model whose preprocessing comes from the schema.
@@ -29,9 +30,12 @@ def train_sklearn(
         schema: TFX ``schema.pbtxt``: BYTES features and categorical INT
             features are one-hot/ordinal encoded, the rest are numbers.
         model: Output directory: ``model.skops`` (a pipeline that scores raw
-            rows), ``feature_contract.json`` and ``model_manifest.json`` (the
-            files' sha256, signed with ``$KFP_MLOPS_SIGNING_KEY``). Metadata: framework,
-            estimator, task, label, classes, rows, train_score.
+            rows), ``model.onnx`` when its export predicts the same on the eval
+            rows, ``onnx_check.json``, ``feature_contract.json`` and
+            ``model_manifest.json`` (the files' sha256, signed with
+            ``$KFP_MLOPS_SIGNING_KEY``). Metadata: framework, estimator, task,
+            label, classes, rows, train_score (on at most 10,000 sampled rows),
+            the ONNX check (``onnx_passed``, ``onnx_reason``...).
         label: The label column.
         estimator: ``linear`` (LogisticRegression / Ridge), ``random_forest``
             or ``hist_gradient_boosting``.
@@ -39,6 +43,8 @@ def train_sklearn(
         hyperparameters: Estimator keyword arguments, e.g. ``{"max_depth": 3}``
             (recorded in the model's metadata).
         seed: Random seed.
+        eval: Evaluation rows, CSV: the ONNX export is checked on them
+            (optional: without them, on a seeded sample of the training rows).
         tuning: The search that chose the hyperparameters (``tune_hyperparameters``'s
             ``summary``), recorded in the model's metadata; empty when not tuned.
     """
@@ -46,7 +52,7 @@ def train_sklearn(
 
     result = train_sklearn_model(
         train.path, schema.path, model.path, label, estimator=estimator, task=task,
-        hyperparameters=hyperparameters, seed=seed,
+        hyperparameters=hyperparameters, seed=seed, eval_path=eval.path if eval is not None else None,
     )
     model.metadata.update(result.metadata)
     if tuning:

@@ -35,11 +35,11 @@ from kfp_mlops.components.core.model_io import (
     Feature,
     FeatureContract,
     Predictor,
+    TrainedModel,
     save_contract,
     write_manifest,
 )
 from kfp_mlops.components.core.schema_io import read_schema
-from kfp_mlops.components.training.sklearn_trainer import TrainedModel
 from kfp_mlops.components.training.tensorboard_log import scalar_logger
 
 SAVED_MODEL_DIR = "saved_model"
@@ -192,6 +192,7 @@ def train_keras_model(
     task: str = "auto",
     export_saved_model: bool = True,
     tf: Any = None,
+    export_onnx: bool = True,
     callbacks: list | None = None,
 ) -> TrainedModel:
     """Trains a Keras model on CSV splits and saves a model directory.
@@ -212,6 +213,8 @@ def train_keras_model(
         task: ``auto``, ``classification`` or ``regression``.
         export_saved_model: Also write a SavedModel for TF Serving / Vertex.
         tf: The ``tensorflow`` module (injectable for device tests).
+        export_onnx: Also write ``model.onnx`` when it predicts the same as
+            the Keras model on the eval rows (``onnx_check.json`` records the check).
         callbacks: More Keras callbacks (a tuning trial's pruning report).
 
     Returns:
@@ -266,6 +269,11 @@ def train_keras_model(
     contract = FeatureContract(features=features, label=label, task=task, framework="keras", classes=classes)
     contract.baseline, contract.attribution_profile = model_profile(Predictor(model, contract), train_frame, seed)
     save_contract(model_dir, contract)
+    check = None
+    if export_onnx:
+        from kfp_mlops.components.training.onnx_export import export_onnx as export
+
+        check = export(Predictor(model, contract), model_dir, eval_frame, seed)
     write_manifest(model_dir)  # last: every model file's sha256, signed when a key is set
     best = float(np.min(history.history["val_loss"]))
     metadata = {
@@ -276,6 +284,7 @@ def train_keras_model(
         "devices": plan.devices, "strategy": plan.strategy, "mixed_precision": plan.mixed_precision,
         "saved_model": SAVED_MODEL_DIR if export_saved_model else "",
         "parameters": int(model.count_params()),
+        **(check.summary() if check else {}),
         "hyperparameters": {"epochs": int(epochs), "batch_size": int(batch_size), "learning_rate": float(learning_rate),
                             "hidden_units": ",".join(map(str, hidden))},
     }

@@ -10,7 +10,6 @@ from __future__ import annotations
 import inspect
 import os
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -20,13 +19,22 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from kfp_mlops.components.core import features as F
 from kfp_mlops.components.core.errors import InputError
 from kfp_mlops.components.core.explain import model_profile
-from kfp_mlops.components.core.model_io import Feature, FeatureContract, Predictor, save_sklearn_model
+from kfp_mlops.components.core.model_io import (  # noqa: F401 - TrainedModel re-exported
+    Feature,
+    FeatureContract,
+    Predictor,
+    TrainedModel,
+    save_sklearn_model,
+)
 from kfp_mlops.components.core.schema_io import read_schema
+from kfp_mlops.components.core.threads import thread_budget
 
 ESTIMATORS = ("linear", "random_forest", "hist_gradient_boosting")
 MISSING = "__missing__"
 # HistGradientBoosting takes at most 255 bins per categorical feature; rarer categories are grouped.
 MAX_BOOSTED_CATEGORIES = 250
+# The training score is computed on at most this many training rows (a seeded sample), not the whole set.
+TRAIN_SCORE_ROWS = 10_000
 
 
 class FrameCaster(BaseEstimator, TransformerMixin):
@@ -142,14 +150,6 @@ def _json_safe(values: dict) -> dict:
             for name, value in values.items()}
 
 
-@dataclass
-class TrainedModel:
-    """What a trainer returns: the contract it saved and metadata for the artifact."""
-
-    contract: FeatureContract
-    metadata: dict
-
-
 def train_sklearn_model(
     train_path: str | os.PathLike,
     schema_path: str | os.PathLike,
@@ -159,6 +159,8 @@ def train_sklearn_model(
     task: str = "auto",
     hyperparameters: dict | None = None,
     seed: int = 42,
+    eval_path: str | os.PathLike | None = None,
+    export_onnx: bool = True,
 ) -> TrainedModel:
     """Trains a scikit-learn model on a CSV and saves a model directory.
 
@@ -172,10 +174,15 @@ def train_sklearn_model(
         task: ``auto``, ``classification`` or ``regression``.
         hyperparameters: Estimator keyword arguments, e.g. ``{"max_depth": 3}``.
         seed: Random seed (the estimator's ``random_state``).
+        eval_path: Evaluation rows, CSV: the ONNX export is checked on them
+            (without it, on a seeded sample of the training rows).
+        export_onnx: Also write ``model.onnx`` when it predicts the same
+            (``onnx_check.json`` records the check either way).
 
     Returns:
         The saved contract and artifact metadata (framework, estimator, task,
-        label, classes, rows, training score, seconds).
+        label, classes, rows, training score on at most ``TRAIN_SCORE_ROWS``
+        sampled rows, seconds, the ONNX check).
 
     Raises:
         InputError: For a bad file, schema, label, estimator or hyperparameter.
@@ -192,22 +199,48 @@ def train_sklearn_model(
     if task == F.CLASSIFICATION and len(np.unique(targets)) < 2:
         raise InputError(f"label column {label!r} in {train_path} has a single class; classification needs two or more")
     model = build_pipeline(features, estimator, task, hyperparameters or {}, seed)
-    print(f"[train_sklearn] {estimator} {task} on {len(frame)} rows, {len(features)} features", flush=True)
-    start = time.perf_counter()
-    model.fit(frame, targets)
-    seconds = time.perf_counter() - start
-    score = float(model.score(frame, targets))
+    with thread_budget() as threads:
+        print(f"[train_sklearn] {estimator} {task} on {len(frame)} rows, {len(features)} features, "
+              f"{threads} thread(s)", flush=True)
+        start = time.perf_counter()
+        model.fit(frame, targets)
+        seconds = time.perf_counter() - start
+        scored = sample_rows(frame, TRAIN_SCORE_ROWS, seed)
+        score = float(model.score(scored, targets[frame.index.get_indexer(scored.index)]))
     classes = np.asarray(model.classes_).tolist() if task == F.CLASSIFICATION else []
     contract = FeatureContract(features=features, label=label, task=task, framework="sklearn", classes=classes)
     contract.baseline, contract.attribution_profile = model_profile(Predictor(model, contract), frame, seed)
     save_sklearn_model(model, model_dir, contract)  # model.skops, contract, then the manifest
-    print(f"[train_sklearn] trained in {seconds:.2f}s, training score {score:.4f}", flush=True)
+    print(f"[train_sklearn] trained in {seconds:.2f}s, training score {score:.4f} on {len(scored)} rows", flush=True)
     metadata = {
         "framework": "sklearn", "estimator": estimator, "task": task, "label": label,
         "classes": classes, "rows": int(len(frame)), "features": [f.name for f in features],
-        "train_score": score, "train_seconds": round(seconds, 3), "seed": int(seed),
+        "train_score": score, "train_score_rows": int(len(scored)), "train_seconds": round(seconds, 3),
+        "seed": int(seed), "threads": threads,
         **sampling.as_metadata(),
         "hyperparameters": _json_safe({name: value for name, value in estimator_params(
             _estimator_class(estimator, task), hyperparameters or {}, seed).items() if name in (hyperparameters or {})}),
     }
+    if export_onnx:
+        from kfp_mlops.components.core.model_io import write_manifest
+        from kfp_mlops.components.training.onnx_export import export_onnx as export
+
+        check_rows = _read_eval(eval_path, features, label) if eval_path else sample_rows(frame, 2_000, seed)
+        rows_name = "eval rows" if eval_path else "sampled training rows (no eval split given)"
+        with thread_budget(threads):  # the check scores the native model too
+            metadata.update(export(Predictor(model, contract), model_dir, check_rows, seed, rows_name).summary())
+        write_manifest(model_dir)  # again: the ONNX files are part of the model
     return TrainedModel(contract=contract, metadata=metadata)
+
+
+def sample_rows(frame: pd.DataFrame, rows: int, seed: int) -> pd.DataFrame:
+    """``frame`` itself when it has at most ``rows`` rows, else a seeded sample of ``rows`` rows."""
+    return frame if len(frame) <= rows else frame.sample(rows, random_state=seed)
+
+
+def _read_eval(path: str | os.PathLike, features: list[Feature], label: str) -> pd.DataFrame:
+    from kfp_mlops.components.core.sources import read_table
+
+    frame = read_table(path)
+    F.check_columns(frame, features, label, str(path))
+    return frame

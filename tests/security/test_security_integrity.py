@@ -303,7 +303,7 @@ def test_older_registry_versions_without_a_manifest_load_only_on_their_sha256_an
     from kfp_mlops.components.registry import open_registry
 
     model_dir = make_model(tmp_path / "model")
-    model = load_model(model_dir).model
+    model = load_model(model_dir, native=True).model
     (model_dir / "model.skops").unlink()
     (model_dir / MANIFEST_FILE).unlink()
     joblib.dump(model, model_dir / "model.joblib")  # what older trainers wrote

@@ -109,7 +109,7 @@ def test_hyperparameters_reach_the_estimator_and_json_floats_become_ints(penguin
     train, _, schema, _ = penguins
     train_sklearn_model(train, schema, tmp_path / "m", "species", estimator="random_forest",
                         hyperparameters={"n_estimators": 7.0, "max_depth": 2.0, "max_features": 1.0})
-    forest = load_model(tmp_path / "m").model[-1]
+    forest = load_model(tmp_path / "m", native=True).model[-1]
     assert (forest.n_estimators, forest.max_depth) == (7, 2)
     assert isinstance(forest.n_estimators, int) and forest.max_features == 1.0
     assert max(tree.get_depth() for tree in forest.estimators_) <= 2

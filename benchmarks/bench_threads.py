@@ -1,0 +1,93 @@
+"""Thread budget benchmark: a HistGradientBoosting fit on 7k rows, unloaded and under two busy processes.
+
+Each fit runs in a fresh process, so OpenMP starts as a task would:
+
+- **default**: OpenMP's own choice (one thread per visible core);
+- **budget**: :func:`kfp_mlops.components.core.threads.thread_budget` around
+  the fit, as the trainer does (the cgroup quota, the affinity mask, and the
+  CPUs other processes keep busy on a node without a quota).
+
+The load is two processes spinning on the CPU. Printed: median fit seconds
+(of ``--repeats``) for each setting, unloaded and loaded, and loaded/unloaded.
+Target (issue 15): budget loaded <= 2x budget unloaded.
+
+Run: ``python benchmarks/bench_threads.py [--rows 7000] [--repeats 3]``.
+"""
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+FIT = """
+import sys, time, numpy as np
+import contextlib
+from sklearn.ensemble import HistGradientBoostingClassifier
+if sys.argv[1] == "budget":  # as the trainer does: after scikit-learn is imported, around the fit
+    from kfp_mlops.components.core.threads import thread_budget
+    budget = thread_budget()
+else:
+    budget = contextlib.nullcontext()
+rng = np.random.default_rng(0)
+rows = int(sys.argv[2])
+X = rng.normal(size=(rows, 12)); X[:, :3] = rng.integers(0, 8, size=(rows, 3))
+y = (X[:, 3] + X[:, 4] * (X[:, 0] > 3) + rng.normal(0, 0.5, rows) > 0).astype(int)
+model = HistGradientBoostingClassifier(max_iter=100, categorical_features=[0, 1, 2], random_state=0,
+                                       early_stopping=False)
+with budget:
+    start = time.perf_counter(); model.fit(X, y); print(time.perf_counter() - start)
+"""
+
+
+def spin() -> None:  # pragma: no cover - a load generator
+    while True:
+        pass
+
+
+def fit_seconds(setting: str, rows: int) -> float:
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY")}
+    out = subprocess.run([sys.executable, "-c", FIT, setting, str(rows)], capture_output=True, text=True, env=env,
+                         check=True, timeout=600)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def measure(rows: int, repeats: int) -> dict[str, float]:
+    return {setting: statistics.median(fit_seconds(setting, rows) for _ in range(repeats))
+            for setting in ("default", "budget")}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=7000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--busy", type=int, default=2, help="busy processes for the loaded runs")
+    args = parser.parse_args(argv)
+    print(f"cores {os.cpu_count()}, load average before {os.getloadavg()[0]:.1f}")
+    unloaded = measure(args.rows, args.repeats)
+    spinners = [multiprocessing.Process(target=spin, daemon=True) for _ in range(args.busy)]
+    for process in spinners:
+        process.start()
+    try:
+        time.sleep(1.0)
+        loaded = measure(args.rows, args.repeats)
+    finally:
+        for process in spinners:
+            process.terminate()
+    print(f"HistGradientBoosting fit, {args.rows} rows x 12 columns, median of {args.repeats}; "
+          f"loaded = {args.busy} busy processes")
+    print(f"{'threads':<10}{'unloaded s':>12}{'loaded s':>10}{'loaded/unloaded':>17}")
+    for setting in unloaded:
+        ratio = loaded[setting] / unloaded[setting]
+        print(f"{setting:<10}{unloaded[setting]:>12.2f}{loaded[setting]:>10.2f}{ratio:>16.2f}x")
+    ratio = loaded["budget"] / unloaded["budget"]
+    print(f"target budget loaded <= 2x unloaded: {'met' if ratio <= 2 else 'NOT met'} ({ratio:.2f}x); "
+          f"budget vs default under load: {loaded['default'] / loaded['budget']:.2f}x faster")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
