@@ -35,6 +35,11 @@ CORE = [
     # kfp-mlops ui: reports are sanitized (nh3) and Markdown rendered with raw HTML off (markdown-it-py).
     "nh3>=0.2.14,<1",
     "markdown-it-py>=3,<5",
+    # The embedded engine (ingestion, split, statistics out of core) and the portable query layer
+    # that renders the same queries for BigQuery; fsspec resolves gs:// and s3:// sources.
+    "duckdb>=2.0,<3",
+    "sqlglot>=30,<31",
+    "fsspec>=2024.6",
     # ONNX: trainers export and check, serving/batch/infra score with onnxruntime (protobuf 6, numpy 2).
     "onnx>=1.17,<1.24",
     "onnxruntime>=1.20,<1.33",
@@ -53,13 +58,15 @@ EXTRAS = {
     "gpu": ["tensorflow[and-cuda]==2.21.0"],
     # Google Cloud Pipeline Components 2.22 needs aiplatform<2; both resolve in one environment,
     # and our Vertex code is tested with aiplatform 1.165.
-    "gcp": ["google-cloud-aiplatform>=1.165,<2", "google-cloud-pipeline-components==2.22.0"],
+    "gcp": ["google-cloud-aiplatform>=1.165,<2", "google-cloud-pipeline-components==2.22.0", "gcsfs>=2024.6"],
+    # s3:// sources (S3, MinIO on open-source Kubeflow)
+    "s3": ["s3fs>=2024.6"],
     "serve": ["kserve==0.21.0"],
     # The MLflow registry backend's client. The full mlflow package (the server) pins pyarrow<26:
     # the tests run the server from its own venv (`make mlflow-server`).
     "mlflow": ["mlflow-skinny>=3.17,<4"],
 }
-EXTRAS["dev"] = EXTRAS["tf"] + EXTRAS["gcp"] + EXTRAS["serve"] + EXTRAS["mlflow"] + [
+EXTRAS["dev"] = EXTRAS["tf"] + EXTRAS["gcp"] + EXTRAS["serve"] + EXTRAS["mlflow"] + EXTRAS["s3"] + [
     "pytest>=8",
     # the gates `make lint` runs (pinned: a new rule or check must not fail CI by itself)
     "ruff==0.17.6",

@@ -71,6 +71,7 @@ def run_batch_prediction(data_path: str, training_data_path: str = "", model_nam
     from pathlib import Path
 
     from kfp_mlops.components.core.data_contract import preflight
+    from kfp_mlops.components.core.sources import is_remote
     from kfp_mlops.components.registry.baseline import registered_label
     from kfp_mlops.pipelines import local_runner
 
@@ -82,8 +83,9 @@ def run_batch_prediction(data_path: str, training_data_path: str = "", model_nam
     print(f"Running pipeline 'batch-prediction' locally on {data_path} with {model_name} {model_version}", flush=True)
     return local_runner.run_pipeline(
         build_batch_prediction_pipeline(training_data=bool(training_data_path)),
-        {"data_path": str(Path(data_path).absolute()),
-         "training_data_path": str(Path(training_data_path).absolute()) if training_data_path else "",
+        {"data_path": data_path if is_remote(data_path) else str(Path(data_path).absolute()),
+         "training_data_path": (training_data_path if is_remote(training_data_path)
+                                else str(Path(training_data_path).absolute())) if training_data_path else "",
          "registry_uri": str(registry_path), "model_name": model_name, "label": label, "model_version": model_version},
         log_path=log_path,
     )

@@ -234,6 +234,7 @@ def run_training(
     from kfp_mlops.components.core.data_contract import model_name_from, preflight
     from kfp_mlops.components.core.errors import InputError
     from kfp_mlops.components.core.features import resolve_task
+    from kfp_mlops.components.core.sources import is_remote
     from kfp_mlops.components.core.tables import BUNDLED_LABEL, bundled_dataset_path
     from kfp_mlops.components.evaluation.gate import check_threshold_names
     from kfp_mlops.components.registry import open_registry
@@ -266,7 +267,7 @@ def run_training(
     arguments = {
         # Empty means the bundled data, resolved inside the task: its path lies in site-packages,
         # and kfp.local rewrites "python3" (as in lib/python3.11) inside task arguments.
-        "data_path": str(Path(data_path).absolute()) if data_path else "",
+        "data_path": (data_path if is_remote(data_path) else str(Path(data_path).absolute())) if data_path else "",
         "label": label,
         "schema_path": str(Path(schema_path).absolute()) if schema_path else "",
         "registry_uri": str(registry_path),

@@ -157,6 +157,9 @@ class Preflight:
 def preflight(path: str | os.PathLike, label: str = "", sample_bytes: int = SAMPLE_BYTES) -> Preflight:
     """Checks the header and the first ``sample_bytes`` of a CSV without reading the rest.
 
+    A Parquet source (a file, a folder of shards) and a ``gs://``/``s3://`` URI are
+    checked from their schema and first rows (:func:`.sources.preflight_table`).
+
     Args:
         path: The user's CSV.
         label: The label column to look for; empty skips the label checks.
@@ -169,8 +172,11 @@ def preflight(path: str | os.PathLike, label: str = "", sample_bytes: int = SAMP
         InputError: For a missing, unreadable, empty or binary file, a bad
             header, a missing label column, or bad values in the sample.
     """
-    with open_binary(path) as handle:
-        head = handle.read(sample_bytes + 1)
+    from kfp_mlops.components.core.sources import preflight_source
+
+    head = preflight_source(path, sample_bytes + 1, label)
+    if not isinstance(head, bytes):  # a table: checked from its schema and first rows
+        return head
     if not head:
         raise InputError(f"data file is empty: {path}")
     truncated = len(head) > sample_bytes
@@ -196,6 +202,13 @@ def preflight(path: str | os.PathLike, label: str = "", sample_bytes: int = SAMP
         raise InputError(f"data file has no header row: {path}") from None
     if sample.empty:
         raise InputError(f"{path} has a header but no data rows")
+    return preflight_sample(path, sample, columns, label, complete=not truncated)
+
+
+def preflight_sample(path: str | os.PathLike, sample: pd.DataFrame, columns: list[str], label: str,
+                     complete: bool) -> Preflight:
+    """The pre-flight's checks of a parsed sample (final when the sample is the whole table)."""
+    truncated = not complete
     check_values(sample, path)
     labelled = int(sample[label].notna().sum()) if label else len(sample)
     if label and not truncated:  # the sample is the whole file: the label checks are final

@@ -115,17 +115,22 @@ def load_labelled_with_sha256(data_path: str, label: str) -> tuple[pd.DataFrame,
 
 
 def read_examples(examples_path: str | os.PathLike, label: str, max_examples: int) -> pd.DataFrame:
-    """Reads the first ``max_examples`` rows of an eval split CSV, without the label column.
+    """Reads the first ``max_examples`` rows of an eval split (CSV, or Parquet shards), without the label column.
 
     Raises:
         InputError: If the file is missing, empty, or ``max_examples`` < 1.
     """
     path = Path(examples_path)
-    if not path.is_file():
+    if not path.exists():
         raise InputError(f"examples file not found: {path}")
     if max_examples < 1:
         raise InputError(f"max_examples must be at least 1, got {max_examples}")
-    frame = pd.read_csv(path, nrows=max_examples)
+    if path.is_dir() or path.suffix == ".parquet":  # the ingestion's splits: only the first rows are read
+        from kfp_mlops.components.core.sources import peek
+
+        frame = peek(path, rows=max_examples).sample
+    else:
+        frame = pd.read_csv(path, nrows=max_examples)
     if frame.empty:
         raise InputError(f"examples file {path} has no rows")
     return frame.drop(columns=[label], errors="ignore")

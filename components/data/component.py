@@ -15,15 +15,19 @@ def ingest_data(
     test_fraction: float = 0.15,
     data_fingerprint: str = "",
 ) -> str:
-    """Reads a CSV and writes deterministic, hash-based train/eval/test splits.
+    """Reads a CSV or Parquet source and writes deterministic, hash-based train/eval/test splits.
+
+    The rows stream through the embedded engine (DuckDB), so memory stays bounded
+    whatever the source's size.
 
     Args:
-        data_path: Path or gs:// FUSE path of a CSV with a header row. Empty means
+        data_path: A CSV file, a Parquet file, a folder of Parquet shards, or a
+            ``gs://``/``s3://`` URI of one (or a ``/gcs/`` FUSE path). Empty means
             the bundled palmerpenguins data.
         label: Name of the label column (``species`` for the bundled data).
-        train: Training rows, CSV.
-        eval: Evaluation rows, CSV.
-        test: Test rows, CSV.
+        train: Training rows, a folder of Parquet shards.
+        eval: Evaluation rows, a folder of Parquet shards.
+        test: Test rows, a folder of Parquet shards.
         eval_fraction: Share of rows for ``eval``.
         test_fraction: Share of rows for ``test``.
         data_fingerprint: The content fingerprint from :func:`fingerprint_data`;
@@ -41,12 +45,13 @@ def ingest_data(
         eval_fraction=eval_fraction,
         test_fraction=test_fraction,
         data_fingerprint=data_fingerprint,
+        file_format="parquet",
     )
     for name, artifact in (("train", train), ("eval", eval), ("test", test)):
         artifact.metadata.update(
             {"label": result.label, "rows": result.rows[name], "source": result.source,
-             "source_sha256": result.source_sha256, "format": "csv",
-             "source_fingerprint": data_fingerprint}
+             "source_sha256": result.source_sha256, "format": "parquet",
+             "source_fingerprint": data_fingerprint, "source_format": result.source_format}
         )
     return result.label
 

@@ -70,6 +70,25 @@ def _gcs(uri: str) -> str:
     return f"gs-tree-sha256:{digest.hexdigest()}"
 
 
+def _remote(uri: str) -> str:
+    """Fingerprints an object (or prefix) on other object storage (``s3://``) from its ETags, via fsspec."""
+    from kfp_mlops.components.core.sources import filesystem
+
+    fs, path = filesystem(uri)
+    try:
+        if not fs.isdir(path):
+            info = fs.info(path)
+            return f"etag:{info.get('ETag') or info.get('etag') or info.get('md5Hash')}:{info.get('size')}"
+        members = fs.find(path, detail=True)
+    except FileNotFoundError:
+        raise InputError(f"data file not found: {uri}") from None
+    digest = hashlib.sha256()
+    for name in sorted(members):
+        info = members[name]
+        digest.update(f"{name}\0{info.get('ETag') or info.get('etag')}\0{info.get('size')}\n".encode())
+    return f"tree-etag-sha256:{digest.hexdigest()}"
+
+
 def fingerprint(path: str) -> str:
     """Returns a fingerprint of the data at ``path`` that changes exactly when its content does.
 
@@ -87,8 +106,12 @@ def fingerprint(path: str) -> str:
         from kfp_mlops.components.core.tables import bundled_dataset_path
 
         path = bundled_dataset_path()
+    from kfp_mlops.components.core.sources import is_remote
+
     if path.startswith("gs://"):
         value = _gcs(path)
+    elif is_remote(path):
+        value = _remote(path)
     else:
         local = Path(path)
         if not local.exists():

@@ -162,11 +162,11 @@ def evaluate_model_dir(
         ChecksumError: If the champion's files do not match their sha256.
     """
     from kfp_mlops.components.core.model_io import load_model
-    from kfp_mlops.components.core.tables import read_csv
+    from kfp_mlops.components.core.sources import read_table
 
     if slice_floors and not slice_feature:
         raise InputError("slice_floors need a slice_feature")
-    frame = read_csv(test_path)
+    frame = read_table(test_path)
     predictor = load_model(model_dir)
     evaluation = M.evaluate_frame(predictor, frame, label)
     print(f"[evaluation] {evaluation.task} on {evaluation.rows} rows: "
@@ -179,7 +179,7 @@ def evaluate_model_dir(
         rival = None
     slices = M.slice_metrics(predictor, frame, label, slice_feature) if slice_feature else {}
     champion_label = f"champion {champion_version}"
-    train_labels = read_csv(train_path)[label] if train_path else None
+    train_labels = read_table(train_path, columns=[label])[label] if train_path else None
     baseline, baseline_name = no_skill_baseline(evaluation, train_labels)
     verdict = gate.decide(evaluation.task, evaluation.metrics, thresholds, rival.metrics if rival else None,
                           regression_margin, slices, slice_floors, slice_feature, champion_label,

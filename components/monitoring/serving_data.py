@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from kfp_mlops.components.core.errors import InputError
-from kfp_mlops.components.core.tables import read_csv
+from kfp_mlops.components.core.sources import read_table
 from kfp_mlops.components.monitoring.serving_log import LOG_COLUMNS, is_serving_log, read_serving_log
 
 logger = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ def read_serving_rows(source: str | os.PathLike, since: float | str | None = Non
     if Path(text).exists():
         if since or until:
             raise InputError(f"{source}: a CSV has no serving times; --since/--until need a serving log")
-        return read_csv(text)
+        return read_table(text)
     raise InputError(f"serving data not found: {source} (expected a serving-log folder or URI, bq://, or a CSV)")
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from kfp_mlops.components.core.model_io import load_model
-from kfp_mlops.components.core.tables import read_csv
+from kfp_mlops.components.core.sources import iter_frames
 
 PREDICTION_COLUMN = "prediction"
 VERSION_COLUMN = "model_version"
@@ -38,7 +38,8 @@ def predict_batch(
 
     Args:
         model_dir: A model directory (see ``model_io``).
-        data_path: CSV with the model's feature columns (a label column is kept as is).
+        data_path: CSV or Parquet (a file, a folder of shards, or a gs:// or s3:// URI) with
+            the model's feature columns (a label column is kept as is).
         output_path: CSV to write.
         model_version: Recorded in every output row, e.g. ``v3``.
         chunk_rows: Rows scored at a time, so memory stays bounded.
@@ -47,11 +48,10 @@ def predict_batch(
         InputError: For a bad file or missing feature columns (named).
     """
     predictor = load_model(model_dir)
-    read_csv(data_path)  # fail early, with a clear message, on a bad file
     output = Path(output_path)
     output.parent.mkdir(parents=True, exist_ok=True)
     total, counts = 0, {}
-    for number, chunk in enumerate(pd.read_csv(data_path, chunksize=chunk_rows)):
+    for number, chunk in enumerate(iter_frames(data_path, chunk_rows)):
         scored = chunk.copy()
         scored[PREDICTION_COLUMN] = predictor.predict(chunk)
         probabilities = predictor.predict_proba(chunk)

@@ -170,9 +170,9 @@ def make_dataset(preprocess, inputs: dict, targets: np.ndarray, batch_size: int,
 
 
 def _read(path, features: list[Feature], label: str) -> pd.DataFrame:
-    from kfp_mlops.components.core.tables import read_csv
+    from kfp_mlops.components.core.sources import read_table
 
-    frame = read_csv(path)
+    frame = read_table(path)
     F.check_columns(frame, features, label, str(path))
     return frame
 

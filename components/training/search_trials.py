@@ -40,17 +40,17 @@ class TrialData:
 
 def load_trial_data(train_path: str | os.PathLike, eval_path: str | os.PathLike, schema_path: str | os.PathLike,
                     label: str, task: str = "auto") -> TrialData:
-    """Reads the training and eval CSVs and the schema once for every trial.
+    """Reads the training and eval splits (CSV or Parquet) and the schema once for every trial.
 
     Raises:
         InputError: For a bad file, schema or label.
     """
     from kfp_mlops.components.core.schema_io import read_schema
-    from kfp_mlops.components.core.tables import read_csv
+    from kfp_mlops.components.core.sources import read_table
 
     schema = read_schema(schema_path)
     features = F.features_from_schema(schema, label)
-    train, evaluation = read_csv(train_path), read_csv(eval_path)
+    train, evaluation = read_table(train_path), read_table(eval_path)
     F.check_columns(train, features, label, str(train_path))
     F.check_columns(evaluation, features, label, str(eval_path))
     label_type = next(f.type for f in schema.feature if f.name == label)

@@ -187,11 +187,11 @@ def train_sklearn_model(
     Raises:
         InputError: For a bad file, schema, label, estimator or hyperparameter.
     """
-    from kfp_mlops.components.core.tables import read_csv
+    from kfp_mlops.components.core.sources import sample_table
 
     schema = read_schema(schema_path)
     features = F.features_from_schema(schema, label)
-    frame = read_csv(train_path)
+    frame, sampling = sample_table(train_path, seed=seed)  # a seeded sample when it outgrows memory
     F.check_columns(frame, features, label, str(train_path))
     label_type = next(f.type for f in schema.feature if f.name == label)
     task = F.resolve_task(task, frame[label], label_type)
@@ -217,6 +217,7 @@ def train_sklearn_model(
         "classes": classes, "rows": int(len(frame)), "features": [f.name for f in features],
         "train_score": score, "train_score_rows": int(len(scored)), "train_seconds": round(seconds, 3),
         "seed": int(seed), "threads": threads,
+        **sampling.as_metadata(),
         "hyperparameters": _json_safe({name: value for name, value in estimator_params(
             _estimator_class(estimator, task), hyperparameters or {}, seed).items() if name in (hyperparameters or {})}),
     }
@@ -238,8 +239,8 @@ def sample_rows(frame: pd.DataFrame, rows: int, seed: int) -> pd.DataFrame:
 
 
 def _read_eval(path: str | os.PathLike, features: list[Feature], label: str) -> pd.DataFrame:
-    from kfp_mlops.components.core.tables import read_csv
+    from kfp_mlops.components.core.sources import read_table
 
-    frame = read_csv(path)
+    frame = read_table(path)
     F.check_columns(frame, features, label, str(path))
     return frame

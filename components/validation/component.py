@@ -6,10 +6,11 @@ from kfp_mlops.components.images import component
 
 @component("core")
 def generate_statistics(dataset: Input[Dataset], statistics: Output[Artifact]):
-    """Computes statistics of a CSV dataset, chunked so that memory stays bounded.
+    """Computes statistics of a CSV or Parquet dataset, streamed so that memory stays bounded.
 
     Args:
-        dataset: A CSV file with a header row.
+        dataset: A CSV file with a header row, or Parquet (a file or a folder of shards,
+            as the ingestion writes its splits).
         statistics: A binary ``DatasetFeatureStatisticsList`` (tensorflow-metadata),
             readable with TFDV's ``load_stats_binary``. Metadata: ``rows``, ``columns``.
     """

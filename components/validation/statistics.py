@@ -214,6 +214,20 @@ def _string_feature(feature, acc: _Strings) -> None:
     _time_stats(feature, acc)
 
 
+def _is_table(data_path: str | os.PathLike) -> bool:
+    """True for a source the engine reads: a folder, a remote URI, or a Parquet file."""
+    from kfp_mlops.components.core.sources import PARQUET_MAGIC, is_remote
+
+    path = Path(data_path)
+    if is_remote(data_path) or path.is_dir():
+        return True
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(4) == PARQUET_MAGIC
+    except OSError:
+        return False
+
+
 def compute_statistics(
     data_path: str | os.PathLike,
     block_size: int = BLOCK_SIZE,
@@ -231,9 +245,17 @@ def compute_statistics(
     Returns:
         A ``DatasetFeatureStatisticsList`` with one dataset.
 
+    A Parquet source (a file, a folder of shards, a ``gs://``/``s3://`` URI) is
+    profiled by the embedded engine instead (:mod:`.table_statistics`), with
+    quantiles from all rows.
+
     Raises:
         InputError: If the file is not a readable CSV (see :class:`.reader.CsvBatches`).
     """
+    if _is_table(data_path):
+        from kfp_mlops.components.validation.table_statistics import table_statistics
+
+        return table_statistics(data_path, max_tracked_values=max_tracked_values)
     batches = CsvBatches(data_path, block_size=block_size)
     rows, accumulators, sample = 0, {}, _RowSample(sample_size)
     started = time.monotonic()

@@ -18,7 +18,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     pipelines = parser.add_subparsers(dest="pipeline", metavar="PIPELINE", required=True)
     training = pipelines.add_parser("training", help="validate, train, evaluate, register, deploy")
-    training.add_argument("--data", default="", help="CSV with a header row, or penguins (the bundled data, the default)")
+    training.add_argument("--data", default="",
+                          help="CSV with a header row, a Parquet file or folder of shards, a gs:// or s3:// URI "
+                               "of one, or penguins (the bundled data, the default)")
     training.add_argument("--label", default="", help="label column (default: species for the bundled data)")
     training.add_argument("--schema", default="", help="curated TFX schema.pbtxt to validate against")
     training.add_argument("--model-name", default="", help="registry name (default: the data file's stem)")
@@ -44,7 +46,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     training.set_defaults(func=handle)
 
     batch = pipelines.add_parser("batch-prediction", help="validate rows against the training schema and score them")
-    batch.add_argument("--data", required=True, help="CSV of rows to score")
+    batch.add_argument("--data", required=True, help="rows to score: CSV, Parquet (a file or a folder of shards), "
+                       "or a gs:// or s3:// URI of one")
     batch.add_argument("--training-data", default="",
                        help="a training CSV to derive the schema and skew baseline from (default: the ones the "
                        "model version carries in the registry)")

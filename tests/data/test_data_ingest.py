@@ -87,5 +87,6 @@ def test_ingest_component_writes_datasets_with_metadata(tmp_path):
     artifacts = {name: dsl.Dataset(uri=str(tmp_path / name)) for name in ("train", "eval", "test")}
     label = ingest_data.python_func(data_path="", label="", **artifacts)
     assert label == "species"
-    assert artifacts["train"].metadata["rows"] == len(pd.read_csv(artifacts["train"].path))
+    assert artifacts["train"].metadata["rows"] == len(pd.read_parquet(artifacts["train"].path))
+    assert artifacts["train"].metadata["format"] == "parquet"
     assert artifacts["test"].metadata["label"] == "species"

@@ -121,8 +121,8 @@ def run_case(case: Case, folder: Path, home: Path, capfd, extra_args: tuple[str,
     metric = "r2" if case.task == "regression" else "balanced_accuracy"
     assert (run / "evaluate-model" / "metrics").is_file(), f"no evaluation (exit {code}):\n{out}"
     reported = json.loads((run / "evaluate-model" / "metrics").read_text())[metric]
-    train = pd.read_csv(run / "ingest-data" / "train")
-    test = pd.read_csv(run / "ingest-data" / "test")
+    train = pd.read_parquet(run / "ingest-data" / "train")
+    test = pd.read_parquet(run / "ingest-data" / "test")
     task = "regression" if case.task == "regression" else "classification"
     truth = _labels(test, case.label, task)
     model = load_model(run / f"train-{case.trainer}" / "model")

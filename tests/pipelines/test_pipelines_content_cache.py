@@ -51,7 +51,7 @@ def test_new_content_at_the_same_path_reruns_and_unchanged_content_hits_the_cach
     assert train.uri != first.tasks["ingest-data"]["train"].uri
     assert train.metadata["source_fingerprint"] == changed.tasks["fingerprint-data"]["Output"]
     fresh = pd.read_csv(path)
-    assert set(map(tuple, pd.read_csv(train.path).to_numpy())) <= set(map(tuple, fresh.to_numpy()))
+    assert set(map(tuple, pd.read_parquet(train.path).to_numpy())) <= set(map(tuple, fresh.to_numpy()))
 
 
 @pytest.mark.slow
