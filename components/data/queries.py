@@ -145,7 +145,7 @@ def split_condition(columns: Sequence[Column], split: str, eval_fraction: float 
     Raises:
         ValueError: For an unknown split name or bad fractions.
     """
-    ranges = dict(zip(SPLITS, _ranges(eval_fraction, test_fraction)))
+    ranges = dict(zip(SPLITS, _ranges(eval_fraction, test_fraction), strict=True))
     if split not in ranges:
         raise ValueError(f"unknown split {split!r}; expected one of: {', '.join(SPLITS)}")
     low, high = ranges[split]

@@ -176,7 +176,7 @@ class FakeBigQuery(LoopbackJsonServer):
         frame = self.db.execute(self._duckdb(select) + (" LIMIT 0" if config.get("dryRun") else "")).df()
         statistics = {"creationTime": "1700000000000", "query": {
             "totalBytesProcessed": "0", "statementType": "EXPORT_DATA" if isinstance(tree, exp.Export) else "SELECT",
-            "referencedTables": [dict(zip(("projectId", "datasetId", "tableId"), n.split("."))) for n in
+            "referencedTables": [dict(zip(("projectId", "datasetId", "tableId"), n.split("."), strict=True)) for n in
                                  self._referenced(tree)]}}
         if config.get("dryRun"):
             statistics["query"]["schema"] = self._schema(frame)
