@@ -31,6 +31,7 @@ ENDPOINT_ENV = "KFP_MLOPS_BIGQUERY_API_ENDPOINT"
 _PROJECT = r"(?:[a-z][a-z0-9.-]*[a-z0-9]:)?[a-z][a-z0-9-]{4,28}[a-z0-9]"
 _DATASET = r"[A-Za-z0-9_]{1,1024}"
 _TABLE = r"[\w\- $]{1,1024}"
+PREFLIGHT_ROWS = 1000  # rows of a table the pre-flight reads (tabledata.list is free)
 _QUERY_START = re.compile(r"^\s*(\(\s*)*(SELECT|WITH)\b", re.IGNORECASE)
 
 
@@ -230,3 +231,34 @@ def fingerprint(text: str, project: str = "", field: str = "data_path") -> str:
 
 def _millis(moment) -> int:
     return int(moment.timestamp() * 1000) if moment is not None else 0
+
+
+def preflight(text: str, label: str = "", field: str = "data_path"):
+    """The pre-flight of a BigQuery source: its schema, and for a table a free sample (tabledata.list).
+
+    A query is only dry-run (free): its sample would cost a full scan, so the label's
+    values are checked by the ingestion task.
+
+    Returns:
+        A :class:`.contract.Preflight`.
+
+    Raises:
+        InputError: For a bad URI, a missing table, refused access, a rejected query,
+            fewer than two columns, or a missing label column.
+    """
+    from kfp_mlops.components.data.contract import Preflight, check_values
+
+    source = parse_source(text, field)
+    client = make_client(source.project)
+    names = [column.name for column in columns_of(client, source, field)]
+    if len(names) < 2:
+        raise InputError(f"{field}: {source} has {len(names)} column; expected features and a label")
+    if label and label not in names:
+        raise InputError(f"label column {label!r} not found in {source}; columns are: {', '.join(names)}")
+    if not source.table:
+        return Preflight(columns=names, sample_rows=0, label_values=0, complete=False)
+    sample = read_arrow(source, client, max_rows=PREFLIGHT_ROWS, field=field).to_pandas()
+    check_values(sample, str(source))
+    labelled = int(sample[label].notna().sum()) if label else len(sample)
+    return Preflight(columns=names, sample_rows=len(sample), label_values=labelled, complete=False,
+                     labels=sample[label].dropna() if label else None)

@@ -55,6 +55,19 @@ class BigQuerySplit:
     job_ids: dict[str, str] = field(default_factory=dict)
 
 
+def table_uri(metadata: dict) -> str:
+    """``bq://project.dataset.table`` from a ``google.BQTable`` artifact's metadata.
+
+    Raises:
+        InputError: Naming the metadata keys that are missing.
+    """
+    keys = ("projectId", "datasetId", "tableId")
+    missing = [key for key in keys if not metadata.get(key)]
+    if missing:
+        raise InputError(f"table: the google.BQTable artifact has no {', '.join(missing)} in its metadata")
+    return "bq://" + ".".join(str(metadata[key]) for key in keys)
+
+
 def shard_uri(folder: str, split: str) -> str:
     """``<folder>/part-*.parquet`` for a ``gs://`` folder.
 

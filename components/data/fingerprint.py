@@ -11,6 +11,7 @@ Fingerprints:
 - a folder: ``tree-sha256:<hex>`` over its members' relative names, sizes and hashes;
 - a ``gs://`` object: ``gs:<generation>:<md5 or crc32c>``; a ``gs://`` prefix:
   ``gs-tree-sha256:<hex>`` over its objects' names and generations;
+- a BigQuery table (``bq://``) or query: see :func:`.bigquery.fingerprint` (etags, no rows read);
 - empty (the bundled demo data): the bundled file's ``sha256:``.
 """
 from __future__ import annotations
@@ -87,7 +88,12 @@ def fingerprint(path: str) -> str:
         from kfp_mlops.components.data.ingest import bundled_dataset_path
 
         path = bundled_dataset_path()
-    if path.startswith("gs://"):
+    from kfp_mlops.components.data.bigquery import fingerprint as bigquery_fingerprint
+    from kfp_mlops.components.data.bigquery import is_bigquery
+
+    if is_bigquery(path):
+        value = bigquery_fingerprint(path)
+    elif path.startswith("gs://"):
         value = _gcs(path)
     else:
         local = Path(path)

@@ -32,6 +32,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     training.add_argument("--accelerator",
                           help="accelerator for the Keras trainer, e.g. NVIDIA_L4 (vertex) or nvidia-l4 (kfp)")
     training.add_argument("--accelerator-count", type=int, default=1)
+    training.add_argument("--data-source", choices=("file", "bigquery"), default="file",
+                          help="bigquery (vertex): the split runs as BigQuery query jobs over the bq:// table or "
+                               "SQL query given as data_path, exporting Parquet shards; file: any path, "
+                               "a bq:// table is then read through the client")
     parser.set_defaults(func=handle)
 
 
@@ -50,7 +54,8 @@ def handle(args: argparse.Namespace) -> int:
 
         digests = resolve_digests(args.image_registry, args.image_tag)
     given = {"trainer": args.trainer, "import_schema": args.import_schema,
-             "accelerator": args.accelerator, "accelerator_count": args.accelerator_count}
+             "accelerator": args.accelerator, "accelerator_count": args.accelerator_count,
+             "data_source": args.data_source}
     for name in names:
         path = compile_pipeline(name, args.target, args.out, image_tag=args.image_tag,
                                 image_registry=args.image_registry, image_digests=digests,
