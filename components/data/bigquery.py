@@ -123,13 +123,20 @@ def api_errors(source: BigQuerySource, field: str = "data_path") -> Iterator[Non
                          "check the credentials' roles (bigquery.dataViewer, bigquery.jobUser)") from None
     except api.BadRequest as error:
         raise InputError(f"{field}: BigQuery rejected {source}: {_reason(error)}") from None
+    except (auth_exceptions.RefreshError, auth_exceptions.InvalidOperation) as error:  # a 401, and no refresh
+        raise InputError(f"{field}: BigQuery refused the credentials for {source} (HTTP 401): {_reason(error)}; "
+                         "run `gcloud auth application-default login` or check GOOGLE_APPLICATION_CREDENTIALS"
+                         ) from None
     except auth_exceptions.DefaultCredentialsError:
         raise InputError("no Google Cloud credentials for BigQuery: run `gcloud auth application-default login` "
                          "or set GOOGLE_APPLICATION_CREDENTIALS") from None
 
 
 def _reason(error) -> str:
-    message = getattr(error, "message", "") or str(error)
+    """BigQuery's own message (``errors[0].message``), without the request line the client prefixes."""
+    details = getattr(error, "errors", None) or []
+    message = (details[0].get("message") if details and isinstance(details[0], dict) else "") or \
+        re.sub(r"^[A-Z]+ \S+: ", "", str(getattr(error, "message", "") or error))
     return " ".join(str(message).split())[:300]
 
 

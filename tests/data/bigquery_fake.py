@@ -173,7 +173,11 @@ class FakeBigQuery(LoopbackJsonServer):
         reference.setdefault("jobId", f"job_{next(self._ids)}")
         reference.setdefault("location", "US")
         select = tree.this if isinstance(tree, exp.Export) else tree
-        frame = self.db.execute(self._duckdb(select) + (" LIMIT 0" if config.get("dryRun") else "")).df()
+        sql = self._duckdb(select)
+        try:  # an engine error is the query's fault: a 400, never a 5xx (which the client retries for minutes)
+            frame = self.db.execute(f"SELECT * FROM ({sql}) LIMIT 0" if config.get("dryRun") else sql).df()
+        except duckdb.Error as engine_error:
+            return error(400, "invalidQuery", str(engine_error).splitlines()[0])
         statistics = {"creationTime": "1700000000000", "query": {
             "totalBytesProcessed": "0", "statementType": "EXPORT_DATA" if isinstance(tree, exp.Export) else "SELECT",
             "referencedTables": [dict(zip(("projectId", "datasetId", "tableId"), n.split("."), strict=True)) for n in
