@@ -61,5 +61,5 @@ def compiled_target(name: str) -> Target:
     return target
 
 
-__all__ = ["DATA_SOURCES", "TARGETS", "DeployStep", "IngestStep", "SubmitOption", "Target", "compiled_target", "compiled_targets", "discover",
-           "get_target"]
+__all__ = ["DATA_SOURCES", "TARGETS", "DeployStep", "IngestStep", "SubmitOption", "Target", "compiled_target",
+           "compiled_targets", "discover", "get_target"]
