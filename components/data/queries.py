@@ -4,9 +4,12 @@ The deterministic split is defined here so that every engine assigns the same ro
 to the same split:
 
 - the row's *key* is its values as text, joined by ``|`` in column order: integers
-  and strings as they are, floats as ``printf('%.17g')`` (an integral float prints
-  like the integer, so an integer column read with gaps as floats keeps its keys),
-  booleans as ``true``/``false``, NULL as the empty string;
+  and strings as they are, floats as ``printf('%.15g')``, booleans as
+  ``true``/``false``, NULL as the empty string. Fifteen significant digits give back
+  any decimal of up to 15 digits whichever parser read it (pandas' default CSV parser
+  can land an ulp away from DuckDB's or BigQuery's correctly rounded one), and an
+  integral float prints like the integer, so an integer column read with gaps as
+  floats keeps its keys;
 - its *bucket* is the first 15 hex digits of the key's MD5, modulo 10 000;
 - buckets below ``train_cut`` are ``train``, then ``eval``, then ``test``, with
   the same float comparisons as :func:`kfp_mlops.components.data.ingest.assign_splits`.
@@ -39,7 +42,7 @@ SEPARATOR = "|"
 SPLITS = ("train", "eval", "test")
 UNLABELLED = "unlabelled"
 _HEX_DIGITS = 15  # 60 bits: fits a signed INT64 in every engine
-_FLOAT_FORMAT = "%.17g"
+_FLOAT_FORMAT = "%.15g"  # 15 digits: any decimal text of up to 15 digits survives, whichever parser rounded it
 
 _INTEGER = {"INT64", "INTEGER", "INT", "BIGINT", "SMALLINT", "TINYINT", "HUGEINT", "UBIGINT", "UINTEGER",
             "USMALLINT", "UTINYINT", "BYTEINT"}
