@@ -54,9 +54,9 @@ def main() -> None:
     import keras
     import tensorflow as tf
 
+    from kfp_mlops.components.core.features import features_from_schema
+    from kfp_mlops.components.core.keras_io import to_inputs
     from kfp_mlops.components.training import keras_trainer as kt
-    from kfp_mlops.components.training.features import features_from_schema
-    from kfp_mlops.components.training.keras_io import to_inputs
 
     frame, schema = make_data(args.rows, args.seed)
     features = features_from_schema(schema, "label")

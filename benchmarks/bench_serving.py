@@ -4,7 +4,7 @@ Both servers run in their own process on 127.0.0.1 and serve the same sklearn
 Pipeline (palmerpenguins, raw rows in, labels out) over V1
 ``/v1/models/NAME:predict``:
 
-- **ours**: ``kfp_mlops.components.deployment.server`` (contract validation,
+- **ours**: ``kfp_mlops.components.serving.server`` (contract validation,
   micro-batching of concurrent requests, no per-request logging);
 - **plain KServe**: a ``kserve.Model`` whose ``predict`` builds a DataFrame from
   ``instances`` and calls the pipeline, started the default way with
@@ -56,7 +56,7 @@ kserve.ModelServer(http_port=int(sys.argv[2]), enable_grpc=False).start([Sklearn
 
 OURS = """
 import sys
-from kfp_mlops.components.deployment.server import serve_forever
+from kfp_mlops.components.serving.server import serve_forever
 serve_forever(sys.argv[1], "%s", "127.0.0.1", int(sys.argv[2]), workers=int(sys.argv[3]))
 """ % NAME
 
@@ -71,8 +71,8 @@ def build_model(model_dir: Path) -> None:
     from sklearn.pipeline import Pipeline, make_pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-    from kfp_mlops.components.data.ingest import bundled_dataset_path
-    from kfp_mlops.components.training.model_io import Feature, FeatureContract, save_sklearn_model
+    from kfp_mlops.components.core.model_io import Feature, FeatureContract, save_sklearn_model
+    from kfp_mlops.components.core.tables import bundled_dataset_path
 
     frame = pd.read_csv(bundled_dataset_path()).dropna(subset=["species"])
     numeric = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "year"]
@@ -153,7 +153,7 @@ def time_model(model_dir: Path, requests: int, latencies: list[float]) -> None:
     """In-process one-row predicts of the model alone: the floor under any server's latency."""
     import pandas as pd
 
-    from kfp_mlops.components.training.model_io import load_model
+    from kfp_mlops.components.core.model_io import load_model
 
     predictor = load_model(model_dir)
     for _ in range(requests):

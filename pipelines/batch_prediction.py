@@ -70,7 +70,7 @@ def run_batch_prediction(data_path: str, training_data_path: str = "", model_nam
     """
     from pathlib import Path
 
-    from kfp_mlops.components.data.contract import preflight
+    from kfp_mlops.components.core.data_contract import preflight
     from kfp_mlops.components.registry.baseline import registered_label
     from kfp_mlops.pipelines import local_runner
 

@@ -26,7 +26,7 @@ def materialize(name: str, folder: str | os.PathLike | None = None) -> Path:
     Raises:
         KeyError: For a name that is not a bundled dataset.
     """
-    from kfp_mlops.components.data.ingest import bundled_dataset_path
+    from kfp_mlops.components.core.tables import bundled_dataset_path
     from kfp_mlops.pipelines.local_runner import home_dir
 
     if name not in BUNDLED:

@@ -39,9 +39,9 @@ def _send_traffic(endpoint_url: str, frame: pd.DataFrame, batch: int = 10) -> li
 
 def _serve_champion(registry_uri: str, log_dir: Path | None):
     """Starts the local endpoint on the registry's champion, logging predictions to ``log_dir``."""
-    from kfp_mlops.components.deployment.server import start_local_endpoint
     from kfp_mlops.components.monitoring.prediction_log import PredictionLogger, logged_predictor
     from kfp_mlops.components.registry import open_registry
+    from kfp_mlops.components.serving.server import start_local_endpoint
 
     registry = open_registry(registry_uri)
     champion = registry.get(MODEL_NAME, "champion")
@@ -79,10 +79,11 @@ def run_level2_demo(workdir: str | Path, say: Callable[[str], None] = print) -> 
 
 def _run_story(workdir: Path, say: Callable[[str], None]) -> dict:
     """The five steps of :func:`run_level2_demo`, in ``workdir``."""
-    from kfp_mlops.components.evaluation.metrics import compute_metrics
+    from kfp_mlops.components.core.metrics import compute_metrics
     from kfp_mlops.components.registry import open_registry
     from kfp_mlops.pipelines.demo_data import write_level2_data
     from kfp_mlops.pipelines.monitoring import run_monitoring
+    from kfp_mlops.pipelines.outcomes import MonitoringOutcome
     from kfp_mlops.pipelines.training import run_training
 
     started = time.perf_counter()
@@ -93,7 +94,7 @@ def _run_story(workdir: Path, say: Callable[[str], None]) -> dict:
 
     say("[2/5] training the first champion on era 1 ...")
     first = run_training(str(data.initial), data.label, model_name=MODEL_NAME, log_path=str(logs / "train-1.log"))
-    if not first.succeeded or not first.output("promote-model"):
+    if not first.outcome.promoted:
         raise RuntimeError(f"the first training run did not deploy a champion: {first.error or 'gate failed'}")
     registry = open_registry(registry_uri)
     old = registry.get(MODEL_NAME, "champion")
@@ -108,22 +109,21 @@ def _run_story(workdir: Path, say: Callable[[str], None]) -> dict:
     say(f"      {len(predictions)} predictions served by {old.version} and logged to {log_dir}")
 
     say("[4/5] monitoring the prediction log against the training baseline ...")
-    monitor = run_monitoring(str(log_dir), str(data.initial), MODEL_NAME, label=data.label,
-                             new_data_path=str(data.fresh), log_path=str(logs / "monitoring.log"))
-    if not monitor.succeeded:
+    monitor = MonitoringOutcome.from_run(run_monitoring(
+        str(log_dir), str(data.initial), MODEL_NAME, label=data.label, new_data_path=str(data.fresh),
+        log_path=str(logs / "monitoring.log")))
+    if monitor.error:
         raise RuntimeError(f"monitoring failed: {monitor.error}")
-    decision = Path(monitor.tasks["decide-retraining"]["report"].path).read_text()
-    for line in decision.splitlines():
+    for line in monitor.report.splitlines():
         if line.startswith("- "):
             say(f"      {line[2:]}")
-    outcome = monitor.output("trigger-retraining")
-    if not outcome:
+    if not monitor.trigger:
         raise RuntimeError("monitoring did not trigger retraining")
-    say(f"      {outcome}")
+    say(f"      {monitor.trigger}")
 
     new = open_registry(registry_uri).get(MODEL_NAME, "champion")
     if new.version == old.version:
-        raise RuntimeError(f"the champion did not change: {outcome}")
+        raise RuntimeError(f"the champion did not change: {monitor.trigger}")
     truth = pd.read_csv(data.traffic_truth)  # the served traffic's labels, arriving later
     old_on_new = compute_metrics(registry.load(MODEL_NAME, old.version), truth, data.label)["accuracy"]
     new_on_new = compute_metrics(registry.load(MODEL_NAME, new.version), truth, data.label)["accuracy"]
@@ -137,7 +137,7 @@ def _run_story(workdir: Path, say: Callable[[str], None]) -> dict:
         "old_champion": {"version": old.version, "metrics": old.metrics, "era2_accuracy": old_on_new},
         "new_champion": {"version": new.version, "metrics": new.metrics, "era2_accuracy": new_on_new},
         "served_version": served.version,
-        "retraining": outcome,
+        "retraining": monitor.trigger,
         "seconds": time.perf_counter() - started,
     }
     say(f"old champion {old.version}: test accuracy {old.metrics['accuracy']:.3f} (era 1); "

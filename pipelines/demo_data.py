@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from kfp_mlops.components.data.ingest import BUNDLED_LABEL, bundled_dataset_path
+from kfp_mlops.components.core.tables import BUNDLED_LABEL, bundled_dataset_path
 
 
 @dataclass

@@ -32,7 +32,7 @@ from typing import Any
 
 import yaml
 
-from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.core.errors import InputError
 
 ENV_FILE_VARIABLE = "KFP_MLOPS_ENVIRONMENTS"
 DEFAULT_FILE = "environments.yaml"

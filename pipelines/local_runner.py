@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kfp_mlops.pipelines.local_files import name_files
 from kfp_mlops.pipelines.local_progress import (
     HEARTBEAT_SECONDS,
     StepTiming,
@@ -23,8 +25,8 @@ from kfp_mlops.pipelines.local_progress import (
     display_names,
     timing_table,
 )
-from kfp_mlops.pipelines.local_files import name_files
 from kfp_mlops.pipelines.local_watchdog import task_guard
+from kfp_mlops.pipelines.task_failure import TaskFailure
 
 HOME_ENV = "KFP_MLOPS_HOME"
 RUNS_FOLDER = ".runs"
@@ -56,6 +58,8 @@ class LocalRun:
         tasks: Outputs per task name, for every task that ran or was a cache hit;
             parameters as values, artifacts as kfp ``Artifact`` objects.
         error: The failure's message when ``succeeded`` is False.
+        failure: The failed task's error as a type (kind, whether it is an ``InputError``,
+            message), when the task recorded it; None on success.
         log_path: The task log file ("" when logs went to the console).
         steps: Each step's display name, status and elapsed time, in start order.
         run_name: kfp.local's name for the run (its folder under the pipeline root).
@@ -66,6 +70,7 @@ class LocalRun:
     seconds: float
     tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
     error: str = ""
+    failure: TaskFailure | None = None
     log_path: str = ""
     steps: list[StepTiming] = field(default_factory=list)
     run_name: str = ""
@@ -158,6 +163,12 @@ def _output_to(log_path: Path | None) -> Iterator[Callable[[str], object]]:
             os.close(saved_err)
 
 
+def _task_failure(error_dir: Path) -> TaskFailure | None:
+    """The failure the last failed task recorded (see :mod:`kfp_mlops.pipelines.task_entry`)."""
+    files = sorted(error_dir.glob("task-*.json"), key=lambda p: int(p.stem.split("-")[1]))
+    return TaskFailure.read(files[-1]) if files else None
+
+
 def _failure_cause(log_path: Path | None, fallback: str) -> str:
     """Returns the last exception line a task printed, e.g. ``InputError: ...``."""
     import re
@@ -205,7 +216,7 @@ def run_pipeline(
     """
     from kfp import local
 
-    from kfp_mlops.components.errors import InputError
+    from kfp_mlops.components.core.errors import InputError
 
     root = Path(root) if root else pipeline_root()
     for name, value in {**arguments, "pipeline root": str(root)}.items():
@@ -227,8 +238,9 @@ def run_pipeline(
     root_logger = logging.getLogger()
     started_at, started = time.time(), time.perf_counter()
     error = ""
+    error_dir = tempfile.TemporaryDirectory(prefix="kfp-mlops-errors-")
     with _output_to(log_file) as write, _recorded_task_outputs() as recorded, \
-            _run_name() as run_name, task_guard():
+            _run_name() as run_name, task_guard(error_dir.name), error_dir:
         emit = (lambda line: write(_strip_ansi(line))) if progress else None
         tracker = StepTracker(emit, display_names(pipeline), heartbeat_s)
         level = root_logger.level
@@ -250,14 +262,16 @@ def run_pipeline(
             if emit and log_file:
                 for line in table:
                     emit(line)
+        failure = _task_failure(Path(error_dir.name)) if error else None
     if error:
-        error = _failure_cause(log_file, error)
+        error = str(failure) if failure else _failure_cause(log_file, error)
     name_files(recorded)  # report.html, report.md, predictions.csv beside the extensionless files
     run = LocalRun(
         succeeded=not error,
         seconds=seconds,
         tasks={name: dict(values) for name, values in recorded.items()},
         error=error,
+        failure=failure,
         log_path=str(log_file or ""),
         steps=steps,
         run_name=run_name.get("name", ""),

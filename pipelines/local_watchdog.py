@@ -85,9 +85,20 @@ class Watchdog:
         self._process.wait()
 
 
-def _run_task(watchdog: Watchdog, full_command: list[str], env_vars: dict[str, str] | None = None) -> int:
-    """kfp.local's ``run_local_subprocess``, with the task in its own process group under the watchdog."""
-    env = {**os.environ, **env_vars} if env_vars else None
+TASK_ENTRY = ("-m kfp.dsl.executor_main", "-m kfp_mlops.pipelines.task_entry")
+
+
+def _run_task(watchdog: Watchdog, full_command: list[str], env_vars: dict[str, str] | None = None,
+              error_file: str = "") -> int:
+    """kfp.local's ``run_local_subprocess``, with the task in its own process group under the watchdog.
+
+    With ``error_file``, the task runs through :mod:`kfp_mlops.pipelines.task_entry`, which writes its
+    failure there as typed JSON.
+    """
+    env = {**os.environ, **(env_vars or {})}
+    if error_file:
+        full_command = [part.replace(*TASK_ENTRY) for part in full_command]
+        env["KFP_MLOPS_ERROR_FILE"] = error_file
     with subprocess.Popen(full_command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                           bufsize=1, env=env, start_new_session=True) as process:
         watchdog.watch(process.pid)  # with start_new_session, the group id is the task's pid
@@ -108,15 +119,21 @@ def _run_task(watchdog: Watchdog, full_command: list[str], env_vars: dict[str, s
 
 
 @contextlib.contextmanager
-def task_guard() -> Iterator[Watchdog]:
-    """Runs kfp.local's subprocess tasks in their own process groups, under a watchdog."""
+def task_guard(error_dir: str | os.PathLike | None = None) -> Iterator[Watchdog]:
+    """Runs kfp.local's subprocess tasks in their own process groups, under a watchdog.
+
+    Args:
+        error_dir: Where each failed task writes its typed failure (``task-N.json``); None for none.
+    """
     from kfp.local import subprocess_task_handler
 
     watchdog = Watchdog()
     original = subprocess_task_handler.run_local_subprocess
+    count = iter(range(1, 1 << 30))
 
     def run_local_subprocess(full_command: list[str], env_vars: dict[str, str] | None = None) -> int:
-        return _run_task(watchdog, full_command, env_vars)
+        error_file = os.path.join(error_dir, f"task-{next(count)}.json") if error_dir else ""
+        return _run_task(watchdog, full_command, env_vars, error_file)
 
     subprocess_task_handler.run_local_subprocess = run_local_subprocess
     try:

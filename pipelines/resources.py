@@ -21,7 +21,12 @@ from typing import Any
 
 from kfp_mlops.pipelines.targets import TARGETS, get_target
 from kfp_mlops.pipelines.targets.base import KFP_GPU_RESOURCE, use_gpu_image
-from kfp_mlops.pipelines.targets.kfp import GKE_ACCELERATOR_LABEL, GKE_ACCELERATORS, KFP_COUNTS, gke_accelerator
+from kfp_mlops.pipelines.targets.kfp import (
+    GKE_ACCELERATOR_LABEL,
+    GKE_ACCELERATORS,
+    KFP_COUNTS,
+    gke_accelerator,
+)
 from kfp_mlops.pipelines.targets.vertex import VERTEX_ACCELERATORS
 
 __all__ = [

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.core.errors import InputError
 
 REPORT_TYPES = {"system.HTML": "HTML", "system.Markdown": "Markdown"}
 DATA_EXTENSIONS = (".csv", ".parquet")

@@ -55,10 +55,10 @@ def build_training_pipeline(
             source it does not compile.
     """
     from kfp_mlops.components.data.component import fingerprint_data
-    from kfp_mlops.components.deployment import component as deployment
-    from kfp_mlops.components.images import image_name
     from kfp_mlops.components.evaluation.component import evaluate_model
+    from kfp_mlops.components.images import image_name
     from kfp_mlops.components.registry.component import current_champion, promote_model, register_model
+    from kfp_mlops.components.serving.component import infra_validate
     from kfp_mlops.components.training.component import train_keras, train_sklearn
     from kfp_mlops.components.validation import component as validation
     from kfp_mlops.pipelines.targets import DeployStep, IngestStep, get_target
@@ -155,7 +155,7 @@ def build_training_pipeline(
                     statistics=statistics.outputs["statistics"], pipeline_run_id=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
                 ).set_display_name("Register model")
                 register.set_caching_options(False)
-                infra = deployment.infra_validate(
+                infra = infra_validate(
                     model=model, examples=ingest.outputs["eval"], label=label_column
                 ).set_display_name("Infra-validate model server")
                 with dsl.If(infra.outputs["Output"] == True, name="model-serves"):  # noqa: E712
@@ -206,23 +206,24 @@ def run_training(
         **parameters: Other pipeline parameters (``thresholds``, ``estimator``, ...).
 
     Returns:
-        A :class:`kfp_mlops.pipelines.local_runner.LocalRun`, with
-        ``model_name`` and ``registry`` attributes added.
+        A :class:`kfp_mlops.pipelines.local_runner.LocalRun`, with ``model_name``,
+        ``registry`` and ``outcome`` (a :class:`~kfp_mlops.pipelines.outcomes.TrainingOutcome`) added.
 
     Raises:
         InputError: For a bad data file, label or schema path.
     """
     from pathlib import Path
 
-    from kfp_mlops.components.data.bigquery import is_bigquery
-    from kfp_mlops.components.data.contract import model_name_from, preflight
-    from kfp_mlops.components.data.ingest import BUNDLED_LABEL, bundled_dataset_path
-    from kfp_mlops.components.errors import InputError
+    from kfp_mlops.components.core.bigquery import is_bigquery
+    from kfp_mlops.components.core.data_contract import model_name_from, preflight
+    from kfp_mlops.components.core.errors import InputError
+    from kfp_mlops.components.core.features import resolve_task
+    from kfp_mlops.components.core.tables import BUNDLED_LABEL, bundled_dataset_path
     from kfp_mlops.components.evaluation.gate import check_threshold_names
     from kfp_mlops.components.registry import open_registry
     from kfp_mlops.components.registry.local import check_name
-    from kfp_mlops.components.training.features import resolve_task
     from kfp_mlops.pipelines import local_runner
+    from kfp_mlops.pipelines.outcomes import TrainingOutcome
 
     if schema_path and not Path(schema_path).is_file():
         raise InputError(f"schema file not found: {schema_path}")
@@ -254,4 +255,5 @@ def run_training(
     }
     run = local_runner.run_pipeline(pipeline, arguments, enable_caching=enable_caching, log_path=log_path)
     run.model_name, run.registry = model_name, registry_path
+    run.outcome = TrainingOutcome.from_run(run, model_name, registry_path)
     return run

@@ -18,7 +18,7 @@ def penguins_csv(tmp_path):
     """The bundled palmerpenguins CSV, copied to a temporary file."""
     import shutil
 
-    from kfp_mlops.components.data.ingest import bundled_dataset_path
+    from kfp_mlops.components.core.tables import bundled_dataset_path
 
     path = tmp_path / "penguins.csv"
     shutil.copy(bundled_dataset_path(), path)
@@ -35,8 +35,8 @@ def penguins_model(tmp_path):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-    from kfp_mlops.components.data.ingest import bundled_dataset_path
-    from kfp_mlops.components.training.model_io import Feature, FeatureContract, save_sklearn_model
+    from kfp_mlops.components.core.model_io import Feature, FeatureContract, save_sklearn_model
+    from kfp_mlops.components.core.tables import bundled_dataset_path
 
     frame = pd.read_csv(bundled_dataset_path())
     numeric = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]

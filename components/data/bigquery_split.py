@@ -15,18 +15,19 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from kfp_mlops.components.data.bigquery import api_errors, columns_of, make_client, parse_source
-from kfp_mlops.components.data.contract import check_rows
+from kfp_mlops.components.core.bigquery import api_errors, columns_of, make_client, parse_source
+from kfp_mlops.components.core.data_contract import check_rows
+from kfp_mlops.components.core.errors import InputError
 from kfp_mlops.components.data.queries import (
     SPLITS,
     UNLABELLED,
+    Column,
     export_query,
     render,
     source_tree,
     split_rows_query,
     split_summary_query,
 )
-from kfp_mlops.components.errors import InputError
 
 logger = logging.getLogger(__name__)
 SHARD_PATTERN = "part-*.parquet"
@@ -116,7 +117,7 @@ def split_in_bigquery(
         raise InputError("label: no label column given: pass the name of the column to predict")
     uris = {name: shard_uri(output_folders[name], name) for name in SPLITS}
     client = client or make_client(project or source.project, location)
-    columns = columns_of(client, source)
+    columns = [Column(name, kind) for name, kind in columns_of(client, source)]
     names = [column.name for column in columns]
     if label not in names:
         raise InputError(f"label column {label!r} not found in {source}; columns are: {', '.join(names)}")

@@ -11,7 +11,7 @@ Fingerprints:
 - a folder: ``tree-sha256:<hex>`` over its members' relative names, sizes and hashes;
 - a ``gs://`` object: ``gs:<generation>:<md5 or crc32c>``; a ``gs://`` prefix:
   ``gs-tree-sha256:<hex>`` over its objects' names and generations;
-- a BigQuery table (``bq://``) or query: see :func:`.bigquery.fingerprint` (etags, no rows read);
+- a BigQuery table (``bq://``) or query: see :func:`kfp_mlops.components.core.bigquery.fingerprint` (etags, no rows read);
 - empty (the bundled demo data): the bundled file's ``sha256:``.
 """
 from __future__ import annotations
@@ -21,8 +21,8 @@ import logging
 import os
 from pathlib import Path
 
-from kfp_mlops.components.data.contract import CHUNK_BYTES, open_binary
-from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.core.data_contract import CHUNK_BYTES, open_binary
+from kfp_mlops.components.core.errors import InputError
 
 logger = logging.getLogger(__name__)
 
@@ -85,11 +85,11 @@ def fingerprint(path: str) -> str:
         InputError: If nothing is at ``path`` or it cannot be read.
     """
     if not path:
-        from kfp_mlops.components.data.ingest import bundled_dataset_path
+        from kfp_mlops.components.core.tables import bundled_dataset_path
 
         path = bundled_dataset_path()
-    from kfp_mlops.components.data.bigquery import fingerprint as bigquery_fingerprint
-    from kfp_mlops.components.data.bigquery import is_bigquery
+    from kfp_mlops.components.core.bigquery import fingerprint as bigquery_fingerprint
+    from kfp_mlops.components.core.bigquery import is_bigquery
 
     if is_bigquery(path):
         value = bigquery_fingerprint(path)

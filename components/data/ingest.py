@@ -6,96 +6,17 @@ duplicate rows never leak across splits.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from kfp_mlops.components.data.contract import (
-    check_label,
-    check_rows,
-    check_values,
-    parse_header,
-    scan_file,
-)
-from kfp_mlops.components.errors import InputError
-from kfp_mlops.components.validation.reader import check_file
+from kfp_mlops.components.core.data_contract import check_label, check_rows
+from kfp_mlops.components.core.errors import InputError
+from kfp_mlops.components.core.tables import load_labelled_with_sha256
 
 SPLITS = ("train", "eval", "test")
-_SNIFF_BYTES = 64 * 1024
-
-
-def bundled_dataset_path() -> str:
-    """Returns the path of the palmerpenguins CSV that ships in its wheel."""
-    import palmerpenguins
-
-    return str(Path(palmerpenguins.__file__).parent / "data" / "penguins.csv")
-
-
-BUNDLED_LABEL = "species"
-
-
-def read_csv(path: str | os.PathLike) -> pd.DataFrame:
-    """Reads a CSV file with a header, checking the data contract (see :mod:`.contract`).
-
-    Args:
-        path: The CSV file.
-
-    Returns:
-        The rows as a DataFrame.
-
-    Raises:
-        InputError: If the file is missing, unreadable, empty, binary anywhere,
-            not comma-separated UTF-8 text, ragged, has duplicate column names,
-            infinite numbers or numeric-looking columns holding text, or has a
-            header and no rows.
-    """
-    return read_checked(path)[0]
-
-
-def read_checked(path: str | os.PathLike) -> tuple[pd.DataFrame, str]:
-    """:func:`read_csv` that also returns the file's sha256 (from the same scan).
-
-    A BigQuery source (``bq://project.dataset.table`` or a query) is read through the
-    client (:func:`.bigquery.read_frame`); its digest is the SHA-256 of the rows read.
-    """
-    from kfp_mlops.components.data.bigquery import is_bigquery, read_frame
-
-    if is_bigquery(str(path)):
-        frame, digest = read_frame(str(path))
-        check_values(frame, path)
-        return frame, digest
-    path = check_file(path)  # missing, unreadable, a directory, empty or binary at the start
-    sha256 = scan_file(path)  # binary bytes anywhere
-    with open(path, "rb") as handle:
-        head = handle.read(_SNIFF_BYTES)
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as error:
-        if error.start < len(head) - 4:  # not just a multi-byte char cut at the sniff boundary
-            raise InputError(
-                f"{path} is not UTF-8 text (bad byte at offset {error.start}); re-save it as UTF-8 CSV"
-            ) from None
-    parse_header(path, head)  # duplicate names, before pandas renames them
-    try:
-        frame = pd.read_csv(path)
-    except pd.errors.EmptyDataError:
-        raise InputError(f"data file has no header row: {path}") from None
-    except pd.errors.ParserError as error:
-        raise InputError(f"{path} is not a well-formed CSV: {str(error).strip().splitlines()[0]}") from None
-    except UnicodeDecodeError as error:
-        raise InputError(f"{path} is not UTF-8 text (bad byte at offset {error.start})") from None
-    if frame.shape[1] < 2:
-        raise InputError(
-            f"{path} does not look like a CSV with features and a label: "
-            f"found {frame.shape[1]} column ({', '.join(map(str, frame.columns))})"
-        )
-    if frame.empty:
-        raise InputError(f"{path} has a header but no data rows")
-    check_values(frame, path)
-    return frame, sha256
 
 
 def split_buckets(frame: pd.DataFrame, buckets: int = 10_000) -> np.ndarray:
@@ -122,40 +43,6 @@ def assign_splits(
     return np.where(
         buckets < train_cut, "train", np.where(buckets < train_cut + eval_fraction, "eval", "test")
     )
-
-
-def load_labelled(data_path: str, label: str) -> tuple[pd.DataFrame, str, str, int]:
-    """Reads the CSV (or the bundled data), checks the label and drops unlabelled rows.
-
-    Args:
-        data_path: The CSV to read; empty means the bundled palmerpenguins data.
-        label: The label column; empty means ``species`` for the bundled data.
-
-    Returns:
-        The labelled rows, the source path, the label and how many rows had no label.
-
-    Raises:
-        InputError: For a bad file or a label column that is missing or empty.
-    """
-    return _load_labelled(data_path, label)[:4]
-
-
-def _load_labelled(data_path: str, label: str) -> tuple[pd.DataFrame, str, str, int, str]:
-    """:func:`load_labelled`, plus the file's sha256."""
-    source = data_path or bundled_dataset_path()
-    label = label or (BUNDLED_LABEL if not data_path else "")
-    if not label:
-        raise InputError("no label column given: pass the name of the column to predict")
-    print(f"[ingest] reading {source}", flush=True)
-    frame, sha256 = read_checked(source)
-    if label not in frame.columns:
-        raise InputError(
-            f"label column {label!r} not found in {source}; columns are: {', '.join(map(str, frame.columns))}"
-        )
-    unlabelled = int(frame[label].isna().sum())
-    if unlabelled == len(frame):
-        raise InputError(f"label column {label!r} in {source} has no values")
-    return frame[frame[label].notna()].reset_index(drop=True), str(source), label, unlabelled, sha256
 
 
 @dataclass
@@ -197,7 +84,7 @@ def ingest_csv(
         InputError: For a bad file, a missing label column, a label with a
             single value, too few rows, or a file that changed during the run.
     """
-    frame, source, label, unlabelled, sha256 = _load_labelled(data_path, label)
+    frame, source, label, unlabelled, sha256 = load_labelled_with_sha256(data_path, label)
     if data_fingerprint.startswith("sha256:") and data_fingerprint != f"sha256:{sha256}":
         raise InputError(f"{source} changed while the run was reading it; run again")
     check_label(frame[label], source)

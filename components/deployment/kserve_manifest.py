@@ -26,7 +26,7 @@ rolls back (0).
 """
 from typing import Any, Optional
 
-from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.core.errors import InputError
 
 GROUP = "serving.kserve.io"
 VERSION = "v1beta1"
@@ -235,11 +235,7 @@ def deploy_inference_service(
     """
     from pathlib import Path
 
-    from kfp_mlops.components.training.model_io import (
-        SKLEARN_FILE,
-        load_contract,
-        verify_model_dir,
-    )
+    from kfp_mlops.components.core.model_io import SKLEARN_FILE, load_contract, verify_model_dir
 
     verify_model_dir(model_path)
     framework = load_contract(model_path).framework

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kfp_mlops.components.errors import ChecksumError, InputError
+from kfp_mlops.components.core.errors import ChecksumError, InputError
 
 DEPLOYMENTS_FILE = "deployments.json"
 DEFAULT_ALIAS = "champion"
@@ -73,7 +73,7 @@ def record_deployment(registry_uri: str | os.PathLike, name: str, version: str, 
 
 def _open(registry_uri: str | os.PathLike) -> Any:
     try:
-        from kfp_mlops.components.registry import open_registry
+        from kfp_mlops.components.core.registry import open_registry
     except ImportError as error:
         raise InputError(f"no model registry available ({error}); serve a model directory with --model-dir") from error
     return open_registry(str(registry_uri))

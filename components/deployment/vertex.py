@@ -21,7 +21,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Optional
 
-from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.core.errors import InputError
 
 PREDICT_ROUTE = "/predict"
 HEALTH_ROUTE = "/health"
@@ -276,7 +276,7 @@ def upload_vertex_model(project: str, location: str, model_uri: str, serving_ima
     """
     container_spec(serving_image)  # checks the image
     if model_dir:
-        from kfp_mlops.components.training.model_io import verify_model_dir
+        from kfp_mlops.components.core.model_io import verify_model_dir
 
         verify_model_dir(model_dir)
     aiplatform = init_vertex(project, location, api_endpoint, credentials)
@@ -308,13 +308,13 @@ def deploy_model_to_vertex(
         ChecksumError: If ``model_dir`` fails verification; nothing is uploaded.
     """
     if model_dir and not model_resource_name:
-        from kfp_mlops.components.training.model_io import verify_model_dir
+        from kfp_mlops.components.core.model_io import verify_model_dir
 
         verify_model_dir(model_dir)
     instances = None
     if examples_path:
-        from kfp_mlops.components.deployment.infra import read_examples
-        from kfp_mlops.components.deployment.payloads import frame_records
+        from kfp_mlops.components.core.payloads import frame_records
+        from kfp_mlops.components.core.tables import read_examples
 
         frame = read_examples(examples_path, label, health_rows)
         instances = frame_records(frame, list(frame.columns))

@@ -1,13 +1,5 @@
 """KFP component for model evaluation: metrics, slices and the blessing gate."""
-from kfp.dsl import (
-    ClassificationMetrics,
-    Dataset,
-    Input,
-    Markdown,
-    Metrics,
-    Model,
-    Output,
-)
+from kfp.dsl import ClassificationMetrics, Dataset, Input, Markdown, Metrics, Model, Output
 
 from kfp_mlops.components.images import component
 

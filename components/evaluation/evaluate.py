@@ -5,8 +5,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kfp_mlops.components.artifacts import write_metrics_file
-from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.core.artifacts import write_metrics_file
+from kfp_mlops.components.core.errors import InputError
 from kfp_mlops.components.evaluation import gate
 from kfp_mlops.components.evaluation import metrics as M
 from kfp_mlops.components.evaluation.report import render_markdown
@@ -36,8 +36,8 @@ def _champion(registry_uri: str, model_name: str, frame, label: str, pin: str = 
     """
     if not (registry_uri and model_name):
         return None, "", "", []
-    from kfp_mlops.components.registry import CHAMPION, open_registry
-    from kfp_mlops.components.registry.register import breaking_changes
+    from kfp_mlops.components.core.model_io import breaking_changes
+    from kfp_mlops.components.core.registry import CHAMPION, open_registry
 
     registry = open_registry(registry_uri)
     if not pin and not registry.has(model_name, CHAMPION):
@@ -66,7 +66,7 @@ def no_skill_baseline(evaluation: M.Evaluation, train_labels=None) -> tuple[M.Sc
     """
     import numpy as np
 
-    from kfp_mlops.components.training.features import label_values
+    from kfp_mlops.components.core.features import label_values
 
     scored = evaluation.scored
     rows = len(scored.truth)
@@ -141,8 +141,8 @@ def evaluate_model_dir(
             or slice floors without a slice feature.
         ChecksumError: If the champion's files do not match their sha256.
     """
-    from kfp_mlops.components.data.ingest import read_csv
-    from kfp_mlops.components.training.model_io import load_model
+    from kfp_mlops.components.core.model_io import load_model
+    from kfp_mlops.components.core.tables import read_csv
 
     if slice_floors and not slice_feature:
         raise InputError("slice_floors need a slice_feature")

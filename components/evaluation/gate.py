@@ -27,9 +27,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.core.errors import InputError
+from kfp_mlops.components.core.metrics import higher_is_better
 from kfp_mlops.components.evaluation import bootstrap
-from kfp_mlops.components.evaluation.metrics import Scored, higher_is_better
+from kfp_mlops.components.evaluation.metrics import Scored
 
 PRIMARY_METRIC = {"classification": "balanced_accuracy", "regression": "rmse"}
 TASK_METRICS = {

@@ -1,11 +1,5 @@
-"""Metrics by task type: scalar metrics, confusion matrix, ROC curve and per-slice metrics.
-
-Classification: ``accuracy``, ``balanced_accuracy``, ``f1_macro``,
-``precision_macro``, ``recall_macro``, ``log_loss``, and for binary tasks
-``roc_auc`` and ``average_precision`` (the area under the PR curve).
-Regression: ``rmse``, ``mae``, ``r2``.
-
-``rmse``, ``mae`` and ``log_loss`` are lower-is-better (:data:`LOWER_IS_BETTER`).
+"""Evaluations by task type: the registered metrics (:mod:`kfp_mlops.components.core.metrics`), the
+confusion matrix, ROC and PR curves, and per-slice metrics.
 """
 from __future__ import annotations
 
@@ -15,16 +9,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.core.errors import InputError
+from kfp_mlops.components.core.metrics import CLASSIFICATION, score, truth_values, usable_proba
 
-LOWER_IS_BETTER = frozenset({"rmse", "mae", "log_loss"})
 MAX_CURVE_POINTS = 200
 MISSING_SLICE = "(missing)"
-
-
-def higher_is_better(metric: str) -> bool:
-    """True unless ``metric`` is an error or a loss (rmse, mae, log_loss)."""
-    return metric not in LOWER_IS_BETTER
 
 
 @dataclass
@@ -79,14 +68,6 @@ def _finite(values: np.ndarray) -> list[float]:
     return [float(v) if np.isfinite(v) else 1.0 for v in values]
 
 
-def _truth(frame: pd.DataFrame, label: str, task: str) -> np.ndarray:
-    from kfp_mlops.components.training.features import label_values
-
-    if label not in frame.columns:
-        raise InputError(f"test data has no label column {label!r}; columns: {', '.join(map(str, frame.columns))}")
-    return label_values(frame[label], task)
-
-
 def _classification(truth: np.ndarray, predicted: np.ndarray, proba: np.ndarray | None,
                     classes: list[Any]) -> Evaluation:
     from sklearn import metrics as m
@@ -94,48 +75,26 @@ def _classification(truth: np.ndarray, predicted: np.ndarray, proba: np.ndarray 
     # Compared as text: a contract read back from JSON may hold the classes 0 and 1 as "0" and "1".
     truth, predicted = truth.astype(str), predicted.astype(str)
     labels = [str(c) for c in classes] if classes else sorted(set(truth.tolist()) | set(predicted.tolist()))
-    values = {
-        "accuracy": m.accuracy_score(truth, predicted),
-        "balanced_accuracy": m.balanced_accuracy_score(truth, predicted),
-        # Macro averages over the classes present (in truth or predictions): a slice holding one
-        # species must not be marked down for the species it does not hold.
-        "f1_macro": m.f1_score(truth, predicted, average="macro", zero_division=0),
-        "precision_macro": m.precision_score(truth, predicted, average="macro", zero_division=0),
-        "recall_macro": m.recall_score(truth, predicted, average="macro", zero_division=0),
-    }
     unseen = sorted(set(truth.tolist()) - set(labels))  # test classes the model never learned
     shown = labels + unseen
-    result = Evaluation("classification", len(truth), {}, shown,
+    result = Evaluation(CLASSIFICATION, len(truth), score(CLASSIFICATION, truth, predicted, proba, labels), shown,
                         m.confusion_matrix(truth, predicted, labels=shown).tolist())
-    usable = proba is not None and len(labels) == proba.shape[1] and not unseen
-    result.scored = Scored(truth, predicted, np.asarray(proba, dtype="float64") if usable else None, labels)
-    if usable:
-        values["log_loss"] = m.log_loss(truth, np.clip(proba, 1e-15, 1), labels=labels)
-        if len(labels) == 2 and len(set(truth.tolist())) == 2:
-            positive = (truth == labels[1]).astype(int)
-            score = proba[:, 1]
-            values["roc_auc"] = m.roc_auc_score(positive, score)
-            values["average_precision"] = m.average_precision_score(positive, score)
-            fpr, tpr, roc_t = m.roc_curve(positive, score)
-            keep = _thin(len(fpr))
-            result.roc = Curve(_finite(fpr[keep]), _finite(tpr[keep]), _finite(roc_t[keep]))
-            precision, recall, pr_t = m.precision_recall_curve(positive, score)
-            keep = _thin(len(pr_t))
-            result.pr = Curve(_finite(recall[keep]), _finite(precision[keep]), _finite(pr_t[keep]))
-    result.metrics = {name: float(value) for name, value in values.items()}
+    usable = usable_proba(proba, labels, truth)
+    result.scored = Scored(truth, predicted, usable, labels)
+    if usable is not None and "roc_auc" in result.metrics:
+        positive = (truth == labels[1]).astype(int)
+        fpr, tpr, roc_t = m.roc_curve(positive, usable[:, 1])
+        keep = _thin(len(fpr))
+        result.roc = Curve(_finite(fpr[keep]), _finite(tpr[keep]), _finite(roc_t[keep]))
+        precision, recall, pr_t = m.precision_recall_curve(positive, usable[:, 1])
+        keep = _thin(len(pr_t))
+        result.pr = Curve(_finite(recall[keep]), _finite(precision[keep]), _finite(pr_t[keep]))
     return result
 
 
 def _regression(truth: np.ndarray, predicted: np.ndarray) -> Evaluation:
-    from sklearn import metrics as m
-
     predicted = predicted.astype("float64")
-    values = {
-        "rmse": float(np.sqrt(m.mean_squared_error(truth, predicted))),
-        "mae": float(m.mean_absolute_error(truth, predicted)),
-        "r2": float(m.r2_score(truth, predicted)) if len(truth) > 1 else float("nan"),
-    }
-    return Evaluation("regression", len(truth), values,
+    return Evaluation("regression", len(truth), score("regression", truth, predicted),
                       scored=Scored(np.asarray(truth, dtype="float64"), predicted))
 
 
@@ -151,7 +110,7 @@ def evaluate_frame(predictor: Any, frame: pd.DataFrame, label: str) -> Evaluatio
     """Scores a loaded model on labelled rows.
 
     Args:
-        predictor: A :class:`kfp_mlops.components.training.model_io.Predictor`.
+        predictor: A :class:`kfp_mlops.components.core.model_io.Predictor`.
         frame: Rows holding the model's features and the label.
         label: The label column.
 
@@ -164,16 +123,11 @@ def evaluate_frame(predictor: Any, frame: pd.DataFrame, label: str) -> Evaluatio
     if frame.empty:
         raise InputError("test data has no rows")
     task = predictor.contract.task
-    truth = _truth(frame, label, task)
+    truth = truth_values(frame, label, task)
     predicted = np.asarray(predictor.predict(frame))
     if task == "classification":
         return _classification(truth, predicted, predictor.predict_proba(frame), predictor.contract.classes)
     return _regression(truth, predicted)
-
-
-def compute_metrics(predictor: Any, frame: pd.DataFrame, label: str) -> dict[str, float]:
-    """Scalar metrics of a loaded model on labelled rows (see :func:`evaluate_frame`)."""
-    return evaluate_frame(predictor, frame, label).metrics
 
 
 def slice_metrics(predictor: Any, frame: pd.DataFrame, label: str, feature: str) -> dict[str, dict[str, float]]:

@@ -1,7 +1,7 @@
 """The evaluation report: the verdict, the reason for each check, and the metrics, as Markdown."""
 from __future__ import annotations
 
-from kfp_mlops.components.escaping import markdown_text as _md
+from kfp_mlops.components.core.escaping import markdown_text as _md
 from kfp_mlops.components.evaluation.gate import Verdict
 from kfp_mlops.components.evaluation.metrics import Evaluation
 

@@ -55,7 +55,7 @@ def decide_retraining(
     Returns:
         True when the model should be retrained.
     """
-    from kfp_mlops.components.artifacts import write_metrics_file
+    from kfp_mlops.components.core.artifacts import write_metrics_file
     from kfp_mlops.components.monitoring.retraining import decide_for_champion
 
     decision = decide_for_champion(

@@ -18,7 +18,7 @@ from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
-from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.core.errors import InputError
 from kfp_mlops.components.monitoring.serving_log import (
     ServedRow,
     filesystem_of,
@@ -125,7 +125,7 @@ def logged_predictor(predictor: Any, logger: PredictionLogger, model_version: st
     The endpoint serves the wrapper like any predictor; monitoring later reads
     the log with :func:`read_prediction_log`.
     """
-    from kfp_mlops.components.training.model_io import Predictor
+    from kfp_mlops.components.core.model_io import Predictor
 
     class LoggedPredictor(Predictor):
         """A predictor that logs its inputs and predictions."""

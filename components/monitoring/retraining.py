@@ -14,9 +14,9 @@ from typing import Mapping
 
 from tensorflow_metadata.proto.v0 import anomalies_pb2
 
-from kfp_mlops.components.escaping import markdown_text
-from kfp_mlops.components.evaluation.metrics import higher_is_better
-from kfp_mlops.components.validation.anomalies import describe_anomalies, read_anomalies
+from kfp_mlops.components.core.anomalies import describe_anomalies, read_anomalies
+from kfp_mlops.components.core.escaping import markdown_text
+from kfp_mlops.components.core.metrics import higher_is_better
 
 
 @dataclass
@@ -122,9 +122,9 @@ def decide_for_champion(
     Raises:
         InputError: If the model has no champion, or the labelled rows are unusable.
     """
-    from kfp_mlops.components.data.ingest import load_labelled
-    from kfp_mlops.components.evaluation.metrics import compute_metrics
-    from kfp_mlops.components.registry import open_registry
+    from kfp_mlops.components.core.metrics import compute_metrics
+    from kfp_mlops.components.core.registry import open_registry
+    from kfp_mlops.components.core.tables import load_labelled
 
     reference, current = None, None
     if labelled_data_path:

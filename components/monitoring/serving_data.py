@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from kfp_mlops.components.data.ingest import read_csv
-from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.core.errors import InputError
+from kfp_mlops.components.core.tables import read_csv
 from kfp_mlops.components.monitoring.serving_log import LOG_COLUMNS, is_serving_log, read_serving_log
 
 logger = logging.getLogger(__name__)

@@ -34,7 +34,7 @@ from typing import Any, Iterable, Mapping
 import pandas as pd
 import pyarrow as pa
 
-from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.core.errors import InputError
 
 logger = logging.getLogger(__name__)
 

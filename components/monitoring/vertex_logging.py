@@ -26,7 +26,7 @@ from typing import Any
 
 import pandas as pd
 
-from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.core.errors import InputError
 
 logger = logging.getLogger(__name__)
 

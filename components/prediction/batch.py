@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from kfp_mlops.components.data.ingest import read_csv
-from kfp_mlops.components.training.model_io import load_model
+from kfp_mlops.components.core.model_io import load_model
+from kfp_mlops.components.core.tables import read_csv
 
 PREDICTION_COLUMN = "prediction"
 VERSION_COLUMN = "model_version"

@@ -5,7 +5,7 @@ import os
 import shutil
 from pathlib import Path
 
-from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.core.errors import InputError
 
 
 def local_path(uri: str) -> str:
@@ -30,7 +30,7 @@ def fetch_registered_model(registry_uri: str, model_name: str, version_or_alias:
         InputError: If the model, version or alias does not exist, or the
             stored files do not match their sha256.
     """
-    from kfp_mlops.components.registry import open_registry
+    from kfp_mlops.components.core.registry import open_registry
 
     registry = open_registry(registry_uri)
     version = registry.get(model_name, version_or_alias)

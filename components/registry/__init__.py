@@ -16,7 +16,7 @@ Every version carries ``.version``, ``.path``, ``.sha256``, ``.metrics``,
 """
 from __future__ import annotations
 
-from kfp_mlops.components.registry.base import (
+from kfp_mlops.components.core.registry import (
     CHALLENGER,
     CHAMPION,
     ChecksumError,
@@ -24,41 +24,10 @@ from kfp_mlops.components.registry.base import (
     PromotionError,
     Registry,
     RegistryDamaged,
+    open_registry,
 )
 from kfp_mlops.components.registry.lineage import build_lineage
-
-VERTEX_SCHEME = "vertex://"
 
 __all__ = ["CHALLENGER", "CHAMPION", "ChecksumError", "ModelVersion", "PromotionError", "Registry", "RegistryDamaged", "build_lineage", "open_registry"]
 
 
-def open_registry(uri: str, **options) -> Registry:
-    """Opens the registry at ``uri``.
-
-    Args:
-        uri: A local folder (created on first registration), or
-            ``vertex://PROJECT/LOCATION`` for Vertex AI Model Registry. A
-            ``gs://BUCKET/DIR`` folder is the local backend on its Cloud
-            Storage FUSE path ``/gcs/BUCKET/DIR`` (inside Vertex tasks; file
-            locks on FUSE do not span machines, so prefer Vertex there).
-        **options: Backend options (Vertex: ``serving_image``, ``api_endpoint``...).
-
-    Raises:
-        InputError: For an empty URI or a malformed ``vertex://`` URI.
-    """
-    from kfp_mlops.components.errors import InputError
-
-    if not uri:
-        raise InputError("registry_uri is empty: give a local folder or vertex://PROJECT/LOCATION")
-    if uri.startswith(VERTEX_SCHEME):
-        parts = uri[len(VERTEX_SCHEME):].strip("/").split("/")
-        if len(parts) != 2 or not all(parts):
-            raise InputError(f"registry_uri {uri!r} must be vertex://PROJECT/LOCATION")
-        from kfp_mlops.components.registry.vertex import VertexRegistry
-
-        return VertexRegistry(parts[0], parts[1], **options)
-    from kfp_mlops.components.registry.local import LocalRegistry
-
-    if uri.startswith("gs://"):  # a folder in Cloud Storage, through its FUSE mount in Vertex tasks
-        uri = "/gcs/" + uri[len("gs://"):]
-    return LocalRegistry(uri, **options)

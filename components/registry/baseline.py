@@ -14,7 +14,7 @@ import os
 import shutil
 from pathlib import Path
 
-from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.core.errors import InputError
 
 BASELINE_DIR = "baseline"
 SCHEMA_FILE = "schema.pbtxt"
@@ -33,7 +33,7 @@ def with_baseline(model_dir: str | os.PathLike, staging_dir: str | os.PathLike,
         InputError: If the schema or statistics file is missing.
         ChecksumError: If the trained model fails verification.
     """
-    from kfp_mlops.components.training.model_io import verify_model_dir, write_manifest
+    from kfp_mlops.components.core.model_io import verify_model_dir, write_manifest
 
     for path in (schema_path, statistics_path):
         if not Path(path).is_file():
@@ -68,15 +68,15 @@ def export_baseline(registry_uri: str, model_name: str, version: str, statistics
     Raises:
         InputError: If the version carries no baseline (registered before baselines were stored).
     """
-    from kfp_mlops.components.registry import open_registry
-    from kfp_mlops.components.training.model_io import load_contract
-    from kfp_mlops.components.validation.schema import (
+    from kfp_mlops.components.core.model_io import load_contract
+    from kfp_mlops.components.core.schema_io import (
         SERVING,
         TRAINING,
         read_schema,
         set_thresholds,
         write_schema,
     )
+    from kfp_mlops.components.registry import open_registry
 
     registry = open_registry(registry_uri)
     registered = registry.verify(model_name, version)
@@ -107,8 +107,8 @@ def registered_label(registry_uri: str, model_name: str, version: str = "champio
     Raises:
         InputError: If the model or version is not in the registry.
     """
+    from kfp_mlops.components.core.model_io import load_contract
     from kfp_mlops.components.registry import open_registry
-    from kfp_mlops.components.training.model_io import load_contract
 
     registry = open_registry(registry_uri)
     return load_contract(registry.local_dir(registry.get(model_name, version))).label

@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from kfp_mlops.components.artifacts import sha256_tree
+from kfp_mlops.components.core.artifacts import sha256_tree
 
 GIT_COMMIT_ENV = "KFP_MLOPS_GIT_COMMIT"
 UNKNOWN = "unknown"

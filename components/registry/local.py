@@ -27,9 +27,9 @@ from typing import Any
 
 from filelock import FileLock
 
-from kfp_mlops.components.artifacts import sha256_tree
-from kfp_mlops.components.errors import InputError
-from kfp_mlops.components.registry.base import (
+from kfp_mlops.components.core.artifacts import sha256_tree
+from kfp_mlops.components.core.errors import InputError
+from kfp_mlops.components.core.registry import (
     CHALLENGER,
     CHAMPION,
     ChecksumError,
@@ -169,10 +169,7 @@ class LocalRegistry(Registry):
                  lineage: dict[str, Any] | None = None, aliases: tuple[str, ...] | list[str] = (CHALLENGER,)
                  ) -> ModelVersion:
         """See :meth:`Registry.register`."""
-        from kfp_mlops.components.training.model_io import (
-            load_contract,
-            verify_model_dir,
-        )
+        from kfp_mlops.components.core.model_io import load_contract, verify_model_dir
 
         check_name(name)
         load_contract(model_dir)  # a model directory, or InputError naming it

@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from kfp_mlops.components.core.model_io import breaking_changes
 from kfp_mlops.components.registry import open_registry
 from kfp_mlops.components.registry.lineage import build_lineage
 
@@ -39,31 +40,6 @@ def register_artifact(registry_uri: str, model_name: str, model_dir: str | os.Pa
         return registry.register(str(staged), model_name, numeric, lineage, aliases).version
 
 
-def breaking_changes(champion: Any, challenger: Any) -> list[str]:
-    """How the challenger's inputs differ from the champion's, per the feature contracts.
-
-    Args:
-        champion: The serving model's :class:`~kfp_mlops.components.training.model_io.FeatureContract`.
-        challenger: The new model's contract.
-
-    Returns:
-        One phrase per difference (a new or removed feature, a changed type, label or task); empty when none.
-    """
-    old = {f.name: f for f in champion.features}
-    new = {f.name: f for f in challenger.features}
-    changes = [f"new feature {name!r}" for name in new if name not in old]
-    changes += [f"removed feature {name!r}" for name in old if name not in new]
-    widening = {("int", "float")}  # a float input accepts every int the champion's callers send
-    changes += [f"feature {name!r} changed from {old[name].dtype} {old[name].kind} to {new[name].dtype} {new[name].kind}"
-                for name in new if name in old and (old[name].dtype, old[name].kind) != (new[name].dtype, new[name].kind)
-                and not (old[name].kind == new[name].kind and (old[name].dtype, new[name].dtype) in widening)]
-    if champion.label != challenger.label:
-        changes.append(f"label changed from {champion.label!r} to {challenger.label!r}")
-    if champion.task != challenger.task:
-        changes.append(f"task changed from {champion.task} to {challenger.task}")
-    return changes
-
-
 def promote(registry_uri: str, model_name: str, version: str, alias: str = "champion",
             expected_champion: str | None = None) -> str:
     """Points ``alias`` at ``version``; returns the version id.
@@ -75,8 +51,8 @@ def promote(registry_uri: str, model_name: str, version: str, alias: str = "cham
     Raises:
         PromotionError: If the champion moved since the comparison, or the change is breaking.
     """
-    from kfp_mlops.components.registry.base import PromotionError
-    from kfp_mlops.components.training.model_io import load_contract
+    from kfp_mlops.components.core.model_io import load_contract
+    from kfp_mlops.components.core.registry import PromotionError
 
     registry = open_registry(registry_uri)
     if expected_champion:

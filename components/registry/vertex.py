@@ -19,14 +19,9 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
-from kfp_mlops.components.artifacts import sha256_tree
-from kfp_mlops.components.errors import InputError
-from kfp_mlops.components.registry.base import (
-    CHALLENGER,
-    CHAMPION,
-    ModelVersion,
-    Registry,
-)
+from kfp_mlops.components.core.artifacts import sha256_tree
+from kfp_mlops.components.core.errors import InputError
+from kfp_mlops.components.core.registry import CHALLENGER, CHAMPION, ModelVersion, Registry
 
 PREVIOUS_CHAMPION = "previous-champion"
 SHA_LABEL = "kfp-mlops-sha256"
@@ -138,10 +133,7 @@ class VertexRegistry(Registry):
             artifact_uri: The ``gs://`` folder holding ``model_dir``'s files,
                 when ``model_dir`` is a local copy rather than the FUSE path.
         """
-        from kfp_mlops.components.training.model_io import (
-            load_contract,
-            verify_model_dir,
-        )
+        from kfp_mlops.components.core.model_io import load_contract, verify_model_dir
 
         load_contract(model_dir)
         verify_model_dir(model_dir)  # manifest and signature, before anything is stored

@@ -26,13 +26,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kfp_mlops.components.errors import InputError
-from kfp_mlops.components.training import features as F
-from kfp_mlops.components.training.keras_io import custom_layers, to_inputs
-from kfp_mlops.components.training.model_io import KERAS_FILE, Feature, FeatureContract, save_contract, write_manifest
+from kfp_mlops.components.core import features as F
+from kfp_mlops.components.core.errors import InputError
+from kfp_mlops.components.core.keras_io import custom_layers, to_inputs
+from kfp_mlops.components.core.model_io import (
+    KERAS_FILE,
+    Feature,
+    FeatureContract,
+    save_contract,
+    write_manifest,
+)
+from kfp_mlops.components.core.schema_io import read_schema
 from kfp_mlops.components.training.sklearn_trainer import TrainedModel
 from kfp_mlops.components.training.tensorboard_log import scalar_logger
-from kfp_mlops.components.validation.schema import read_schema
 
 SAVED_MODEL_DIR = "saved_model"
 MAX_VOCABULARY = 1000  # one-hot width cap: rarer categories share the out-of-vocabulary slot
@@ -55,7 +61,7 @@ def parse_hidden_units(hidden_units: str) -> list[int]:
 
 
 def _vocabulary(schema, name: str, values: np.ndarray) -> list[str]:
-    from kfp_mlops.components.validation.schema import string_domain
+    from kfp_mlops.components.core.schema_io import string_domain
 
     feature = next(f for f in schema.feature if f.name == name)
     domain = string_domain(schema, feature)
@@ -162,7 +168,7 @@ def make_dataset(preprocess, inputs: dict, targets: np.ndarray, batch_size: int,
 
 
 def _read(path, features: list[Feature], label: str) -> pd.DataFrame:
-    from kfp_mlops.components.data.ingest import read_csv
+    from kfp_mlops.components.core.tables import read_csv
 
     frame = read_csv(path)
     F.check_columns(frame, features, label, str(path))

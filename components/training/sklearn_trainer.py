@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from kfp_mlops.components.errors import InputError
-from kfp_mlops.components.training import features as F
-from kfp_mlops.components.training.model_io import Feature, FeatureContract, save_sklearn_model
-from kfp_mlops.components.validation.schema import read_schema
+from kfp_mlops.components.core import features as F
+from kfp_mlops.components.core.errors import InputError
+from kfp_mlops.components.core.model_io import Feature, FeatureContract, save_sklearn_model
+from kfp_mlops.components.core.schema_io import read_schema
 
 ESTIMATORS = ("linear", "random_forest", "hist_gradient_boosting")
 MISSING = "__missing__"
@@ -173,7 +173,7 @@ def train_sklearn_model(
     Raises:
         InputError: For a bad file, schema, label, estimator or hyperparameter.
     """
-    from kfp_mlops.components.data.ingest import read_csv
+    from kfp_mlops.components.core.tables import read_csv
 
     schema = read_schema(schema_path)
     features = F.features_from_schema(schema, label)

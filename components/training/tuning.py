@@ -20,30 +20,15 @@ import os
 import random
 import shutil
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.core.errors import InputError
 
 STRATEGIES = ("grid", "random")
 MAX_TRIALS_LIMIT = 100
 DEFAULT_ESTIMATOR = "hist_gradient_boosting"
-
-
-def _metric_functions() -> dict[str, tuple[Callable, bool, str]]:
-    """metric name -> (function(truth, predictions, probabilities), greater is better, task)."""
-    from sklearn import metrics as m
-
-    return {
-        "accuracy": (lambda y, p, _: m.accuracy_score(y, p), True, "classification"),
-        "balanced_accuracy": (lambda y, p, _: m.balanced_accuracy_score(y, p), True, "classification"),
-        "f1_macro": (lambda y, p, _: m.f1_score(y, p, average="macro"), True, "classification"),
-        "log_loss": (lambda y, _, proba, labels=None: m.log_loss(y, proba, labels=labels), False, "classification"),
-        "r2": (lambda y, p, _: m.r2_score(y, p), True, "regression"),
-        "rmse": (lambda y, p, _: math.sqrt(m.mean_squared_error(y, p)), False, "regression"),
-        "mae": (lambda y, p, _: m.mean_absolute_error(y, p), False, "regression"),
-    }
 
 
 def metric_direction(metric: str) -> bool:
@@ -52,10 +37,9 @@ def metric_direction(metric: str) -> bool:
     Raises:
         InputError: For an unknown metric, listing the known ones.
     """
-    metrics = _metric_functions()
-    if metric not in metrics:
-        raise InputError(f"unknown metric {metric!r}; expected one of: {', '.join(metrics)}")
-    return metrics[metric][1]
+    from kfp_mlops.components.core.metrics import metric as registered
+
+    return registered(metric).greater_is_better
 
 
 def _choices(name: str, spec: Any, strategy: str) -> list | dict:
@@ -154,22 +138,16 @@ def score_model(model_dir: str | os.PathLike, eval_path: str | os.PathLike, metr
     Raises:
         InputError: For an unknown metric or one that does not fit the model's task.
     """
-    from kfp_mlops.components.data.ingest import read_csv
-    from kfp_mlops.components.training.features import label_values
-    from kfp_mlops.components.training.model_io import load_model
+    from kfp_mlops.components.core.metrics import compute_metrics
+    from kfp_mlops.components.core.model_io import load_model
+    from kfp_mlops.components.core.tables import read_csv
 
     metric_direction(metric)
-    function, _, task = _metric_functions()[metric]
     predictor = load_model(model_dir)
-    if predictor.contract.task != task:
-        raise InputError(f"metric {metric!r} is for {task}, but the model does {predictor.contract.task}")
     frame = read_csv(eval_path)
     if predictor.contract.label not in frame.columns:
         raise InputError(f"{eval_path} has no label column {predictor.contract.label!r}")
-    truth = label_values(frame[predictor.contract.label], task)
-    if metric == "log_loss":
-        return float(function(truth, None, predictor.predict_proba(frame), labels=predictor.contract.classes))
-    return float(function(truth, predictor.predict(frame), None))
+    return compute_metrics(predictor, frame, predictor.contract.label, [metric])[metric]
 
 
 def run_trial(

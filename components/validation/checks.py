@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 
 from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2, statistics_pb2
 
+from kfp_mlops.components.core.anomalies import DATASET, Kind, add_anomaly, add_measurement, new_anomalies
+from kfp_mlops.components.core.schema_io import string_domain
+from kfp_mlops.components.core.timestamps import DAYS_STAT
 from kfp_mlops.components.validation import drift
-from kfp_mlops.components.validation.anomalies import DATASET, Kind, add_anomaly, add_measurement, new_anomalies
-from kfp_mlops.components.validation.schema import string_domain
 from kfp_mlops.components.validation.statistics import common_stats, feature_name
-from kfp_mlops.components.validation.timestamps import DAYS_STAT
 
 _STATS = statistics_pb2.FeatureNameStatistics
 _MEASURE = anomalies_pb2.DriftSkewInfo.Measurement

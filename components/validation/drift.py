@@ -25,8 +25,8 @@ from __future__ import annotations
 import numpy as np
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
+from kfp_mlops.components.core.timestamps import DAYS_STAT
 from kfp_mlops.components.validation.statistics import SAMPLE_SIZE, common_stats
-from kfp_mlops.components.validation.timestamps import DAYS_STAT
 
 MIN_BINS, MAX_BINS = 5, 30
 

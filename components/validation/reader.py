@@ -23,10 +23,9 @@ from typing import Iterator
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from kfp_mlops.components.data.contract import open_binary, scan_file
-from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.core.data_contract import COMPRESSED_SUFFIXES, check_file, scan_file
+from kfp_mlops.components.core.errors import InputError
 
-_COMPRESSED = (".gz", ".bz2", ".zst", ".lz4")
 BLOCK_SIZE = 16 << 20  # bytes of CSV text per block: memory stays bounded whatever the file size
 _SNIFF_BYTES = 64 * 1024
 _WIDER = {"int64": pa.float64(), "double": pa.string(), "bool": pa.string()}
@@ -42,26 +41,6 @@ def _base_type(inferred: pa.DataType) -> pa.DataType:
     if pa.types.is_boolean(inferred):
         return pa.bool_()
     return pa.string()
-
-
-def check_file(path: str | os.PathLike) -> Path:
-    """Checks that ``path`` is a non-empty text file before parsing it.
-
-    Raises:
-        InputError: If the file is missing, a directory, empty, unreadable or binary.
-    """
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"data file not found: {path}")
-    if path.is_dir():
-        raise InputError(f"data path is a directory, not a CSV file: {path}")
-    if path.stat().st_size == 0:
-        raise InputError(f"data file is empty: {path}")
-    with open_binary(path) as handle:  # an unreadable file is a one-line error
-        head = handle.read(_SNIFF_BYTES)
-    if path.suffix not in _COMPRESSED and b"\x00" in head:
-        raise InputError(f"{path} is not a CSV file: it holds binary data")
-    return path
 
 
 def _ragged_line(path: Path, expected: int) -> tuple[int, int]:
@@ -197,7 +176,7 @@ class CsvBatches:
 
     def _parse(self, block: bytes, column_types: dict[str, pa.DataType] | None) -> pa.Table:
         if b"\x00" in block:  # pyarrow would read a NUL as part of a value
-            if self.path.suffix not in _COMPRESSED:
+            if self.path.suffix not in COMPRESSED_SUFFIXES:
                 scan_file(self.path)  # raises, naming the line and offset
             raise InputError(f"{self.path} is not a CSV file: it holds binary data (a NUL byte)")
         return pacsv.read_csv(

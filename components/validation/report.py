@@ -11,11 +11,11 @@ from pathlib import Path
 
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
-from kfp_mlops.components.charts import overlay_bars_svg, overlay_histogram_svg
-from kfp_mlops.components.validation.anomalies import describe_anomalies
+from kfp_mlops.components.core.anomalies import describe_anomalies
+from kfp_mlops.components.core.charts import overlay_bars_svg, overlay_histogram_svg
+from kfp_mlops.components.core.wording import plural
 from kfp_mlops.components.validation.checks import CheckResult
 from kfp_mlops.components.validation.statistics import common_stats, feature_name
-from kfp_mlops.components.wording import plural
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}

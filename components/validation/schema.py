@@ -1,4 +1,4 @@
-"""Schema inference from statistics, and schema.pbtxt I/O, in TFX's ``Schema`` format.
+"""Schema inference from statistics, in TFX's ``Schema`` format (file I/O: :mod:`kfp_mlops.components.core.schema_io`).
 
 Inference follows TFDV's choices where they are safe, and departs where TFDV
 makes a schema that fails on ordinary new data:
@@ -21,50 +21,27 @@ makes a schema that fails on ordinary new data:
 from __future__ import annotations
 
 import math
-import os
-from pathlib import Path
 
-from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
 
-from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.core.errors import InputError
+from kfp_mlops.components.core.schema_io import SERVING, TRAINING, set_comparators
+from kfp_mlops.components.core.timestamps import FORMAT_STAT
 from kfp_mlops.components.validation.statistics import BOOLEAN_STAT, common_stats, feature_name
-from kfp_mlops.components.validation.timestamps import FORMAT_STAT
 
 DEFAULT_THRESHOLD = 0.1
 PRESENCE_SLACK = 0.05
 MAX_DOMAIN_SIZE = 100
-TRAINING, SERVING = "TRAINING", "SERVING"
 
 _STATS = statistics_pb2.FeatureNameStatistics
-
-
-def is_categorical(feature: schema_pb2.Feature) -> bool:
-    """True for a BYTES feature (compared with L-infinity); False for INT, FLOAT and dates."""
-    return feature.type == schema_pb2.BYTES and not feature.time_domain.string_format
 
 
 def _custom(stat: _STATS, name: str) -> statistics_pb2.CustomStatistic | None:
     return next((c for c in stat.custom_stats if c.name == name), None)
 
 
-def _comparators(feature: schema_pb2.Feature, drift: float, skew: float) -> None:
-    for comparator, threshold in ((feature.drift_comparator, drift), (feature.skew_comparator, skew)):
-        if threshold <= 0:
-            continue
-        if is_categorical(feature):
-            comparator.infinity_norm.threshold = threshold
-        else:
-            comparator.jensen_shannon_divergence.threshold = threshold
 
 
-def set_thresholds(schema: schema_pb2.Schema, drift: float, skew: float | None = None) -> None:
-    """Sets every feature's drift (and skew, by default the same) threshold; 0 turns the check off."""
-    skew = drift if skew is None else skew
-    for feature in schema.feature:
-        feature.ClearField("drift_comparator")
-        feature.ClearField("skew_comparator")
-        _comparators(feature, drift, skew)
 
 
 def infer_schema_from_statistics(
@@ -140,46 +117,7 @@ def infer_schema_from_statistics(
                 feature.int_domain.min, feature.int_domain.max = math.floor(low - pad), math.ceil(high + pad)
             else:
                 feature.float_domain.min, feature.float_domain.max = low - pad, high + pad
-        _comparators(feature, drift_threshold, skew_threshold)
+        set_comparators(feature, drift_threshold, skew_threshold)
     return schema
 
 
-def write_schema(schema: schema_pb2.Schema, path: str | os.PathLike) -> None:
-    """Writes a schema as text (``schema.pbtxt``), as TFDV's ``write_schema_text`` does."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(text_format.MessageToString(schema))
-
-
-def read_schema(path: str | os.PathLike) -> schema_pb2.Schema:
-    """Reads a ``schema.pbtxt`` (text; binary is accepted too) and checks it.
-
-    Raises:
-        InputError: If the file is missing, does not parse, has no features, or a
-            feature has no name, no type or points at a missing domain.
-    """
-    from kfp_mlops.components.validation.protos import read_proto
-
-    schema = read_proto(path, schema_pb2.Schema(), "schema file not found: {path}",
-                        "{path} is not a TFX schema.pbtxt: {error}")
-    if not schema.feature:
-        raise InputError(f"{path} is not a usable schema: it declares no features")
-    domains = {d.name for d in schema.string_domain}
-    for index, feature in enumerate(schema.feature):
-        if not feature.name:
-            raise InputError(f"{path}: feature #{index + 1} has no name")
-        if feature.type == schema_pb2.TYPE_UNKNOWN:
-            raise InputError(f"{path}: feature {feature.name!r} has no type (INT, FLOAT or BYTES)")
-        if feature.domain and feature.domain not in domains:
-            raise InputError(f"{path}: feature {feature.name!r} names domain {feature.domain!r}, which is not defined")
-    return schema
-
-
-def string_domain(schema: schema_pb2.Schema, feature: schema_pb2.Feature) -> list[str] | None:
-    """Returns a feature's allowed categories, or None when it has no closed domain."""
-    if feature.HasField("string_domain"):
-        return list(feature.string_domain.value)
-    if feature.domain:
-        for domain in schema.string_domain:
-            if domain.name == feature.domain:
-                return list(domain.value)
-    return None

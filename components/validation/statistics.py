@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
-from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.core.errors import InputError
 from kfp_mlops.components.validation.reader import BLOCK_SIZE, CsvBatches
 
 SAMPLE_SIZE = 100_000
@@ -179,7 +179,7 @@ def _numeric_feature(feature, acc: _Numeric, sample: np.ndarray) -> None:
 
 def _time_stats(feature, acc: _Strings) -> None:
     """Marks a column of dates: its format, and a histogram of days since the epoch (for drift)."""
-    from kfp_mlops.components.validation.timestamps import DAYS_STAT, FORMAT_STAT, detect_format, to_days
+    from kfp_mlops.components.core.timestamps import DAYS_STAT, FORMAT_STAT, detect_format, to_days
 
     if acc.pruned or acc.counts.empty:
         return
@@ -308,7 +308,7 @@ def read_statistics(path: str | os.PathLike) -> statistics_pb2.DatasetFeatureSta
     Raises:
         InputError: If the file is missing or is not a statistics proto.
     """
-    from kfp_mlops.components.validation.protos import read_proto
+    from kfp_mlops.components.core.protos import read_proto
 
     stats = read_proto(path, statistics_pb2.DatasetFeatureStatisticsList(), "statistics file not found: {path}",
                        "{path} is not a DatasetFeatureStatisticsList proto", binary_first=True)

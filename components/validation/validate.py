@@ -14,15 +14,20 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kfp_mlops.components.artifacts import write_metrics_file
-from kfp_mlops.components.validation import anomalies as anomalies_io
+from kfp_mlops.components.core import anomalies as anomalies_io
+from kfp_mlops.components.core.artifacts import write_metrics_file
+from kfp_mlops.components.core.schema_io import read_schema, write_schema
+from kfp_mlops.components.core.wording import plural
 from kfp_mlops.components.validation.checks import check_statistics
 from kfp_mlops.components.validation.report import write_report
-from kfp_mlops.components.validation.schema import (
-    DEFAULT_THRESHOLD, infer_schema_from_statistics, read_schema, write_schema)
+from kfp_mlops.components.validation.schema import DEFAULT_THRESHOLD, infer_schema_from_statistics
 from kfp_mlops.components.validation.statistics import (
-    common_stats, compute_statistics, feature_name, read_statistics, write_statistics)
-from kfp_mlops.components.wording import plural
+    common_stats,
+    compute_statistics,
+    feature_name,
+    read_statistics,
+    write_statistics,
+)
 
 
 @dataclass
@@ -165,8 +170,8 @@ def _label_out_of_serving(schema_path: str | os.PathLike, label: str, out: Path)
     Raises:
         InputError: When the schema has no feature named ``label``.
     """
-    from kfp_mlops.components.errors import InputError
-    from kfp_mlops.components.validation.schema import SERVING, TRAINING
+    from kfp_mlops.components.core.errors import InputError
+    from kfp_mlops.components.core.schema_io import SERVING, TRAINING
 
     schema = read_schema(schema_path)
     feature = next((f for f in schema.feature if f.name == label), None)

@@ -30,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``kfp-mlops`` console command."""
-    from kfp_mlops.components.errors import InputError
+    from kfp_mlops.components.core.errors import InputError
 
     args = build_parser().parse_args(argv)
     try:

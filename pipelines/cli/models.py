@@ -112,7 +112,7 @@ ACTIONS = {"list": _list, "show": _show, "promote": _promote, "rollback": _rollb
 
 def handle(args: argparse.Namespace) -> int:
     """Runs one ``models`` action; returns the exit code (2 with a one-line cause on bad input)."""
-    from kfp_mlops.components.errors import InputError
+    from kfp_mlops.components.core.errors import InputError
 
     try:
         return ACTIONS[args.action](args)

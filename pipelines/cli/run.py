@@ -95,10 +95,6 @@ def parse_pairs(pairs: list[str], flag: str) -> dict[str, float]:
     return parsed
 
 
-def _path(artifact: Any) -> str:
-    return str(getattr(artifact, "path", None) or getattr(artifact, "uri", ""))
-
-
 def handle(args: argparse.Namespace) -> int:
     """Runs the training pipeline locally and prints the summary."""
     from kfp_mlops.pipelines.training import DEFAULT_THRESHOLDS, run_training
@@ -120,60 +116,47 @@ def print_training_summary(run: Any, model_name: str, registry: Path, result_fil
         The exit code.
     """
     from kfp_mlops.components.monitoring.trigger import RESULT_PREFIX
+    from kfp_mlops.pipelines.outcomes import TrainingOutcome
 
-    result = {"model_name": model_name, "version": None, "promoted": False, "stopped_by": None}
-    code = _training_summary(run, model_name, registry, result)
-    print(RESULT_PREFIX + json.dumps(result))
+    outcome = getattr(run, "outcome", None) or TrainingOutcome.from_run(run, model_name, registry)
+    _training_summary(run, outcome)
+    print(RESULT_PREFIX + json.dumps(outcome.result()))
     if result_file:
-        Path(result_file).write_text(json.dumps(result))
-    return code
+        Path(result_file).write_text(json.dumps(outcome.result()))
+    return outcome.exit_code
 
 
-def _training_summary(run: Any, model_name: str, registry: Path, result: dict) -> int:
+def _training_summary(run: Any, outcome: Any) -> None:
+    from kfp_mlops.pipelines import outcomes
+
     print(f"Finished in {run.seconds:.1f} s" + (f"; task logs: {run.log_path}" if run.log_path else ""))
-    if not run.succeeded and run.error.startswith("PromotionError: "):  # the champion moved, or a breaking change
-        version = run.tasks.get("register-model", {}).get("Output")
-        print(f"Not promoted: {run.error[len('PromotionError: '):]}")
-        result.update(version=version, stopped_by="promotion")
-        return 1
-    if not run.succeeded:
-        print(f"FAILED: {run.error}")
-        result["stopped_by"] = "failure"
-        return 2 if "InputError" in run.error else 1
-    validate = run.tasks.get("validate-data", {})
-    if validate:
-        print(f"Data validation: {'passed' if validate.get('Output') else 'FAILED'}"
-              f" (report: {_path(validate.get('report'))})")
-    if validate and not validate.get("Output"):
-        from kfp_mlops.components.validation.anomalies import describe_anomalies
+    if outcome.stopped_by == outcomes.PROMOTION:  # the champion moved, or a breaking change
+        print(f"Not promoted: {outcome.failure.message if outcome.failure else outcome.error}")
+        return
+    if outcome.stopped_by == outcomes.FAILURE:
+        print(f"FAILED: {outcome.error}")
+        return
+    if outcome.validation_passed is not None:
+        print(f"Data validation: {'passed' if outcome.validation_passed else 'FAILED'}"
+              f" (report: {outcome.validation_report})")
+    if outcome.stopped_by == outcomes.DATA_VALIDATION:
+        from kfp_mlops.components.core.anomalies import describe_anomalies
 
-        for line in describe_anomalies(_path(validate["anomalies"])):
+        for line in describe_anomalies(outcome.anomalies_path):
             print(f"  - {line}")
         print("Stopped before training: nothing was trained or registered.")
-        result["stopped_by"] = "data validation"
-        return 1
-    evaluate = run.tasks.get("evaluate-model", {})
-    if evaluate:
-        metrics = evaluate["metrics"].metadata
+        return
+    if outcome.blessed is not None:
         print("Model metrics: " + ", ".join(
-            f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in sorted(metrics.items())))
-        print(f"Blessed: {'yes' if evaluate.get('Output') else 'no'} (report: {_path(evaluate.get('report'))})")
-    train = next((run.tasks[n] for n in ("train-sklearn", "train-keras") if n in run.tasks), {})
-    if train:
-        print(f"Model artifact: {_path(train.get('model'))}")
-    version = run.tasks.get("register-model", {}).get("Output")
-    if not version:
-        verdict = (getattr(evaluate.get("report"), "metadata", None) or {}).get("verdict", "") if evaluate else ""
-        print(f"Not registered: {verdict or 'the model did not pass the gate'} (see the report).")
-        result["stopped_by"] = "evaluation gate"
-        return 1
-    promoted = "promote-model" in run.tasks
-    result.update(version=version, promoted=promoted)
-    if not promoted:
-        result["stopped_by"] = "infra validation"
-    print(f"Registered: {model_name} {version}" + (" (champion)" if promoted else " (challenger: infra validation failed)")
-          + f" in {registry}")
-    return 0 if promoted else 1
+            f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in sorted(outcome.metrics.items())))
+        print(f"Blessed: {'yes' if outcome.blessed else 'no'} (report: {outcome.evaluation_report})")
+    if outcome.model_path:
+        print(f"Model artifact: {outcome.model_path}")
+    if outcome.stopped_by == outcomes.EVALUATION_GATE:
+        print(f"Not registered: {outcome.verdict or 'the model did not pass the gate'} (see the report).")
+        return
+    print(f"Registered: {outcome.model_name} {outcome.version}"
+          + (" (champion)" if outcome.promoted else " (challenger: infra validation failed)") + f" in {outcome.registry}")
 
 
 def _finish(run: Any) -> bool:
@@ -185,39 +168,33 @@ def _finish(run: Any) -> bool:
 
 def handle_batch(args: argparse.Namespace) -> int:
     """Runs batch prediction locally and prints where the predictions are."""
-    from kfp_mlops.components.validation.anomalies import describe_anomalies
+    from kfp_mlops.components.core.anomalies import describe_anomalies
     from kfp_mlops.pipelines.batch_prediction import run_batch_prediction
+    from kfp_mlops.pipelines.outcomes import BatchOutcome
 
     run = run_batch_prediction(args.data, args.training_data, args.model_name, label=args.label,
                                registry=args.registry, model_version=args.model_version, log_path=_log_path(args))
-    if not _finish(run):
-        return 2 if "InputError" in run.error else 1
-    validate = run.tasks["validate-data"]
-    if not validate["Output"]:
+    outcome = BatchOutcome.from_run(run)
+    if _finish(run) and outcome.validation_passed is False:
         print("Input validation FAILED; nothing was scored:")
-        for line in describe_anomalies(_path(validate["anomalies"])):
+        for line in describe_anomalies(outcome.anomalies_path):
             print(f"  - {line}")
-        return 1
-    predictions = run.tasks["predict-batch"]["predictions"]
-    print(f"Scored {int(predictions.metadata['rows'])} rows with {args.model_name} {predictions.metadata['model_version']}: "
-          f"{_path(predictions)}")
-    return 0
+    elif outcome.predictions_path:
+        print(f"Scored {outcome.rows} rows with {args.model_name} {outcome.model_version}: {outcome.predictions_path}")
+    return outcome.exit_code
 
 
 def handle_monitoring(args: argparse.Namespace) -> int:
     """Runs monitoring locally and prints the decision."""
-    from pathlib import Path
-
     from kfp_mlops.pipelines.monitoring import run_monitoring
+    from kfp_mlops.pipelines.outcomes import MonitoringOutcome
 
     run = run_monitoring(args.serving_data, args.training_data, args.model_name, label=args.label,
                          new_data_path=args.new_data, registry=args.registry, log_path=_log_path(args),
                          max_metric_drop=args.max_metric_drop, since=args.since, until=args.until)
-    if not _finish(run):
-        return 2 if "InputError" in run.error else 1
-    decide = run.tasks["decide-retraining"]
-    print(Path(_path(decide["report"])).read_text().strip())
-    outcome = run.output("trigger-retraining")
-    if outcome:
-        print(outcome)
-    return 0
+    outcome = MonitoringOutcome.from_run(run)
+    if _finish(run):
+        print(outcome.report)
+        if outcome.trigger:
+            print(outcome.trigger)
+    return outcome.exit_code

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from kfp_mlops.components.deployment.server import Security
+    from kfp_mlops.components.serving.server import Security
 
 TOKEN_ENV = "KFP_MLOPS_SERVE_TOKEN"
 
@@ -54,8 +54,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _security(args: argparse.Namespace) -> Security:
     """The endpoint's security settings from the flags; a named token variable must be set and non-empty."""
-    from kfp_mlops.components.deployment.server import Security
-    from kfp_mlops.components.errors import InputError
+    from kfp_mlops.components.core.errors import InputError
+    from kfp_mlops.components.serving.server import Security
 
     token = os.environ.get(args.auth_token_env or TOKEN_ENV, "").strip()
     if args.auth_token_env and not token:
@@ -85,12 +85,12 @@ def registry_model(args: argparse.Namespace):
 
 def handle(args: argparse.Namespace) -> int:
     """Resolves the model and serves it in the foreground."""
-    from kfp_mlops.components.deployment.server import is_loopback, serve_forever
     from kfp_mlops.components.deployment.storage import STORAGE_URI_ENV, fetch_model_dir
+    from kfp_mlops.components.serving.server import is_loopback, serve_forever
 
     security = _security(args)
     if not is_loopback(args.host) and not security.token and not security.allow_unauthenticated:
-        from kfp_mlops.components.errors import InputError
+        from kfp_mlops.components.core.errors import InputError
 
         raise InputError(f"--host {args.host} exposes the endpoint beyond this machine: set a token with "
                          f"--auth-token-env VAR (or ${TOKEN_ENV}), or pass --allow-unauthenticated behind a "

@@ -40,9 +40,9 @@ def _row(column: dict) -> str:
 
 def handle(args: argparse.Namespace) -> int:
     """Runs the validation and prints a per-column summary; returns the exit code."""
-    from kfp_mlops.components.errors import InputError
+    from kfp_mlops.components.core.errors import InputError
+    from kfp_mlops.components.core.wording import plural
     from kfp_mlops.components.validation.validate import validate_csv
-    from kfp_mlops.components.wording import plural
 
     try:
         found = validate_csv(args.data, args.out, schema_path=args.schema, baseline_path=args.baseline,

@@ -11,7 +11,7 @@ from html import escape
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from kfp_mlops.components.charts import confusion_matrix_svg, roc_svg
+from kfp_mlops.components.core.charts import confusion_matrix_svg, roc_svg
 from kfp_mlops.pipelines.local_progress import seconds_text
 from kfp_mlops.pipelines.run_records import RunRecord
 

@@ -5,7 +5,8 @@ Rules:
   ``images.py``, the decorator that sets each family's image) never imports kfp;
 - nothing outside ``pipelines/cli`` imports the CLI;
 - nothing under ``components/`` imports ``kfp_mlops.pipelines``;
-- a capability (``components/<capability>/``) imports only the shared modules and itself.
+- a capability (``components/<capability>/``) imports only the shared core and itself;
+- the core (``components/core/``) imports only itself.
 """
 from __future__ import annotations
 
@@ -15,12 +16,12 @@ from pathlib import Path
 
 PACKAGE = "kfp_mlops"
 KFP_PACKAGES = ("kfp", "google_cloud_pipeline_components")
-# The modules of components/ that every capability may use: the shared core (top-level modules, not
-# capabilities: errors, artifact helpers, report escaping and wording, charts, the image families).
-SHARED = ("core", "errors", "artifacts", "images", "escaping", "wording", "charts")
+# What every capability may use: the shared core package, and the image families' decorator.
+SHARED = ("core", "images")
 # Modules that wrap the library for KFP: they may import kfp (and GCPC's artifact types).
 KFP_FACING = ("component.py", "gcpc_component.py", "images.py")
 CROSS_CAPABILITY = "a capability imports only the shared core and itself"
+CORE_ONLY = "the core imports only itself"
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,9 @@ def violations(root: Path) -> list[Violation]:
                     found.append(Violation(rel, name, "components never import pipelines"))
                 if folder == "components" and name.startswith(f"{PACKAGE}.components."):
                     target = name.split(".")[2]
-                    if capability != target and target not in SHARED and not capability.endswith(".py"):
+                    if capability == "core" and target != "core":
+                        found.append(Violation(rel, f"{PACKAGE}.components.{target}", CORE_ONLY))
+                    elif capability != target and target not in SHARED and not capability.endswith(".py"):
                         found.append(Violation(rel, f"{PACKAGE}.components.{target}", CROSS_CAPABILITY))
     return sorted(set(found), key=str)
 

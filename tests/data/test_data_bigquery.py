@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 from sklearn.datasets import load_diabetes, load_wine
 
-from kfp_mlops.components.data import bigquery as bq
+from kfp_mlops.components.core import bigquery as bq
 from kfp_mlops.components.data.bigquery_split import split_in_bigquery, table_uri
 from kfp_mlops.components.data.queries import portable_splits
-from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.core.errors import InputError
 from tests.data.bigquery_fake import FakeBigQuery
 
 SPLITS = ("train", "eval", "test")
@@ -168,7 +168,7 @@ def test_fingerprints_follow_the_tables_not_the_rows(fake):
 
 
 def test_preflight_reads_the_schema_and_a_free_sample(fake):
-    from kfp_mlops.components.data.contract import model_name_from, preflight
+    from kfp_mlops.components.core.data_contract import model_name_from, preflight
 
     sample = preflight("bq://my-proj.ds.diabetes", "target")
     assert sample.columns[:3] == ["age", "sex", "body mass"] and sample.sample_rows == 442 and not sample.complete

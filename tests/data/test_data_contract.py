@@ -7,10 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kfp_mlops.components.data import contract
-from kfp_mlops.components.data.contract import model_name_from, preflight
-from kfp_mlops.components.data.ingest import ingest_csv, read_csv
-from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.core import data_contract as contract
+from kfp_mlops.components.core.data_contract import model_name_from, preflight
+from kfp_mlops.components.core.errors import InputError
+from kfp_mlops.components.core.tables import read_csv
+from kfp_mlops.components.data.ingest import ingest_csv
 from kfp_mlops.components.validation.reader import CsvBatches
 
 

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import pytest
 
+from kfp_mlops.components.core.errors import InputError
+from kfp_mlops.components.core.tables import bundled_dataset_path
 from kfp_mlops.components.data.fingerprint import fingerprint
-from kfp_mlops.components.data.ingest import bundled_dataset_path, ingest_csv
-from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.data.ingest import ingest_csv
 
 
 def test_same_path_new_content_gives_a_new_fingerprint(tmp_path):
@@ -31,7 +32,7 @@ def test_folder_fingerprint_follows_member_names_and_content(tmp_path):
 
 
 def test_bundled_data_and_missing_files():
-    from kfp_mlops.components.artifacts import sha256_file
+    from kfp_mlops.components.core.artifacts import sha256_file
 
     assert fingerprint("") == "sha256:" + sha256_file(bundled_dataset_path())
     with pytest.raises(InputError, match="data file not found: /nowhere/x.csv"):

@@ -4,8 +4,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from kfp_mlops.components.data.ingest import assign_splits, ingest_csv, read_csv
-from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.core.errors import InputError
+from kfp_mlops.components.core.tables import read_csv
+from kfp_mlops.components.data.ingest import assign_splits, ingest_csv
 
 
 def _outputs(tmp_path):

@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-
 from deployment_models import build_penguin_model
 
 
 @pytest.fixture(scope="session")
 def penguins_frame() -> pd.DataFrame:
     """The bundled palmerpenguins rows that have a label."""
-    from kfp_mlops.components.data.ingest import bundled_dataset_path
+    from kfp_mlops.components.core.tables import bundled_dataset_path
 
     return pd.read_csv(bundled_dataset_path()).dropna(subset=["species"]).reset_index(drop=True)
 

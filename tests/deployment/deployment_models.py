@@ -12,7 +12,7 @@ def build_penguin_model(model_dir, frame: pd.DataFrame) -> None:
     from sklearn.pipeline import Pipeline, make_pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-    from kfp_mlops.components.training.model_io import Feature, FeatureContract, save_sklearn_model
+    from kfp_mlops.components.core.model_io import Feature, FeatureContract, save_sklearn_model
 
     numeric = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "year"]
     categorical = ["island", "sex"]

@@ -6,8 +6,8 @@ import asyncio
 import numpy as np
 import pytest
 
-from kfp_mlops.components.deployment.server import Security, start_local_endpoint
-from kfp_mlops.components.training.model_io import load_model
+from kfp_mlops.components.core.model_io import load_model
+from kfp_mlops.components.serving.server import Security, start_local_endpoint
 
 pytestmark = pytest.mark.filterwarnings("ignore:ORJSONResponse is deprecated")
 httpclient = pytest.importorskip("tritonclient.http")

@@ -4,11 +4,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from fake_vertex import FakeVertex
 from kfp import compiler, dsl
 from kfp.dsl import Artifact, Dataset, Model
 
-from fake_vertex import FakeVertex
 from kfp_mlops.components.deployment import component as c
+from kfp_mlops.components.serving.component import infra_validate
 
 pytestmark = pytest.mark.filterwarnings("ignore:ORJSONResponse is deprecated")
 
@@ -22,7 +23,7 @@ def _artifact(kind, path, uri: str = ""):
 
 def test_infra_validate_component_passes_a_good_candidate(penguin_model_dir, eval_csv, tmp_path):
     report = _artifact(Artifact, tmp_path / "report.json")
-    passed = c.infra_validate.python_func(model=_artifact(Model, penguin_model_dir),
+    passed = infra_validate.python_func(model=_artifact(Model, penguin_model_dir),
                                           examples=_artifact(Dataset, eval_csv), label="species",
                                           report=report, max_examples=10)
     assert passed is True
@@ -61,7 +62,7 @@ def test_deployment_components_compile_into_a_pipeline(tmp_path):
     def smoke(model_uri: str, examples_uri: str):
         model = dsl.importer(artifact_uri=model_uri, artifact_class=Model)
         examples = dsl.importer(artifact_uri=examples_uri, artifact_class=Dataset)
-        gate = c.infra_validate(model=model.output, examples=examples.output, label="species")
+        gate = infra_validate(model=model.output, examples=examples.output, label="species")
         with dsl.If(gate.outputs["Output"] == True):  # noqa: E712 - a KFP condition
             c.deploy_kserve(name="penguins", namespace="models", model=model.output, serving_image="img")
             c.deploy_local(registry_uri="/tmp/registry", model_name="penguins")
@@ -82,7 +83,7 @@ def test_infra_validation_gates_deployment_under_kfp_local(penguin_model_dir, ev
     def gate_pipeline(model_uri: str, examples_uri: str):
         model = dsl.importer(artifact_uri=model_uri, artifact_class=Model)
         examples = dsl.importer(artifact_uri=examples_uri, artifact_class=Dataset)
-        gate = c.infra_validate(model=model.output, examples=examples.output, label="species", max_examples=8)
+        gate = infra_validate(model=model.output, examples=examples.output, label="species", max_examples=8)
         with dsl.If(gate.outputs["Output"] == True):  # noqa: E712 - a KFP condition
             c.deploy_kserve(name="penguins", namespace="models", model=model.output, serving_image="img",
                             storage_uri="gs://b/m", apply=False)

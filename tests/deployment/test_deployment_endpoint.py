@@ -10,10 +10,10 @@ import urllib.request
 import numpy as np
 import pytest
 
-from kfp_mlops.components.deployment import payloads
-from kfp_mlops.components.deployment.server import start_local_endpoint
-from kfp_mlops.components.errors import InputError
-from kfp_mlops.components.training.model_io import Feature, FeatureContract, load_model
+from kfp_mlops.components.core import payloads
+from kfp_mlops.components.core.errors import InputError
+from kfp_mlops.components.core.model_io import Feature, FeatureContract, load_model
+from kfp_mlops.components.serving.server import start_local_endpoint
 
 pytestmark = pytest.mark.filterwarnings("ignore:ORJSONResponse is deprecated")
 
@@ -222,7 +222,7 @@ def test_bad_v2_payloads_get_400_with_reason(endpoint, body, reason):
 
 def test_model_errors_on_a_row_are_400_and_do_not_fail_the_batch(endpoint, rows):
     """A value the model itself rejects answers 400 for that request only, even when batched with others."""
-    from kfp_mlops.components.deployment.payloads import Rows
+    from kfp_mlops.components.core.payloads import Rows
 
     model = endpoint._model
     good = payloads.rows_from_instances(rows[:2], model.contract)

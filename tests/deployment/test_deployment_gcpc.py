@@ -62,8 +62,7 @@ def test_a_pipeline_mixing_our_components_and_gcpc_compiles(tmp_path):
 def test_our_components_fill_the_artifacts_gcpc_reads(tmp_path, penguins_model, monkeypatch):
     import shutil
 
-    from kfp.dsl.types import artifact_types
-
+    from fake_vertex import FakeVertex
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import aiplatform
     from google_cloud_pipeline_components.types.artifact_types import (
@@ -72,8 +71,8 @@ def test_our_components_fill_the_artifacts_gcpc_reads(tmp_path, penguins_model, 
         VertexModel,
     )
     from kfp.dsl import Artifact, Dataset, Model
+    from kfp.dsl.types import artifact_types
 
-    from fake_vertex import FakeVertex
     from kfp_mlops.components.deployment.gcpc_component import (
         deploy_vertex_model,
         export_container_model,

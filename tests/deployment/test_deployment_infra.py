@@ -6,9 +6,9 @@ import shutil
 
 import pytest
 
-from kfp_mlops.components.deployment.infra import validate_serving, write_report
-from kfp_mlops.components.errors import InputError
-from kfp_mlops.components.training.model_io import write_manifest
+from kfp_mlops.components.core.errors import InputError
+from kfp_mlops.components.core.model_io import write_manifest
+from kfp_mlops.components.serving.infra import validate_serving, write_report
 
 pytestmark = pytest.mark.filterwarnings("ignore:ORJSONResponse is deprecated")
 

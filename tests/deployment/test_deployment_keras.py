@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from kfp_mlops.components.deployment.infra import validate_serving
-from kfp_mlops.components.deployment.server import start_local_endpoint
+from kfp_mlops.components.serving.infra import validate_serving
+from kfp_mlops.components.serving.server import start_local_endpoint
 
 pytestmark = pytest.mark.filterwarnings("ignore:ORJSONResponse is deprecated")
 
@@ -12,15 +12,10 @@ pytestmark = pytest.mark.filterwarnings("ignore:ORJSONResponse is deprecated")
 @pytest.fixture(scope="module")
 def keras_model_dir(tmp_path_factory, penguins_frame):
     """A Keras model directory in the trainer's format: one named (rows, 1) input per feature, model.keras."""
-    pytest.importorskip("kfp_mlops.components.training.keras_io")
+    pytest.importorskip("kfp_mlops.components.core.keras_io")
     import keras
 
-    from kfp_mlops.components.training.model_io import (
-        Feature,
-        FeatureContract,
-        save_contract,
-        write_manifest,
-    )
+    from kfp_mlops.components.core.model_io import Feature, FeatureContract, save_contract, write_manifest
 
     keras.utils.set_random_seed(0)
     folder = tmp_path_factory.mktemp("keras")

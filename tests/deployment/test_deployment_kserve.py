@@ -8,6 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import yaml
 
+from kfp_mlops.components.core.errors import InputError
 from kfp_mlops.components.deployment.kserve_manifest import (
     apply_inference_service,
     build_inference_service,
@@ -16,7 +17,6 @@ from kfp_mlops.components.deployment.kserve_manifest import (
     to_dict,
     to_yaml,
 )
-from kfp_mlops.components.errors import InputError
 
 COLLECTION = "/apis/serving.kserve.io/v1beta1/namespaces/models/inferenceservices"
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from kfp_mlops.components.core.errors import InputError
 from kfp_mlops.components.deployment.local import deploy_local, read_deployments, resolve_served_model
-from kfp_mlops.components.errors import InputError
 
 
 @pytest.fixture()

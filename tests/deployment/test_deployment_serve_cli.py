@@ -11,8 +11,8 @@ import urllib.request
 
 import pytest
 
+from kfp_mlops.components.core.errors import InputError
 from kfp_mlops.components.deployment.local import read_deployments, record_deployment, resolve_served_model
-from kfp_mlops.components.errors import InputError
 
 ROW = {"island": "Dream", "bill_length_mm": 50.0, "bill_depth_mm": 19.0, "flipper_length_mm": 198.0,
        "body_mass_g": 3800.0, "sex": "female", "year": 2009}

@@ -9,9 +9,9 @@ from urllib.parse import parse_qs, unquote, urlparse
 import pytest
 from google.auth.credentials import AnonymousCredentials
 
+from kfp_mlops.components.core.errors import InputError
+from kfp_mlops.components.core.model_io import load_model
 from kfp_mlops.components.deployment.storage import fetch_model_dir, split_gcs_uri
-from kfp_mlops.components.errors import InputError
-from kfp_mlops.components.training.model_io import load_model
 
 
 class FakeGCS:

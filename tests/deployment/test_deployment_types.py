@@ -6,9 +6,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from kfp_mlops.components.deployment import payloads
-from kfp_mlops.components.errors import InputError
-from kfp_mlops.components.training.model_io import Feature, FeatureContract
+from kfp_mlops.components.core import payloads
+from kfp_mlops.components.core.errors import InputError
+from kfp_mlops.components.core.model_io import Feature, FeatureContract
 
 CONTRACT = FeatureContract(
     features=[Feature("is member", "bool", "numeric"), Feature("signup date", "date", "numeric", "%Y-%m-%d"),

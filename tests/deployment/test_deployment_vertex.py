@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import pytest
+from fake_vertex import FakeVertex
 from google.auth.credentials import AnonymousCredentials
 
-from fake_vertex import FakeVertex
+from kfp_mlops.components.core.errors import InputError
 from kfp_mlops.components.deployment.vertex import deploy_with_canary
-from kfp_mlops.components.errors import InputError
 
 ROW = {"island": "Biscoe", "bill_length_mm": 40.1, "bill_depth_mm": 18.0, "flipper_length_mm": 190.0,
        "body_mass_g": 3900.0, "sex": "male", "year": 2008}

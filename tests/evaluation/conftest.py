@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-
 from evaluation_models import CATEGORICAL, NUMERIC, save_model
 
 
 @pytest.fixture
 def penguins_split(tmp_path):
     """Penguins (no missing label) split in two halves: (train frame, test CSV path, test frame)."""
-    from kfp_mlops.components.data.ingest import bundled_dataset_path
+    from kfp_mlops.components.core.tables import bundled_dataset_path
 
     frame = pd.read_csv(bundled_dataset_path()).sample(frac=1.0, random_state=0).reset_index(drop=True)
     train, test = frame.iloc[:200], frame.iloc[200:]

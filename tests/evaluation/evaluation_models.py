@@ -17,11 +17,7 @@ def save_model(model_dir: Path, frame: pd.DataFrame, label: str, numeric: list[s
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-    from kfp_mlops.components.training.model_io import (
-        Feature,
-        FeatureContract,
-        save_sklearn_model,
-    )
+    from kfp_mlops.components.core.model_io import Feature, FeatureContract, save_sklearn_model
 
     parts = []
     if numeric:

@@ -4,11 +4,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from evaluation_models import save_model
 from kfp import dsl
 
 from kfp_mlops.components.evaluation.component import evaluate_model
-
-from evaluation_models import save_model
 
 
 def test_binary_model_logs_confusion_matrix_and_roc_curve(tmp_path):

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.core.errors import InputError
 from kfp_mlops.components.evaluation import gate
 from kfp_mlops.components.evaluation.evaluate import evaluate_model_dir
 from kfp_mlops.components.registry import ChecksumError, open_registry
@@ -135,11 +135,10 @@ def test_champion_that_cannot_score_fails_with_reason(tmp_path, penguin_models, 
 
 
 def test_regression_champion_comparison_uses_rmse_as_lower_is_better(tmp_path):
+    from evaluation_models import save_model
     from sklearn.datasets import load_diabetes
     from sklearn.dummy import DummyRegressor
     from sklearn.linear_model import Ridge
-
-    from evaluation_models import save_model
 
     data = load_diabetes(as_frame=True).frame
     features = [c for c in data.columns if c != "target"]

@@ -4,16 +4,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
-from kfp_mlops.components.errors import InputError
-from kfp_mlops.components.evaluation.metrics import (
-    MAX_CURVE_POINTS,
-    evaluate_frame,
-    slice_metrics,
-)
-from kfp_mlops.components.training.model_io import load_model
-
 from evaluation_models import save_model
+
+from kfp_mlops.components.core.errors import InputError
+from kfp_mlops.components.core.model_io import load_model
+from kfp_mlops.components.evaluation.metrics import MAX_CURVE_POINTS, evaluate_frame, slice_metrics
 
 
 def test_multiclass_metrics_and_confusion_matrix(penguin_models, penguins_split):

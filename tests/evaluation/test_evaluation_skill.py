@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
 from evaluation_models import save_model
-from kfp_mlops.components.errors import InputError
+
+from kfp_mlops.components.core.errors import InputError
 from kfp_mlops.components.evaluation import bootstrap, gate
 from kfp_mlops.components.evaluation.evaluate import evaluate_model_dir
 from kfp_mlops.components.registry import open_registry

@@ -47,7 +47,7 @@ def test_batch_prediction_scores_with_the_champion(trained, tmp_path):
 
 @pytest.mark.parametrize("change, column", [("drop", "island"), ("skew", "flipper_length_mm")])
 def test_batch_prediction_refuses_bad_or_skewed_rows(trained, tmp_path, change, column):
-    from kfp_mlops.components.validation.anomalies import describe_anomalies
+    from kfp_mlops.components.core.anomalies import describe_anomalies
 
     root, data = trained
     rows = tmp_path / "rows.csv"

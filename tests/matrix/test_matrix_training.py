@@ -105,7 +105,7 @@ def _paired_se(task: str, truth: np.ndarray, a: np.ndarray, b: np.ndarray) -> fl
 
 def run_case(case: Case, folder: Path, home: Path, capfd, extra_args: tuple[str, ...] = ()) -> Outcome:
     """Runs ``kfp-mlops run training`` on one case and judges its model on the pipeline's split."""
-    from kfp_mlops.components.training.model_io import load_model
+    from kfp_mlops.components.core.model_io import load_model
 
     data = case.write(folder)
     args = ["run", "training", "--data", str(data), "--label", case.label, "--model-name", case.name.replace("_", "-")]

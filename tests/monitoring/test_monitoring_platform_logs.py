@@ -15,7 +15,7 @@ import requests
 from cloudevents.http import CloudEvent, to_binary, to_structured
 from loopback import LoopbackJsonServer
 
-from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.core.errors import InputError
 from kfp_mlops.components.monitoring.kserve_sink import (
     REQUEST_TYPE,
     RESPONSE_TYPE,

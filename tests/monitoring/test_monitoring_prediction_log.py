@@ -4,7 +4,7 @@ import time
 import numpy as np
 import pytest
 
-from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.core.errors import InputError
 from kfp_mlops.components.monitoring.prediction_log import PredictionLogger, read_prediction_log
 from kfp_mlops.components.monitoring.serving_log import ServedRow, list_parts, write_rows
 
@@ -81,9 +81,9 @@ def test_endpoint_requests_are_logged_and_read_back(tmp_path, penguins_model):
     import json
     import urllib.request
 
-    from kfp_mlops.components.deployment.server import start_local_endpoint
+    from kfp_mlops.components.core.model_io import load_model
     from kfp_mlops.components.monitoring.prediction_log import logged_predictor
-    from kfp_mlops.components.training.model_io import load_model
+    from kfp_mlops.components.serving.server import start_local_endpoint
 
     logger = PredictionLogger(tmp_path / "log")
     rows = [{"bill_length_mm": 39.1, "bill_depth_mm": 18.7, "flipper_length_mm": 181, "body_mass_g": 3750,

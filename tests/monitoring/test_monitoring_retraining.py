@@ -1,10 +1,15 @@
 """The retraining decision: drift, decay, both, and neither."""
 from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2
 
-from kfp_mlops.components.monitoring.retraining import decide_retraining, metric_drop
-from kfp_mlops.components.validation.anomalies import (
-    DATASET, Kind, add_anomaly, add_measurement, new_anomalies, write_anomalies,
+from kfp_mlops.components.core.anomalies import (
+    DATASET,
+    Kind,
+    add_anomaly,
+    add_measurement,
+    new_anomalies,
+    write_anomalies,
 )
+from kfp_mlops.components.monitoring.retraining import decide_retraining, metric_drop
 
 JS = anomalies_pb2.DriftSkewInfo.Measurement.JENSEN_SHANNON_DIVERGENCE
 

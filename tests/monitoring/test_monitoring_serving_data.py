@@ -2,7 +2,7 @@
 import pandas as pd
 import pytest
 
-from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.core.errors import InputError
 from kfp_mlops.components.monitoring.prediction_log import PredictionLogger
 from kfp_mlops.components.monitoring.serving_data import collect_serving_data
 

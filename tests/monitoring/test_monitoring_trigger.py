@@ -1,8 +1,8 @@
 """The retraining trigger builds the same CLI command a user would type."""
 import pytest
 
-from kfp_mlops.pipelines.cli.main import build_parser
 from kfp_mlops.components.monitoring.trigger import training_command
+from kfp_mlops.pipelines.cli.main import build_parser
 
 PARAMS = {"data_path": "/d/new.csv", "label": "species", "model_name": "penguins", "registry_uri": "/r"}
 

@@ -69,7 +69,7 @@ def test_notebooks_write_their_logs_under_the_home_not_beside_the_notebook():
 
 
 def test_messages_count_anomalies_in_good_english():
-    from kfp_mlops.components.wording import plural
+    from kfp_mlops.components.core.wording import plural
 
     assert plural(1, "anomaly", "anomalies") == "1 anomaly"
     assert plural(2, "anomaly", "anomalies") == "2 anomalies"
@@ -93,7 +93,7 @@ def test_validate_says_one_anomaly(tmp_path, capsys):
 def _penguin_files(tmp_path):
     import pandas as pd
 
-    from kfp_mlops.components.data.ingest import bundled_dataset_path
+    from kfp_mlops.components.core.tables import bundled_dataset_path
 
     frame = pd.read_csv(bundled_dataset_path()).dropna()
     labelled, serving = tmp_path / "train.csv", tmp_path / "serving.csv"

@@ -30,6 +30,19 @@ def explode(message: str):
     raise ValueError(message)
 
 
+@dsl.component(base_image="python:3.11", install_kfp_package=False)
+def refuse_model(message: str):
+    """Fails as the library does on a tampered model: a ChecksumError, a kind of InputError."""
+    from kfp_mlops.components.core.errors import ChecksumError
+
+    raise ChecksumError(message)
+
+
+@dsl.pipeline(name="runner-typed-failure")
+def refusing(message: str = "model.skops does not match its manifest"):
+    refuse_model(message=message)
+
+
 @dsl.pipeline(name="runner-probe")
 def gated(rows: int = 3):
     make = make_rows(rows=rows)
@@ -67,12 +80,24 @@ def test_failure_reports_the_tasks_exception_line(tmp_path):
     run = local_runner.run_pipeline(failing, {}, root=tmp_path, progress=False, log_path=tmp_path / "f.log")
     assert not run.succeeded
     assert run.error == "ValueError: column 'x' is bad"
+    assert run.failure is not None and run.failure.kind == "ValueError" and not run.failure.input_error
+
+
+def test_a_failure_travels_as_a_type_not_a_substring(tmp_path):
+    # A message that merely mentions InputError is not one; a ChecksumError is one, by its class.
+    mentions = local_runner.run_pipeline(failing, {"message": "an InputError was expected"}, root=tmp_path,
+                                         progress=False, log_path=tmp_path / "m.log")
+    assert mentions.failure.kind == "ValueError" and not mentions.failure.input_error
+    refused = local_runner.run_pipeline(refusing, {}, root=tmp_path, progress=False, log_path=tmp_path / "r.log")
+    assert refused.failure.kind == "ChecksumError" and refused.failure.module == "kfp_mlops.components.core.errors"
+    assert refused.failure.input_error and refused.failure.is_a("InputError")
+    assert refused.error == "ChecksumError: model.skops does not match its manifest"
 
 
 def test_arguments_that_kfp_local_would_mangle_are_refused(tmp_path):
     import pytest
 
-    from kfp_mlops.components.errors import InputError
+    from kfp_mlops.components.core.errors import InputError
 
     with pytest.raises(InputError, match="contains 'python3'"):
         local_runner.run_pipeline(gated, {"rows": 1, "path": "/x/lib/python3.11/d.csv"}, root=tmp_path)

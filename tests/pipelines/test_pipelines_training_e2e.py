@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kfp_mlops.components.data.ingest import bundled_dataset_path
+from kfp_mlops.components.core.tables import bundled_dataset_path
 from kfp_mlops.pipelines.cli.main import main
 
 

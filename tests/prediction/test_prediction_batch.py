@@ -2,8 +2,8 @@
 import pandas as pd
 import pytest
 
-from kfp_mlops.components.data.ingest import bundled_dataset_path
-from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.core.errors import InputError
+from kfp_mlops.components.core.tables import bundled_dataset_path
 from kfp_mlops.components.prediction.batch import predict_batch
 
 

@@ -9,11 +9,7 @@ def make_model(model_dir: str | Path, seed: int = 0) -> Path:
     from sklearn.datasets import load_iris
     from sklearn.linear_model import LogisticRegression
 
-    from kfp_mlops.components.training.model_io import (
-        Feature,
-        FeatureContract,
-        save_sklearn_model,
-    )
+    from kfp_mlops.components.core.model_io import Feature, FeatureContract, save_sklearn_model
 
     data = load_iris(as_frame=True).frame.rename(columns=lambda c: c.replace(" (cm)", "").replace(" ", "_"))
     features = [c for c in data.columns if c != "target"]

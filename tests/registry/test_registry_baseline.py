@@ -2,17 +2,16 @@
 from __future__ import annotations
 
 import pytest
+from registry_models import make_model
 
-from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.core.errors import InputError
+from kfp_mlops.components.core.schema_io import read_schema
 from kfp_mlops.components.registry import open_registry
 from kfp_mlops.components.registry.baseline import export_baseline, registered_label
 from kfp_mlops.components.registry.register import register_artifact
 from kfp_mlops.components.validation.checks import check_statistics
-from kfp_mlops.components.validation.schema import read_schema
 from kfp_mlops.components.validation.statistics import compute_statistics, read_statistics
 from kfp_mlops.components.validation.validate import generate_statistics, infer_schema
-
-from registry_models import make_model
 
 
 @pytest.fixture

@@ -6,11 +6,10 @@ import json
 import shutil
 
 import pytest
+from registry_models import make_model
 
 from kfp_mlops.components.registry import open_registry
 from kfp_mlops.pipelines.cli import models
-
-from registry_models import make_model
 
 
 def run(argv: list[str]) -> int:

@@ -5,13 +5,12 @@ from pathlib import Path
 
 import pytest
 from kfp import dsl
+from registry_models import iris_frame, make_model
 
-from kfp_mlops.components.artifacts import sha256_file
+from kfp_mlops.components.core.artifacts import sha256_file
 from kfp_mlops.components.evaluation.component import evaluate_model
 from kfp_mlops.components.registry import open_registry
 from kfp_mlops.components.registry.component import promote_model, register_model
-
-from registry_models import iris_frame, make_model
 
 
 @dsl.pipeline(name="evaluate-register-promote")

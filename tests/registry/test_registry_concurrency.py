@@ -10,11 +10,10 @@ import sys
 import time
 from pathlib import Path
 
-
-from kfp_mlops.components.artifacts import sha256_tree
-from kfp_mlops.components.registry import open_registry
-
 from registry_models import make_model
+
+from kfp_mlops.components.core.artifacts import sha256_tree
+from kfp_mlops.components.registry import open_registry
 
 WRITER = Path(__file__).with_name("registry_writer.py")
 

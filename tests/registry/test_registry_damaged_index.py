@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import pytest
+from registry_models import make_model
 
-from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.core.errors import InputError
 from kfp_mlops.components.registry import open_registry
 from kfp_mlops.pipelines.cli.main import main
-
-from registry_models import make_model
 
 DAMAGE = {"empty object": "{}", "list": "[]", "not json": "{models: ", "bad entry": '{"models": {"iris": 3}}',
           "bad version": '{"models": {"iris": {"versions": [{"version": "v1"}], "aliases": {}}}}'}

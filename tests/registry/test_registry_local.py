@@ -8,12 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from kfp_mlops.components.artifacts import sha256_tree
-from kfp_mlops.components.errors import InputError
-from kfp_mlops.components.registry import ChecksumError, build_lineage, open_registry
-
 from registry_models import iris_frame, make_model
+
+from kfp_mlops.components.core.artifacts import sha256_tree
+from kfp_mlops.components.core.errors import InputError
+from kfp_mlops.components.registry import ChecksumError, build_lineage, open_registry
 
 
 @pytest.fixture

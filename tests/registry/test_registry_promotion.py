@@ -7,11 +7,10 @@ import multiprocessing
 from pathlib import Path
 
 import pytest
+from registry_models import make_model
 
 from kfp_mlops.components.registry import PromotionError, open_registry
 from kfp_mlops.components.registry.register import promote
-
-from registry_models import make_model
 
 
 def _promote_after_comparing(root: str, model_dir: str, pin: str, barrier, results) -> None:
@@ -63,7 +62,7 @@ def test_a_run_that_saw_no_champion_does_not_replace_one_promoted_since(tmp_path
 
 
 def _with_features(tmp_path, name: str, drop: str = "", cast: str = "") -> Path:
-    from kfp_mlops.components.training.model_io import load_contract, save_contract, write_manifest
+    from kfp_mlops.components.core.model_io import load_contract, save_contract, write_manifest
 
     model_dir = make_model(tmp_path / name)
     contract = load_contract(model_dir)

@@ -5,14 +5,13 @@ import json
 import shutil
 
 import pytest
-
-from kfp_mlops.components.artifacts import sha256_tree
-from kfp_mlops.components.errors import InputError
-from kfp_mlops.components.registry import open_registry
-from kfp_mlops.components.registry.vertex import to_fuse_path, to_gcs_uri
-
 from registry_models import make_model
 from vertex_models_loopback import FakeModelRegistry
+
+from kfp_mlops.components.core.artifacts import sha256_tree
+from kfp_mlops.components.core.errors import InputError
+from kfp_mlops.components.registry import open_registry
+from kfp_mlops.components.registry.vertex import to_fuse_path, to_gcs_uri
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from deployment.deployment_models import build_penguin_model
 @pytest.fixture(scope="session")
 def model_dir(tmp_path_factory):
     """A penguins model directory (sklearn Pipeline + feature_contract.json)."""
-    from kfp_mlops.components.data.ingest import bundled_dataset_path
+    from kfp_mlops.components.core.tables import bundled_dataset_path
 
     frame = pd.read_csv(bundled_dataset_path()).dropna(subset=["species"]).reset_index(drop=True)
     path = tmp_path_factory.mktemp("models") / "penguins"

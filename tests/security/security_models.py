@@ -35,7 +35,7 @@ def poison(model_dir: Path, marker: Path) -> None:
 
 def rewrite_manifest(model_dir: Path) -> None:
     """Recomputes the manifest's sha256 list, keeping its old signature (the attacker has no key)."""
-    from kfp_mlops.components.training.manifest import MANIFEST_FILE, hash_files
+    from kfp_mlops.components.core.manifest import MANIFEST_FILE, hash_files
 
     path = model_dir / MANIFEST_FILE
     manifest = json.loads(path.read_text())
@@ -45,7 +45,7 @@ def rewrite_manifest(model_dir: Path) -> None:
 
 def rewrite_index_sha256(registry_root: Path, name: str, version: str) -> None:
     """Rewrites a version's sha256 in the registry's index.json to match its files now."""
-    from kfp_mlops.components.artifacts import sha256_tree
+    from kfp_mlops.components.core.artifacts import sha256_tree
 
     index_path = registry_root / "index.json"
     index = json.loads(index_path.read_text())

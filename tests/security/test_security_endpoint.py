@@ -10,14 +10,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from kfp_mlops.components.deployment.server import (
-    Security,
-    build_server,
-    is_loopback,
-    start_local_endpoint,
-)
-from kfp_mlops.components.errors import InputError
-from kfp_mlops.components.training.model_io import Predictor, load_model
+from kfp_mlops.components.core.errors import InputError
+from kfp_mlops.components.core.model_io import Predictor, load_model
+from kfp_mlops.components.serving.server import Security, build_server, is_loopback, start_local_endpoint
 
 pytestmark = pytest.mark.filterwarnings("ignore:ORJSONResponse is deprecated")
 

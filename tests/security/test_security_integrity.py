@@ -11,21 +11,11 @@ import secrets
 import shutil
 
 import pytest
-from security_models import (
-    iris_rows,
-    make_model,
-    poison,
-    rewrite_index_sha256,
-    rewrite_manifest,
-)
+from security_models import iris_rows, make_model, poison, rewrite_index_sha256, rewrite_manifest
 
-from kfp_mlops.components.errors import ChecksumError
-from kfp_mlops.components.training import manifest as manifest_module
-from kfp_mlops.components.training.model_io import (
-    MANIFEST_FILE,
-    load_model,
-    verify_model_dir,
-)
+from kfp_mlops.components.core import manifest as manifest_module
+from kfp_mlops.components.core.errors import ChecksumError
+from kfp_mlops.components.core.model_io import MANIFEST_FILE, load_model, verify_model_dir
 from kfp_mlops.pipelines.cli.main import main
 
 KEY = "test-signing-key-" + secrets.token_hex(16)
@@ -77,7 +67,7 @@ def refuse_to_serve(monkeypatch):
     (``--model-dir``) as the argument of the class it returns: a refused model
     never reaches ``serving``.
     """
-    from kfp_mlops.components.deployment import server
+    from kfp_mlops.components.serving import server
 
     def serving(*_args, **_kwargs):
         raise AssertionError("a tampered model reached the server")
@@ -218,8 +208,8 @@ def test_serve_on_a_tampered_model_dir_is_refused(tmp_path, signing_key, capsys,
 
 
 def test_kserve_and_infra_validation_refuse_a_tampered_model_dir(tmp_path, signing_key):
-    from kfp_mlops.components.deployment.infra import validate_serving
     from kfp_mlops.components.deployment.kserve_manifest import deploy_inference_service
+    from kfp_mlops.components.serving.infra import validate_serving
 
     model_dir = make_model(tmp_path / "model")
     (model_dir / "feature_contract.json").write_text((model_dir / "feature_contract.json").read_text() + " ")
@@ -321,7 +311,7 @@ def test_older_registry_versions_without_a_manifest_load_only_on_their_sha256_an
     with pytest.raises(ChecksumError, match="nothing to verify it against"):
         registry.register(str(model_dir), "iris")
     shutil.copytree(model_dir, tmp_path / "registry" / "iris" / "v1")  # as an older registry stored it
-    from kfp_mlops.components.artifacts import sha256_tree
+    from kfp_mlops.components.core.artifacts import sha256_tree
 
     (tmp_path / "registry" / "index.json").write_text(json.dumps({"format": 1, "models": {"iris": {
         "versions": [{"version": "v1", "path": "iris/v1", "sha256": sha256_tree(model_dir)}],

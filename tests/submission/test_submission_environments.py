@@ -4,7 +4,7 @@ import json
 import pytest
 import yaml
 
-from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.core.errors import InputError
 from kfp_mlops.components.registry import open_registry
 from kfp_mlops.pipelines.cli.main import main
 from kfp_mlops.pipelines.environments import load_environments, promote_between

@@ -141,11 +141,11 @@ def test_wait_polls_the_run(kfp_host, toy_package, state):
 
 
 def test_pod_labels_merge_into_an_existing_platform_spec_and_parse_strictly(tmp_path):
+    import yaml
     from google.protobuf import json_format
     from kfp import compiler, dsl, kubernetes
     from kfp.kubernetes import kubernetes_executor_config_pb2 as k8s
     from kfp.pipeline_spec import pipeline_spec_pb2
-    import yaml
 
     from kfp_mlops.pipelines.submission.kfp_host import with_pod_labels
 

@@ -4,9 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
 from training_helpers import write_schema
-
 
 PENGUIN_TYPES = {
     "species": "BYTES", "island": "BYTES", "bill_length_mm": "FLOAT", "bill_depth_mm": "FLOAT",
@@ -17,7 +15,7 @@ PENGUIN_TYPES = {
 @pytest.fixture
 def penguins(tmp_path):
     """(train.csv, eval.csv, schema.pbtxt, eval frame) from the bundled penguins, split 75/25 with a seed."""
-    from kfp_mlops.components.data.ingest import bundled_dataset_path
+    from kfp_mlops.components.core.tables import bundled_dataset_path
 
     frame = pd.read_csv(bundled_dataset_path()).sample(frac=1.0, random_state=0)
     cut = int(len(frame) * 0.75)

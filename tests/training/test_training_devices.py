@@ -105,7 +105,7 @@ def test_gpu_strategies_with_mixed_precision_train_for_real_on_logical_cpus(peng
 
     import numpy as np
 
-    from kfp_mlops.components.training.model_io import load_model
+    from kfp_mlops.components.core.model_io import load_model
 
     train, evaluation, schema, frame = penguins
     script = Path(__file__).with_name("mirrored_cpu_run.py")

@@ -7,18 +7,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.core.errors import InputError
+from kfp_mlops.components.core.model_io import load_model
 from kfp_mlops.components.training.keras_trainer import parse_hidden_units, train_keras_model
-from kfp_mlops.components.training.model_io import load_model
 from kfp_mlops.components.training.tensorboard_log import read_scalars
 
 
 @pytest.fixture(scope="module")
 def trained_penguins(tmp_path_factory):
     """One Keras model on the penguins, shared by the tests that only read it."""
-    from kfp_mlops.components.data.ingest import bundled_dataset_path
-    from training_helpers import write_schema
     from conftest import PENGUIN_TYPES
+    from training_helpers import write_schema
+
+    from kfp_mlops.components.core.tables import bundled_dataset_path
 
     tmp = tmp_path_factory.mktemp("keras")
     frame = pd.read_csv(bundled_dataset_path()).sample(frac=1.0, random_state=0)
@@ -64,7 +65,7 @@ def test_missing_values_and_unseen_categories_still_score(trained_penguins):
 def test_saved_model_export_matches_the_keras_model(trained_penguins):
     import tensorflow as tf
 
-    from kfp_mlops.components.training.keras_io import to_inputs
+    from kfp_mlops.components.core.keras_io import to_inputs
 
     tmp, _, evaluation = trained_penguins
     predictor = load_model(tmp / "model")

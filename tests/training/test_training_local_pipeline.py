@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from kfp import dsl
 
-from kfp_mlops.components.training.model_io import load_model
+from kfp_mlops.components.core.model_io import load_model
 from kfp_mlops.components.training.tensorboard_log import read_scalars
 
 

@@ -7,11 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from tensorflow_metadata.proto.v0 import schema_pb2
-
 from training_helpers import write_schema
-from kfp_mlops.components.errors import InputError
-from kfp_mlops.components.training.features import features_from_schema
-from kfp_mlops.components.training.model_io import load_model
+
+from kfp_mlops.components.core.errors import InputError
+from kfp_mlops.components.core.features import features_from_schema
+from kfp_mlops.components.core.model_io import load_model
 from kfp_mlops.components.training.sklearn_trainer import ESTIMATORS, train_sklearn_model
 
 

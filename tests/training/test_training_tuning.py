@@ -3,11 +3,11 @@
 import numpy as np
 import pandas as pd
 import pytest
+from training_helpers import write_schema
 
-from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.core.errors import InputError
 from kfp_mlops.components.images import DEFAULT_TAG
 from kfp_mlops.components.training.tuning import make_trial_list, run_trial, score_model, select_best
-from training_helpers import write_schema
 
 
 @pytest.fixture
@@ -82,7 +82,7 @@ def test_select_best_follows_the_metric_direction(xor_data, tmp_path):
 def test_tuning_sub_pipeline_runs_locally_and_picks_the_best_trial(xor_data, tmp_path):
     from kfp import dsl
 
-    from kfp_mlops.components.training.model_io import load_model
+    from kfp_mlops.components.core.model_io import load_model
     from kfp_mlops.pipelines.local_runner import run_pipeline
     from kfp_mlops.pipelines.tuning import tune_sklearn
 

@@ -5,10 +5,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kfp_mlops.components.errors import InputError
-from kfp_mlops.components.training.features import as_bool, cast_frame
-from kfp_mlops.components.training.model_io import Feature, load_model
-from kfp_mlops.components.validation.schema import infer_schema_from_statistics, write_schema
+from kfp_mlops.components.core.errors import InputError
+from kfp_mlops.components.core.features import as_bool, cast_frame
+from kfp_mlops.components.core.model_io import Feature, load_model
+from kfp_mlops.components.core.schema_io import write_schema
+from kfp_mlops.components.validation.schema import infer_schema_from_statistics
 from kfp_mlops.components.validation.statistics import compute_statistics
 
 ODD = ["body mass/g", "île", "is member", "signup date"]
@@ -48,7 +49,7 @@ def test_cast_reads_booleans_and_dates_as_numbers():
 
 
 def test_sklearn_model_with_booleans_dates_and_odd_names_passes_infra_validation(typed, tmp_path):
-    from kfp_mlops.components.deployment.infra import validate_serving
+    from kfp_mlops.components.serving.infra import validate_serving
     from kfp_mlops.components.training.sklearn_trainer import train_sklearn_model
 
     train, evaluation, schema = typed
@@ -66,7 +67,7 @@ def test_sklearn_model_with_booleans_dates_and_odd_names_passes_infra_validation
 
 def test_keras_model_with_odd_column_names_trains_and_serves(typed, tmp_path):
     pytest.importorskip("keras")
-    from kfp_mlops.components.deployment.infra import validate_serving
+    from kfp_mlops.components.serving.infra import validate_serving
     from kfp_mlops.components.training.keras_trainer import train_keras_model
 
     train, evaluation, schema = typed

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from tensorflow_metadata.proto.v0 import anomalies_pb2
 
-from kfp_mlops.components.validation.anomalies import describe_anomalies
+from kfp_mlops.components.core.anomalies import describe_anomalies
 from kfp_mlops.components.validation.checks import check_statistics
 from kfp_mlops.components.validation.schema import infer_schema_from_statistics
 from kfp_mlops.components.validation.statistics import compute_statistics
@@ -121,7 +121,7 @@ def test_label_is_not_expected_when_serving(tmp_path):
 
 
 def test_label_must_be_a_column(tmp_path):
-    from kfp_mlops.components.errors import InputError
+    from kfp_mlops.components.core.errors import InputError
 
     with pytest.raises(InputError, match="label column 'price' not found"):
         infer_schema_from_statistics(_stats(_clean(), tmp_path, "clean"), label="price")

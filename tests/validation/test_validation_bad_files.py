@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.core.errors import InputError
 from kfp_mlops.components.validation.statistics import compute_statistics
 from kfp_mlops.components.validation.validate import validate_csv
 

@@ -8,10 +8,10 @@ import pytest
 from kfp import dsl
 from kfp.dsl import HTML, Artifact, Dataset, Input, Metrics, Output
 
-from kfp_mlops.components.data.ingest import bundled_dataset_path
+from kfp_mlops.components.core.anomalies import read_anomalies
+from kfp_mlops.components.core.schema_io import read_schema
+from kfp_mlops.components.core.tables import bundled_dataset_path
 from kfp_mlops.components.validation import component as c
-from kfp_mlops.components.validation.anomalies import read_anomalies
-from kfp_mlops.components.validation.schema import read_schema
 
 
 def _artifact(kind, path: Path):

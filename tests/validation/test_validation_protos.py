@@ -7,10 +7,10 @@ import pytest
 from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2, statistics_pb2
 
-from kfp_mlops.components.data.ingest import bundled_dataset_path
-from kfp_mlops.components.errors import InputError
-from kfp_mlops.components.validation.anomalies import describe_anomalies, read_anomalies
-from kfp_mlops.components.validation.schema import read_schema
+from kfp_mlops.components.core.anomalies import describe_anomalies, read_anomalies
+from kfp_mlops.components.core.errors import InputError
+from kfp_mlops.components.core.schema_io import read_schema
+from kfp_mlops.components.core.tables import bundled_dataset_path
 from kfp_mlops.components.validation.statistics import compute_statistics, feature_name, read_statistics
 from kfp_mlops.components.validation.validate import generate_statistics, infer_schema, validate
 

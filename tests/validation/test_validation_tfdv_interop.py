@@ -14,9 +14,9 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pytest
 
-from kfp_mlops.components.validation.anomalies import describe_anomalies
+from kfp_mlops.components.core.anomalies import describe_anomalies
+from kfp_mlops.components.core.schema_io import read_schema
 from kfp_mlops.components.validation.checks import check_statistics
-from kfp_mlops.components.validation.schema import read_schema
 from kfp_mlops.components.validation.statistics import read_statistics
 from kfp_mlops.components.validation.validate import generate_statistics, infer_schema, validate
 

@@ -5,10 +5,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from kfp_mlops.components.core.schema_io import is_categorical
+from kfp_mlops.components.core.timestamps import detect_format, to_days
 from kfp_mlops.components.validation.checks import check_statistics
-from kfp_mlops.components.validation.schema import infer_schema_from_statistics, is_categorical
+from kfp_mlops.components.validation.schema import infer_schema_from_statistics
 from kfp_mlops.components.validation.statistics import compute_statistics
-from kfp_mlops.components.validation.timestamps import detect_format, to_days
 
 
 def _write(path, rows: int = 600, seed: int = 0, years: int = 0, flag_rate: float = 0.5):

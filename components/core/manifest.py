@@ -6,7 +6,7 @@ Training writes ``model_manifest.json`` into the model directory::
      "signature": {"algorithm": "hmac-sha256", "value": "<hex>"}}
 
 Everything that deserializes a model goes through
-:func:`kfp_mlops.components.training.model_io.load_model`, which calls
+:func:`kfp_mlops.components.core.model_io.load_model`, which calls
 :func:`verify_model_dir` first: the files on disk must be exactly the files
 listed, with the listed sha256, and the signature must match.
 
@@ -27,8 +27,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kfp_mlops.components.artifacts import sha256_file, sha256_tree
-from kfp_mlops.components.errors import ChecksumError, InputError
+from kfp_mlops.components.core.artifacts import sha256_file, sha256_tree
+from kfp_mlops.components.core.errors import ChecksumError, InputError
 
 logger = logging.getLogger(__name__)
 
@@ -145,7 +145,7 @@ def verify_model_dir(model_dir: str | os.PathLike, expected_sha256: str = "") ->
 
     Args:
         model_dir: The model directory.
-        expected_sha256: A recorded :func:`~kfp_mlops.components.artifacts.sha256_tree`
+        expected_sha256: A recorded :func:`~kfp_mlops.components.core.artifacts.sha256_tree`
             of the directory (the registry's or the deployment record's); checked when given.
 
     Returns:

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from kfp_mlops.components.errors import ChecksumError
+from kfp_mlops.components.core.errors import ChecksumError
 
 TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.sparse.")
 TRUSTED_NAMES = frozenset({

@@ -1,13 +1,17 @@
-"""The backend-neutral registry API: :class:`ModelVersion`, :class:`Registry`, and the errors."""
+"""The backend-neutral registry API: :class:`ModelVersion`, :class:`Registry`, the errors and :func:`open_registry`.
+
+The backends live in :mod:`kfp_mlops.components.registry`; capabilities that consult a registry
+(evaluation, deployment, prediction, monitoring) depend on this API only.
+"""
 from __future__ import annotations
 
 import abc
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from kfp_mlops.components.errors import ChecksumError, InputError
+from kfp_mlops.components.core.errors import ChecksumError, InputError
 
-__all__ = ["CHALLENGER", "CHAMPION", "ChecksumError", "ModelVersion", "PromotionError", "Registry", "RegistryDamaged"]
+__all__ = ["CHALLENGER", "CHAMPION", "ChecksumError", "ModelVersion", "PromotionError", "Registry", "RegistryDamaged", "open_registry"]
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
@@ -30,7 +34,7 @@ class ModelVersion:
         name: The model's name in the registry.
         version: ``v1``, ``v2``... (local) or the Vertex version id as ``v<ID>``.
         path: Where the model directory lives (a local folder or a ``gs://`` URI).
-        sha256: :func:`kfp_mlops.components.artifacts.sha256_tree` of the directory.
+        sha256: :func:`kfp_mlops.components.core.artifacts.sha256_tree` of the directory.
         metrics: The metrics it was registered with.
         lineage: ``dataset_sha256``, ``schema_sha256``, ``git_commit``,
             ``pipeline_run_id``, and anything else the caller recorded.
@@ -168,7 +172,7 @@ class Registry(abc.ABC):
         Raises:
             ChecksumError: On any mismatch (the files, the manifest or its signature were changed or damaged).
         """
-        from kfp_mlops.components.training.model_io import verify_model_dir
+        from kfp_mlops.components.core.model_io import verify_model_dir
 
         version = self.get(name, version_or_alias)
         try:
@@ -186,16 +190,59 @@ class Registry(abc.ABC):
         return self.integrity(name, version_or_alias)[0]
 
     def load(self, name: str, version_or_alias: str = CHAMPION) -> Any:
-        """Loads a version as a :class:`~kfp_mlops.components.training.model_io.Predictor`, verified first.
+        """Loads a version as a :class:`~kfp_mlops.components.core.model_io.Predictor`, verified first.
 
         Raises:
             ChecksumError: If the files do not match the recorded sha256 or the manifest.
             InputError: If the model, version or alias does not exist.
         """
-        from kfp_mlops.components.training.model_io import load_model
+        from kfp_mlops.components.core.model_io import load_model
 
         version = self.get(name, version_or_alias)
         try:
             return load_model(self.local_dir(version), expected_sha256=version.sha256)
         except ChecksumError as error:
             raise ChecksumError(f"{name} {version.version}: {error}") from error
+
+
+VERTEX_SCHEME = "vertex://"
+# The backends, by module: core defines the API and the registry capability implements it, so core
+# never imports a backend module at import time (the backends import core, not the other way round).
+BACKENDS = {
+    "local": "kfp_mlops.components.registry.local:LocalRegistry",
+    "vertex": "kfp_mlops.components.registry.vertex:VertexRegistry",
+}
+
+
+def _backend(name: str) -> type[Registry]:
+    import importlib
+
+    module, _, attribute = BACKENDS[name].partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+def open_registry(uri: str, **options) -> Registry:
+    """Opens the registry at ``uri``.
+
+    Args:
+        uri: A local folder (created on first registration), or
+            ``vertex://PROJECT/LOCATION`` for Vertex AI Model Registry. A
+            ``gs://BUCKET/DIR`` folder is the local backend on its Cloud
+            Storage FUSE path ``/gcs/BUCKET/DIR`` (inside Vertex tasks; file
+            locks on FUSE do not span machines, so prefer Vertex there).
+        **options: Backend options (Vertex: ``serving_image``, ``api_endpoint``...).
+
+    Raises:
+        InputError: For an empty URI or a malformed ``vertex://`` URI.
+    """
+    if not uri:
+        raise InputError("registry_uri is empty: give a local folder or vertex://PROJECT/LOCATION")
+    if uri.startswith(VERTEX_SCHEME):
+        parts = uri[len(VERTEX_SCHEME):].strip("/").split("/")
+        if len(parts) != 2 or not all(parts):
+            raise InputError(f"registry_uri {uri!r} must be vertex://PROJECT/LOCATION")
+        return _backend("vertex")(parts[0], parts[1], **options)
+    if uri.startswith("gs://"):  # a folder in Cloud Storage, through its FUSE mount in Vertex tasks
+        uri = "/gcs/" + uri[len("gs://"):]
+    return _backend("local")(uri, **options)
+

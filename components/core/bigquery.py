@@ -2,7 +2,7 @@
 
 Locally (and on Kubeflow) the google-cloud-bigquery client reads the table or the
 query's result into Arrow, and the rest of the pipeline runs on it as on a file. On
-Vertex AI the heavy steps stay in BigQuery (:mod:`.bigquery_split`).
+Vertex AI the heavy steps stay in BigQuery (:mod:`kfp_mlops.components.data.bigquery_split`).
 
 Every failure is a one-line :class:`InputError` that names the field (``data_path``
 unless told otherwise): a malformed URI, a table or dataset BigQuery does not know
@@ -20,8 +20,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterator
 
-from kfp_mlops.components.data.queries import Column
-from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.core.errors import InputError
 
 logger = logging.getLogger(__name__)
 
@@ -147,8 +146,8 @@ def _resource(error, source: BigQuerySource) -> str:
     return f"table {source}" if source.table else f"table that the query reads ({source})"
 
 
-def columns_of(client, source: BigQuerySource, field: str = "data_path") -> list[Column]:
-    """The source's columns: the table's schema, or a dry run's for a query (free, scans nothing)."""
+def columns_of(client, source: BigQuerySource, field: str = "data_path") -> list[tuple[str, str]]:
+    """The source's ``(name, type)`` columns: the table's schema, or a dry run's for a query (free, scans nothing)."""
     with api_errors(source, field):
         if source.table:
             schema = client.get_table(source.table).schema
@@ -161,7 +160,7 @@ def columns_of(client, source: BigQuerySource, field: str = "data_path") -> list
     if nested:
         raise InputError(f"{field}: {source} has nested or repeated columns ({', '.join(nested)}); "
                          "select flat columns in a query")
-    return [Column(field.name, field.field_type) for field in schema]
+    return [(field.name, field.field_type) for field in schema]
 
 
 def read_arrow(source: BigQuerySource, client, max_rows: int | None = None, field: str = "data_path"):
@@ -247,17 +246,17 @@ def preflight(text: str, label: str = "", field: str = "data_path"):
     values are checked by the ingestion task.
 
     Returns:
-        A :class:`.contract.Preflight`.
+        A :class:`.data_contract.Preflight`.
 
     Raises:
         InputError: For a bad URI, a missing table, refused access, a rejected query,
             fewer than two columns, or a missing label column.
     """
-    from kfp_mlops.components.data.contract import Preflight, check_values
+    from kfp_mlops.components.core.data_contract import Preflight, check_values
 
     source = parse_source(text, field)
     client = make_client(source.project)
-    names = [column.name for column in columns_of(client, source, field)]
+    names = [name for name, _ in columns_of(client, source, field)]
     if len(names) < 2:
         raise InputError(f"{field}: {source} has {len(names)} column; expected features and a label")
     if label and label not in names:

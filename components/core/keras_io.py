@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kfp_mlops.components.training.features import cast_frame
-from kfp_mlops.components.training.model_io import Feature, FeatureContract
+from kfp_mlops.components.core.features import cast_frame
+from kfp_mlops.components.core.model_io import Feature, FeatureContract
 
 # Up to this many rows are scored with one direct call (low latency for serving);
 # more go through ``model.predict`` in batches.

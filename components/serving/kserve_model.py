@@ -12,10 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from kfp_mlops.components.deployment import payloads
-from kfp_mlops.components.deployment.batching import MicroBatcher
-from kfp_mlops.components.errors import InputError
-from kfp_mlops.components.training.model_io import Predictor
+from kfp_mlops.components.core import payloads
+from kfp_mlops.components.core.errors import InputError
+from kfp_mlops.components.core.model_io import Predictor
+from kfp_mlops.components.serving.batching import MicroBatcher
 
 PREDICT_OUTPUT = "predict"
 PROBABILITIES_OUTPUT = "probabilities"

@@ -8,7 +8,7 @@ A model artifact is a directory holding:
   preprocessing inside, so it scores raw rows, saved with skops; older trainers
   wrote the pickle ``model.joblib``), or ``model.keras`` (and ``saved_model/``) for Keras;
 - ``model_manifest.json``: every other file's sha256, signed when a key is set
-  (:mod:`kfp_mlops.components.training.manifest`).
+  (:mod:`kfp_mlops.components.core.manifest`).
 
 :func:`load_model` is the one loader: it verifies the directory (manifest,
 signature, and the recorded sha256 when given) BEFORE it deserializes anything,
@@ -25,14 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kfp_mlops.components.errors import ChecksumError, InputError
-from kfp_mlops.components.training.manifest import (  # noqa: F401 - re-exported: the model directory's contract
-    MANIFEST_FILE,
-    Verification,
-    read_verified,
-    verify_model_dir,
-    write_manifest,
-)
+from kfp_mlops.components.core.errors import ChecksumError, InputError
+from kfp_mlops.components.core.manifest import MANIFEST_FILE, read_verified, verify_model_dir, write_manifest
 
 CONTRACT_FILE = "feature_contract.json"
 SKOPS_FILE = "model.skops"
@@ -120,7 +114,7 @@ class Predictor:
             return None
         inputs = self.contract.check_frame(frame)
         if self.contract.framework == "keras":
-            from kfp_mlops.components.training import keras_io
+            from kfp_mlops.components.core import keras_io
 
             return keras_io.predict_proba(self.model, inputs, self.contract)
         return np.asarray(self.model.predict_proba(inputs))
@@ -129,7 +123,7 @@ class Predictor:
         """Predicted labels (classification) or values (regression)."""
         inputs = self.contract.check_frame(frame)
         if self.contract.framework == "keras":
-            from kfp_mlops.components.training import keras_io
+            from kfp_mlops.components.core import keras_io
 
             return keras_io.predict(self.model, inputs, self.contract)
         return np.asarray(self.model.predict(inputs))
@@ -141,7 +135,7 @@ def save_sklearn_model(model: Any, model_dir: str | Path, contract: FeatureContr
     Raises:
         ChecksumError: If the model holds a type that loading would not trust.
     """
-    from kfp_mlops.components.training import sklearn_io
+    from kfp_mlops.components.core import sklearn_io
 
     path = Path(model_dir)
     path.mkdir(parents=True, exist_ok=True)
@@ -153,7 +147,7 @@ def save_sklearn_model(model: Any, model_dir: str | Path, contract: FeatureContr
 def load_model(model_dir: str | Path, expected_sha256: str = "") -> Predictor:
     """Verifies a model directory written by one of our trainers, then loads it.
 
-    Nothing is deserialized before :func:`~kfp_mlops.components.training.manifest.verify_model_dir`
+    Nothing is deserialized before :func:`~kfp_mlops.components.core.manifest.verify_model_dir`
     passes: the files match the manifest, the manifest's signature matches the
     key (when ``KFP_MLOPS_SIGNING_KEY``/``_FILE`` is set), and the directory
     matches ``expected_sha256`` (a registry or deployment record) when given.
@@ -166,7 +160,7 @@ def load_model(model_dir: str | Path, expected_sha256: str = "") -> Predictor:
     contract = load_contract(model_dir)
     path = Path(model_dir)
     if contract.framework == "sklearn":
-        from kfp_mlops.components.training import sklearn_io
+        from kfp_mlops.components.core import sklearn_io
 
         if (path / SKOPS_FILE).is_file():
             data = read_verified(path, SKOPS_FILE, verification)
@@ -180,7 +174,33 @@ def load_model(model_dir: str | Path, expected_sha256: str = "") -> Predictor:
             return Predictor(sklearn_io.loads_joblib(read_verified(path, SKLEARN_FILE, verification)), contract)
         raise InputError(f"{model_dir}: no {SKOPS_FILE} (or {SKLEARN_FILE}) for an sklearn model")
     if contract.framework == "keras":
-        from kfp_mlops.components.training import keras_io
+        from kfp_mlops.components.core import keras_io
 
         return Predictor(keras_io.load(path / KERAS_FILE), contract)
     raise InputError(f"{model_dir}: unknown framework {contract.framework!r} in {CONTRACT_FILE}")
+
+
+def breaking_changes(champion: Any, challenger: Any) -> list[str]:
+    """How the challenger's inputs differ from the champion's, per the feature contracts.
+
+    Args:
+        champion: The serving model's :class:`~kfp_mlops.components.core.model_io.FeatureContract`.
+        challenger: The new model's contract.
+
+    Returns:
+        One phrase per difference (a new or removed feature, a changed type, label or task); empty when none.
+    """
+    old = {f.name: f for f in champion.features}
+    new = {f.name: f for f in challenger.features}
+    changes = [f"new feature {name!r}" for name in new if name not in old]
+    changes += [f"removed feature {name!r}" for name in old if name not in new]
+    widening = {("int", "float")}  # a float input accepts every int the champion's callers send
+    changes += [f"feature {name!r} changed from {old[name].dtype} {old[name].kind} to {new[name].dtype} {new[name].kind}"
+                for name in new if name in old and (old[name].dtype, old[name].kind) != (new[name].dtype, new[name].kind)
+                and not (old[name].kind == new[name].kind and (old[name].dtype, new[name].dtype) in widening)]
+    if champion.label != challenger.label:
+        changes.append(f"label changed from {champion.label!r} to {challenger.label!r}")
+    if champion.task != challenger.task:
+        changes.append(f"task changed from {champion.task} to {challenger.task}")
+    return changes
+

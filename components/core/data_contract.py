@@ -27,13 +27,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.core.errors import InputError
 
 CHUNK_BYTES = 1 << 20
 SAMPLE_BYTES = 1 << 20  # what the pre-flight reads at most
 MIN_ROWS = 20  # labelled rows needed for train, eval and test splits that each hold rows
 MIN_NUMERIC_SHARE = 0.5  # a text column whose values are at least half numbers is "numeric-looking"
 # C0 control bytes that never appear in a text CSV (tab, LF, VT, FF and CR are allowed).
+_SNIFF_BYTES = 64 * 1024
+COMPRESSED_SUFFIXES = (".gz", ".bz2", ".zst", ".lz4")
 _BINARY_BYTES = bytes(range(0x09)) + bytes(range(0x0E, 0x1B)) + bytes(range(0x1C, 0x20))
 
 
@@ -168,7 +170,7 @@ def preflight(path: str | os.PathLike, label: str = "", sample_bytes: int = SAMP
             header, a missing label column, or bad values in the sample.
     """
     if _is_bigquery(str(path)):  # bq:// or a query: its schema and a free sample
-        from kfp_mlops.components.data.bigquery import preflight as bigquery_preflight
+        from kfp_mlops.components.core.bigquery import preflight as bigquery_preflight
 
         return bigquery_preflight(str(path), label)
     with open_binary(path) as handle:
@@ -210,7 +212,7 @@ def preflight(path: str | os.PathLike, label: str = "", sample_bytes: int = SAMP
 
 
 def _is_bigquery(text: str) -> bool:
-    from kfp_mlops.components.data.bigquery import is_bigquery
+    from kfp_mlops.components.core.bigquery import is_bigquery
 
     return is_bigquery(text)
 
@@ -257,3 +259,24 @@ def model_name_from(path: str | os.PathLike) -> str:
     stem = unicodedata.normalize("NFKD", Path(path).stem).encode("ascii", "ignore").decode()
     name = re.sub(r"[^A-Za-z0-9.-]+", "-", stem.replace("_", "-")).strip("-.").lower()
     return re.sub(r"-{2,}", "-", name)[:128] or "model"
+
+
+def check_file(path: str | os.PathLike) -> Path:
+    """Checks that ``path`` is a non-empty text file before parsing it.
+
+    Raises:
+        InputError: If the file is missing, a directory, empty, unreadable or binary.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"data file not found: {path}")
+    if path.is_dir():
+        raise InputError(f"data path is a directory, not a CSV file: {path}")
+    if path.stat().st_size == 0:
+        raise InputError(f"data file is empty: {path}")
+    with open_binary(path) as handle:  # an unreadable file is a one-line error
+        head = handle.read(_SNIFF_BYTES)
+    if path.suffix not in COMPRESSED_SUFFIXES and b"\x00" in head:
+        raise InputError(f"{path} is not a CSV file: it holds binary data")
+    return path
+

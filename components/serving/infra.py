@@ -14,13 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from kfp_mlops.components.deployment import payloads
-from kfp_mlops.components.deployment.server import start_local_endpoint
-from kfp_mlops.components.errors import InputError
-from kfp_mlops.components.training.model_io import load_model
-
+from kfp_mlops.components.core import payloads
+from kfp_mlops.components.core.model_io import load_model
+from kfp_mlops.components.core.tables import read_examples
+from kfp_mlops.components.serving.server import start_local_endpoint
 
 V2_DATATYPES = {"string": "BYTES", "date": "BYTES", "bool": "BOOL"}
 
@@ -77,21 +75,6 @@ def same_predictions(got: list[Any], want: np.ndarray) -> bool:
     return got == want_list
 
 
-def read_examples(examples_path: str | Path, label: str, max_examples: int) -> pd.DataFrame:
-    """Reads the first ``max_examples`` rows of an eval split CSV, without the label column.
-
-    Raises:
-        InputError: If the file is missing, empty, or ``max_examples`` < 1.
-    """
-    path = Path(examples_path)
-    if not path.is_file():
-        raise InputError(f"examples file not found: {path}")
-    if max_examples < 1:
-        raise InputError(f"max_examples must be at least 1, got {max_examples}")
-    frame = pd.read_csv(path, nrows=max_examples)
-    if frame.empty:
-        raise InputError(f"examples file {path} has no rows")
-    return frame.drop(columns=[label], errors="ignore")
 
 
 def validate_serving(model_dir: str | Path, examples_path: str | Path, label: str, max_examples: int = 20,

@@ -12,7 +12,7 @@ Routes, for a model served as ``NAME``:
   with ``{"instances": [...]}``, ``GET $AIP_HEALTH_ROUTE`` (default ``/health``);
   the port defaults to ``$AIP_HTTP_PORT``, then 8080.
 
-See :mod:`kfp_mlops.components.deployment.payloads` for the request shapes. A
+See :mod:`kfp_mlops.components.core.payloads` for the request shapes. A
 malformed request gets a 400 with ``{"error": "<reason>"}``, never a 500.
 
 The server binds 127.0.0.1 unless told otherwise (kserve's default is 0.0.0.0). On any
@@ -34,10 +34,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kfp_mlops.components.deployment.kserve_model import contract_model_class
-from kfp_mlops.components.deployment.routes import MAX_BODY_BYTES, build_app, vertex_routes
-from kfp_mlops.components.errors import InputError
-from kfp_mlops.components.training.model_io import Predictor, load_model
+from kfp_mlops.components.core.errors import InputError
+from kfp_mlops.components.core.model_io import Predictor, load_model
+from kfp_mlops.components.serving.kserve_model import contract_model_class
+from kfp_mlops.components.serving.routes import MAX_BODY_BYTES, build_app, vertex_routes
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
@@ -253,7 +253,7 @@ def serve_forever(model: str | Path | Predictor, name: str = "model", host: str 
 
 def _serve(server: Any, sock: socket.socket, model_object: Any) -> None:
     """Serves until stopped; an sklearn model gets a worker process for big requests (see :mod:`.offload`)."""
-    from kfp_mlops.components.deployment.offload import BigRequestPool
+    from kfp_mlops.components.serving.offload import BigRequestPool
 
     if model_object.contract.framework != "keras":  # forking TensorFlow is unsafe; Keras releases the GIL
         model_object.pool = BigRequestPool(model_object)

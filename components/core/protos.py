@@ -7,7 +7,7 @@ from typing import TypeVar
 
 from google.protobuf import message, text_format
 
-from kfp_mlops.components.errors import InputError
+from kfp_mlops.components.core.errors import InputError
 
 Proto = TypeVar("Proto", bound=message.Message)
 

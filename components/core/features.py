@@ -14,13 +14,12 @@ from the data:
 """
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 from tensorflow_metadata.proto.v0 import schema_pb2
 
-from kfp_mlops.components.errors import InputError
-from kfp_mlops.components.training.model_io import Feature
+from kfp_mlops.components.core.errors import InputError
+from kfp_mlops.components.core.model_io import Feature
 
 CLASSIFICATION, REGRESSION = "classification", "regression"
 TASKS = ("auto", CLASSIFICATION, REGRESSION)
@@ -139,7 +138,7 @@ def as_days(values: pd.Series, name: str, time_format: str) -> np.ndarray:
     Raises:
         InputError: If a value does not match the schema's format, naming the column and the value.
     """
-    from kfp_mlops.components.validation.timestamps import to_days
+    from kfp_mlops.components.core.timestamps import to_days
 
     days, bad = to_days(values, time_format)
     if bad.any():

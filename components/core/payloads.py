@@ -31,8 +31,8 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from kfp_mlops.components.errors import InputError
-from kfp_mlops.components.training.model_io import FeatureContract
+from kfp_mlops.components.core.errors import InputError
+from kfp_mlops.components.core.model_io import FeatureContract
 
 MAX_ROWS = 100_000
 NUMERIC_DTYPES = ("float", "int", "bool")

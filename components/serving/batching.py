@@ -13,7 +13,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from kfp_mlops.components.deployment.payloads import Rows
+from kfp_mlops.components.core.payloads import Rows
 
 
 class MicroBatcher:

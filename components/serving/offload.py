@@ -49,7 +49,7 @@ def _answer(kind: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes
     """In the worker: decodes, scores and encodes one request; bad input is a 400 with its reason."""
     from kserve.errors import InvalidInput
 
-    from kfp_mlops.components.deployment.routes import _json_body, _v2_request, _v2_response
+    from kfp_mlops.components.serving.routes import _json_body, _v2_request, _v2_response
 
     try:
         if kind == "v2":

@@ -13,7 +13,6 @@ from pathlib import Path
 from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2
 
-
 Kind = anomalies_pb2.AnomalyInfo.Type
 DATASET = "(dataset)"
 
@@ -86,7 +85,7 @@ def read_anomalies(path: str | os.PathLike) -> anomalies_pb2.Anomalies:
     Raises:
         InputError: If the file is missing or is not an Anomalies proto.
     """
-    from kfp_mlops.components.validation.protos import read_proto
+    from kfp_mlops.components.core.protos import read_proto
 
     return read_proto(path, anomalies_pb2.Anomalies(), "anomalies file not found: {path}",
                       "{path} is not an Anomalies proto")

@@ -68,7 +68,7 @@ def build_app(model: Any, dataplane: Any, repository_extension: Any, max_body_by
     from kserve.protocol.rest.v1_endpoints import register_v1_endpoints
     from kserve.protocol.rest.v2_endpoints import register_v2_endpoints
 
-    from kfp_mlops.components.deployment.guard import Guard
+    from kfp_mlops.components.serving.guard import Guard
 
     predict_route, health_route = vertex_routes()
     app = FastAPI(title="kfp-mlops endpoint", docs_url=None, redoc_url=None)
