@@ -11,7 +11,7 @@ Fingerprints:
 - a folder: ``tree-sha256:<hex>`` over its members' relative names, sizes and hashes;
 - a ``gs://`` object: ``gs:<generation>:<md5 or crc32c>``; a ``gs://`` prefix:
   ``gs-tree-sha256:<hex>`` over its objects' names and generations;
-- a BigQuery table (``bq://``) or query: see :func:`kfp_mlops.components.core.bigquery.fingerprint` (etags, no rows read);
+- a BigQuery table (``bq://``) or query: :func:`kfp_mlops.components.core.bigquery.fingerprint`;
 - empty (the bundled demo data): the bundled file's ``sha256:``.
 """
 from __future__ import annotations

@@ -11,9 +11,9 @@ import pytest
 from sklearn.datasets import load_diabetes, load_wine
 
 from kfp_mlops.components.core import bigquery as bq
+from kfp_mlops.components.core.errors import InputError
 from kfp_mlops.components.data.bigquery_split import split_in_bigquery, table_uri
 from kfp_mlops.components.data.queries import portable_splits
-from kfp_mlops.components.core.errors import InputError
 from tests.data.bigquery_fake import FakeBigQuery
 
 SPLITS = ("train", "eval", "test")

@@ -11,8 +11,8 @@ from kfp.pipeline_spec import pipeline_spec_pb2
 from sklearn.datasets import load_wine
 
 from kfp_mlops.components.core import bigquery as bq
-from kfp_mlops.components.data.gcpc_component import split_bigquery, split_bigquery_table
 from kfp_mlops.components.core.tables import bundled_dataset_path
+from kfp_mlops.components.data.gcpc_component import split_bigquery, split_bigquery_table
 from kfp_mlops.pipelines.cli.main import main
 from tests.data.bigquery_fake import FakeBigQuery
 
