@@ -35,13 +35,18 @@ CORE = [
     # kfp-mlops ui: reports are sanitized (nh3) and Markdown rendered with raw HTML off (markdown-it-py).
     "nh3>=0.2.14,<1",
     "markdown-it-py>=3,<5",
+    # One query definition (the deterministic split) rendered for BigQuery and DuckDB.
+    "sqlglot>=30,<31",
 ]
 EXTRAS = {
     "tf": ["tensorflow-cpu==2.21.0"],
     "gpu": ["tensorflow[and-cuda]==2.21.0"],
     # Google Cloud Pipeline Components 2.22 needs aiplatform<2; both resolve in one environment,
     # and our Vertex code is tested with aiplatform 1.165.
-    "gcp": ["google-cloud-aiplatform>=1.165,<2", "google-cloud-pipeline-components==2.22.0"],
+    # google-cloud-bigquery reads bq:// sources and runs the split's query jobs; 3.47 is what
+    # aiplatform 1.165 resolves to, and the version tested on loopback.
+    "gcp": ["google-cloud-aiplatform>=1.165,<2", "google-cloud-pipeline-components==2.22.0",
+            "google-cloud-bigquery>=3.47,<4"],
     "serve": ["kserve==0.21.0"],
 }
 EXTRAS["dev"] = EXTRAS["tf"] + EXTRAS["gcp"] + EXTRAS["serve"] + [
@@ -54,6 +59,8 @@ EXTRAS["dev"] = EXTRAS["tf"] + EXTRAS["gcp"] + EXTRAS["serve"] + [
     "psutil>=5.9",
     # clients nobody here wrote, for the endpoint and report tests
     "tritonclient[http]>=2.50,<3",
+    # the BigQuery stand-in in tests runs the queries it receives on DuckDB
+    "duckdb>=2.0,<3",
     "markdown-it-py>=3",
 ]
 
