@@ -5,6 +5,8 @@
   BigQuery source (``kfp-mlops compile training --target vertex --data-source bigquery``).
 - :func:`split_bigquery_table` does the same for a ``google.BQTable`` from an upstream
   step, such as GCPC's ``BigqueryQueryJobOp`` (its ``destination_table``), with lineage.
+- :func:`read_bigquery` reads a modest table or query through the client into a CSV
+  Dataset (the batch prediction pipeline's rows, ``--data-source bigquery``).
 
 The type comes from ``google-cloud-pipeline-components`` (the ``[gcp]`` extra, which our
 ``core`` image installs).
@@ -108,3 +110,28 @@ def split_bigquery_table(
             "shards": result.uris[name], "bigquery_job_id": result.job_ids[name],
         })
     return result.label
+
+
+@component("core")
+def read_bigquery(data_path: str, rows: Output[Dataset], data_fingerprint: str = ""):
+    """Reads a BigQuery table or query through the client into a CSV Dataset (modest tables).
+
+    Every row passes through this task: use it for rows to score or a baseline, up to a
+    few GB. For training on large tables, compile with ``--data-source bigquery``
+    (:func:`split_bigquery`).
+
+    Args:
+        data_path: ``bq://project.dataset.table``, or a query in BigQuery SQL.
+        rows: The rows, CSV with a header.
+        data_fingerprint: The source's fingerprint from ``fingerprint_data``: the
+            cache key follows the table's content.
+    """
+    from pathlib import Path
+
+    from kfp_mlops.components.core.tables import read_checked
+
+    frame, digest = read_checked(data_path)
+    Path(rows.path).parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(rows.path, index=False)
+    rows.metadata.update({"rows": int(len(frame)), "source": data_path, "format": "csv",
+                          "source_sha256": digest, "fingerprint": data_fingerprint})

@@ -33,9 +33,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                           help="accelerator for the Keras trainer, e.g. NVIDIA_L4 (vertex) or nvidia-l4 (kfp)")
     training.add_argument("--accelerator-count", type=int, default=1)
     training.add_argument("--data-source", choices=("file", "bigquery"), default="file",
-                          help="bigquery (vertex): the split runs as BigQuery query jobs over the bq:// table or "
-                               "SQL query given as data_path, exporting Parquet shards; file: any path, "
-                               "a bq:// table is then read through the client")
+                          help="bigquery: data_path is a bq:// table or a SQL query. training (vertex only): the "
+                               "split runs as BigQuery query jobs exporting Parquet shards; batch-prediction (any "
+                               "target): the rows are read through the BigQuery client. file (default): any path; "
+                               "a bq:// training source is then read through the client")
     parser.set_defaults(func=handle)
 
 

@@ -12,7 +12,7 @@ from sklearn.datasets import load_wine
 
 from kfp_mlops.components.core import bigquery as bq
 from kfp_mlops.components.core.tables import bundled_dataset_path
-from kfp_mlops.components.data.gcpc_component import split_bigquery, split_bigquery_table
+from kfp_mlops.components.data.gcpc_component import read_bigquery, split_bigquery, split_bigquery_table
 from kfp_mlops.pipelines.cli.main import main
 from tests.data.bigquery_fake import FakeBigQuery
 
@@ -90,6 +90,25 @@ def test_gcpc_query_job_output_chains_into_the_table_split(fake, tmp_path):
     assert outputs["test"].metadata["source"] == "bq://my-proj.ds.wine"
 
 
+def test_batch_prediction_reads_bigquery_rows_through_the_client_on_any_target(fake, tmp_path):
+    from kfp_mlops.pipelines.compiler import compile_pipeline
+
+    path = compile_pipeline("batch-prediction", "kfp", tmp_path, data_source="bigquery")
+    spec = yaml.safe_load_all(path.read_text()).__next__()
+    tasks = spec["root"]["dag"]["tasks"]
+    assert tasks["generate-statistics"]["inputs"]["artifacts"]["dataset"]["taskOutputArtifact"] == {
+        "producerTask": "read-bigquery", "outputArtifactKey": "rows"}
+    assert not [name for name in tasks if name.startswith("importer")]
+    rows = dsl.Dataset(name="rows", uri=str(tmp_path / "rows.csv"), metadata={})
+    read_bigquery.python_func(data_path="SELECT * FROM `my-proj.ds.wine` WHERE target = 2", rows=rows,
+                              data_fingerprint="bq-query-sha256:x")
+    import pandas as pd
+
+    frame = pd.read_csv(rows.path)
+    assert len(frame) == rows.metadata["rows"] == 48 and set(frame["target"]) == {2}
+    assert rows.metadata["format"] == "csv" and rows.metadata["fingerprint"] == "bq-query-sha256:x"
+
+
 @pytest.mark.slow
 def test_training_runs_locally_on_a_bigquery_table_read_through_the_client(tmp_path, monkeypatch, capsys):
     import pandas as pd
@@ -99,6 +118,9 @@ def test_training_runs_locally_on_a_bigquery_table_read_through_the_client(tmp_p
         monkeypatch.setenv(bq.ENDPOINT_ENV, server.url)  # kfp.local's tasks inherit it
         assert main(["run", "training", "--data", "bq://my-proj.ds.penguins", "--label", "species"]) == 0
         reads = server.calls("GET", "/tables/penguins/data$")
-    out = capsys.readouterr().out
-    assert "Registered: penguins v1 (champion)" in out
-    assert len(reads) >= 2  # the pre-flight's sample, and the ingestion's whole read
+        out = capsys.readouterr().out
+        assert "Registered: penguins v1 (champion)" in out
+        assert len(reads) >= 2  # the pre-flight's sample, and the ingestion's whole read
+        scoring = "SELECT * EXCEPT (species) FROM `my-proj.ds.penguins`"
+        assert main(["run", "batch-prediction", "--data", scoring, "--model-name", "penguins"]) == 0
+    assert "Scored 344 rows with penguins v1" in capsys.readouterr().out
