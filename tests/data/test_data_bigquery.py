@@ -178,3 +178,13 @@ def test_preflight_reads_the_schema_and_a_free_sample(fake):
         preflight("bq://my-proj.ds.diabetes", "y")
     assert model_name_from("bq://my-proj.ds.Penguins_2024") == "penguins-2024"
     assert model_name_from("SELECT * FROM `a.b.c`") == "model"
+
+
+def test_the_shared_table_reader_takes_bigquery_sources(fake):
+    """Ingestion, batch scoring and monitoring's labelled window all read through ``core.tables``."""
+    from kfp_mlops.components.core.tables import load_labelled
+
+    frame, source, label, unlabelled = load_labelled("SELECT * FROM `my-proj.ds.diabetes` WHERE sex = 2", "target")
+    assert label == "target" and source.startswith("SELECT") and len(frame) + unlabelled == 207
+    odd = odd_frame()
+    assert frame["target"].notna().all() and unlabelled == int(odd[odd["sex"] == 2]["target"].isna().sum()) == 13
