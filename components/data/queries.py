@@ -10,6 +10,9 @@ to the same split:
   can land an ulp away from DuckDB's or BigQuery's correctly rounded one), and an
   integral float prints like the integer, so an integer column read with gaps as
   floats keeps its keys;
+- other types (dates, timestamps, numerics) are ``CAST(... AS STRING)``, the engine's
+  own text: a date column matches pandas' text ``YYYY-MM-DD``, but timestamps are
+  written differently by each engine, so their splits agree only within one engine;
 - its *bucket* is the first 15 hex digits of the key's MD5, modulo 10 000;
 - buckets below ``train_cut`` are ``train``, then ``eval``, then ``test``, with
   the same float comparisons as :func:`kfp_mlops.components.data.ingest.assign_splits`.
