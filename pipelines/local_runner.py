@@ -64,6 +64,10 @@ class LocalRun:
         steps: Each step's display name, status and elapsed time, in start order.
         run_name: kfp.local's name for the run (its folder under the pipeline root).
         record_path: The JSON record of the run (see :func:`runs_dir`).
+        model_name: The model the run trained or used, set by the pipeline module.
+        registry: Its registry, set by the pipeline module.
+        outcome: What the run decided, as the pipeline module's typed outcome
+            (:mod:`kfp_mlops.pipelines.outcomes`), when it builds one.
     """
 
     succeeded: bool
@@ -75,6 +79,9 @@ class LocalRun:
     steps: list[StepTiming] = field(default_factory=list)
     run_name: str = ""
     record_path: str = ""
+    model_name: str = ""
+    registry: str | Path = ""
+    outcome: Any = None
 
     def output(self, task: str, name: str = "Output", default: Any = None) -> Any:
         """Returns one task output, or ``default`` when the task did not run."""

@@ -88,7 +88,7 @@ class TrainingOutcome:
             outcome.blessed = bool(evaluate.get("Output"))
             outcome.evaluation_report = artifact_path(evaluate.get("report"))
             outcome.verdict = str((getattr(evaluate.get("report"), "metadata", None) or {}).get("verdict", ""))
-        train = next((tasks[name] for name in TRAINER_TASKS if name in tasks), {})
+        train: dict[str, Any] = next((tasks[name] for name in TRAINER_TASKS if name in tasks), {})
         outcome.model_path = artifact_path(train.get("model"))
         outcome.promoted = "promote-model" in tasks
         if outcome.validation_passed is False:

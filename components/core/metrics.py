@@ -78,8 +78,7 @@ def metric(name: str, task: str = "") -> Metric:
     return found
 
 
-def _compute(name: str, truth: np.ndarray, predicted: np.ndarray | None, proba: np.ndarray | None,
-             labels: list[str]) -> float:
+def _compute(name: str, truth: np.ndarray, predicted: np.ndarray, proba: Any, labels: list[str]) -> float:
     from sklearn import metrics as m
 
     functions: dict[str, Callable[[], Any]] = {

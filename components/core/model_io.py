@@ -18,6 +18,7 @@ whatever the framework.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,14 +83,14 @@ class FeatureContract:
         return frame[self.feature_names]
 
 
-def save_contract(model_dir: str | Path, contract: FeatureContract) -> None:
+def save_contract(model_dir: str | os.PathLike, contract: FeatureContract) -> None:
     """Writes ``feature_contract.json`` into ``model_dir``."""
     path = Path(model_dir)
     path.mkdir(parents=True, exist_ok=True)
     (path / CONTRACT_FILE).write_text(contract.to_json())
 
 
-def load_contract(model_dir: str | Path) -> FeatureContract:
+def load_contract(model_dir: str | os.PathLike) -> FeatureContract:
     """Reads the feature contract of a model directory.
 
     Raises:
@@ -129,7 +130,7 @@ class Predictor:
         return np.asarray(self.model.predict(inputs))
 
 
-def save_sklearn_model(model: Any, model_dir: str | Path, contract: FeatureContract) -> None:
+def save_sklearn_model(model: Any, model_dir: str | os.PathLike, contract: FeatureContract) -> None:
     """Writes a scikit-learn model directory: ``model.skops``, the contract, then the manifest (signed when a key is set).
 
     Raises:
@@ -144,7 +145,7 @@ def save_sklearn_model(model: Any, model_dir: str | Path, contract: FeatureContr
     write_manifest(path)
 
 
-def load_model(model_dir: str | Path, expected_sha256: str = "") -> Predictor:
+def load_model(model_dir: str | os.PathLike, expected_sha256: str = "") -> Predictor:
     """Verifies a model directory written by one of our trainers, then loads it.
 
     Nothing is deserialized before :func:`~kfp_mlops.components.core.manifest.verify_model_dir`

@@ -214,7 +214,7 @@ BACKENDS = {
 }
 
 
-def _backend(name: str) -> type[Registry]:
+def _backend(name: str) -> Any:
     import importlib
 
     module, _, attribute = BACKENDS[name].partition(":")

@@ -124,7 +124,7 @@ def load_labelled_with_sha256(data_path: str, label: str) -> tuple[pd.DataFrame,
 
 
 
-def read_examples(examples_path: str | Path, label: str, max_examples: int) -> pd.DataFrame:
+def read_examples(examples_path: str | os.PathLike, label: str, max_examples: int) -> pd.DataFrame:
     """Reads the first ``max_examples`` rows of an eval split CSV, without the label column.
 
     Raises:

@@ -141,12 +141,13 @@ def obtain_endpoint(aiplatform: Any, display_name: str, log_sampling_rate: float
 
 def check_health(endpoint: Any, deployed_model_id: str, instances: Optional[list], requests: int) -> list[str]:
     """Returns the health problems of the canary; an empty list means healthy."""
-    problems = []
+    problems: list[str] = []
+    instances = instances or []
     if deployed_model_id not in {m.id for m in endpoint.list_models()}:
         problems.append(f"deployed model {deployed_model_id} is not listed on the endpoint")
     for attempt in range(requests if instances else 0):
         try:
-            predictions = endpoint.predict(instances=instances).predictions
+            predictions = endpoint.predict(instances=instances).predictions or []
         except Exception as error:  # noqa: BLE001 - any failure is a failed health check
             problems.append(f"predict {attempt + 1}/{requests} failed: {error}")
             continue

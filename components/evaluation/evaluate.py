@@ -69,6 +69,8 @@ def no_skill_baseline(evaluation: M.Evaluation, train_labels=None) -> tuple[M.Sc
     from kfp_mlops.components.core.features import label_values
 
     scored = evaluation.scored
+    if scored is None:
+        raise ValueError("the evaluation kept no per-row scores")
     rows = len(scored.truth)
     source = "training" if train_labels is not None else "test"
     if evaluation.task == "regression":
@@ -152,17 +154,18 @@ def evaluate_model_dir(
     print(f"[evaluation] {evaluation.task} on {evaluation.rows} rows: "
           + ", ".join(f"{k}={v:.4f}" for k, v in sorted(evaluation.metrics.items())), flush=True)
     gate.check_threshold_names(thresholds or {}, evaluation.task)
-    champion, champion_version, champion_error, breaking = _champion(registry_uri, model_name, frame, label, champion,
-                                                                     predictor.contract)
-    if champion is not None and champion.task != evaluation.task:
-        champion, champion_error = None, f"it does {champion.task}, this model does {evaluation.task}"
+    rival, champion_version, champion_error, breaking = _champion(registry_uri, model_name, frame, label, champion,
+                                                                  predictor.contract)
+    if rival is not None and rival.task != evaluation.task:
+        champion_error = f"it does {rival.task}, this model does {evaluation.task}"
+        rival = None
     slices = M.slice_metrics(predictor, frame, label, slice_feature) if slice_feature else {}
     champion_label = f"champion {champion_version}"
     train_labels = read_csv(train_path)[label] if train_path else None
     baseline, baseline_name = no_skill_baseline(evaluation, train_labels)
-    verdict = gate.decide(evaluation.task, evaluation.metrics, thresholds, champion.metrics if champion else None,
+    verdict = gate.decide(evaluation.task, evaluation.metrics, thresholds, rival.metrics if rival else None,
                           regression_margin, slices, slice_floors, slice_feature, champion_label,
-                          scored=evaluation.scored, champion_scored=champion.scored if champion else None,
+                          scored=evaluation.scored, champion_scored=rival.scored if rival else None,
                           baseline=baseline, baseline_name=baseline_name, skill_margin=skill_margin)
     if breaking:
         verdict.breaking = (f"breaking change against {champion_label}: {'; '.join(breaking)}; "
@@ -172,7 +175,7 @@ def evaluate_model_dir(
         verdict.checks.append(gate.Check("champion", "", False, f"{champion_label} cannot be compared on the test rows: "
                                          f"{champion_error}; promote by hand with 'kfp-mlops models promote'"))
         verdict.blessed = False
-    report = render_markdown(model_name, evaluation, verdict, champion, champion_label, slices, slice_feature)
+    report = render_markdown(model_name, evaluation, verdict, rival, champion_label, slices, slice_feature)
     Path(report_path).parent.mkdir(parents=True, exist_ok=True)
     Path(report_path).write_text(report)
     if metrics_path:
@@ -184,4 +187,4 @@ def evaluate_model_dir(
             "pr": evaluation.pr.__dict__ if evaluation.pr else None})
     print(f"[evaluation] {'BLESSED' if verdict.blessed else 'NOT BLESSED'}"
           + "".join(f"\n  - {c.reason}" for c in verdict.checks), flush=True)
-    return EvaluationResult(verdict.blessed, evaluation, verdict, champion, champion_version, slices, report)
+    return EvaluationResult(verdict.blessed, evaluation, verdict, rival, champion_version, slices, report)

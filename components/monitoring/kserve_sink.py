@@ -24,6 +24,7 @@ import logging
 import signal
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -69,7 +70,7 @@ class _Pending:
     received: float
     request: Any = None
     response: Any = None
-    attributes: dict[str, Any] = field(default_factory=dict)
+    attributes: Mapping[str, Any] = field(default_factory=dict)
 
 
 class PayloadSink:
@@ -126,7 +127,7 @@ class PayloadSink:
     def _complete(self, event_id: str, pending: _Pending) -> None:
         """Turns a paired (or expired) request into rows in the write buffer."""
         attributes = pending.attributes
-        stamp = attributes.get("time")
+        stamp: Any = attributes.get("time")
         ts = stamp.timestamp() if hasattr(stamp, "timestamp") else pending.received
         try:
             instances = request_instances(pending.request)

@@ -97,7 +97,7 @@ def decide_retraining(
         reasons.append("drift above threshold in " + ", ".join(
             f"{name} ({value:.3f})" for name, value in sorted(drifted.items())))
     drop = metric_drop(metric, reference_metrics or {}, current_metrics or {})
-    if drop is not None and drop > max_metric_drop:
+    if drop is not None and drop > max_metric_drop and reference_metrics and current_metrics:
         reasons.append(f"{metric} decayed by {drop:.3f} (more than {max_metric_drop}) on newly labelled data: "
                        f"{float(reference_metrics[metric]):.4f} -> {float(current_metrics[metric]):.4f}")
     return RetrainingDecision(retrain=bool(reasons), reasons=reasons, drifted_features=drifted,

@@ -21,6 +21,7 @@ import re
 import shutil
 import tempfile
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -166,7 +167,7 @@ class LocalRegistry(Registry):
         return None
 
     def register(self, model_dir: str, name: str, metrics: dict[str, float] | None = None,
-                 lineage: dict[str, Any] | None = None, aliases: tuple[str, ...] | list[str] = (CHALLENGER,)
+                 lineage: dict[str, Any] | None = None, aliases: Sequence[str] = (CHALLENGER,)
                  ) -> ModelVersion:
         """See :meth:`Registry.register`."""
         from kfp_mlops.components.core.model_io import load_contract, verify_model_dir
@@ -192,7 +193,7 @@ class LocalRegistry(Registry):
             shutil.rmtree(staging, ignore_errors=True)
 
     def _commit(self, name: str, digest: str, staging: Path, metrics: dict, lineage: dict,
-                aliases: list[str]) -> ModelVersion:
+                aliases: Sequence[str]) -> ModelVersion:
         index = self._read()
         entry = index["models"].setdefault(name, {"versions": [], "aliases": {}, "champion_history": []})
         record = next((r for r in entry["versions"] if r["sha256"] == digest), None)

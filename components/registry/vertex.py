@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -125,7 +126,7 @@ class VertexRegistry(Registry):
 
     # -- writing -------------------------------------------------------------------------------
     def register(self, model_dir: str, name: str, metrics: dict[str, float] | None = None,
-                 lineage: dict[str, Any] | None = None, aliases: tuple[str, ...] | list[str] = (CHALLENGER,),
+                 lineage: dict[str, Any] | None = None, aliases: Sequence[str] = (CHALLENGER,),
                  artifact_uri: str = "") -> ModelVersion:
         """See :meth:`Registry.register`.
 
@@ -143,12 +144,12 @@ class VertexRegistry(Registry):
         existing = next((v for v in versions if v.sha256 == digest), None)
         if existing is not None:
             missing = [a for a in aliases if a not in existing.aliases]
-            if missing:
+            if missing and parent is not None:
                 self._registry(parent).add_version_aliases(missing, existing.version[1:])
                 existing.aliases = sorted(set(existing.aliases) | set(missing))
             print(f"[registry] {name} {existing.version} already holds these files (sha256 {digest[:12]})", flush=True)
             return existing
-        record = {"sha256": digest, "path": uri, "metrics": {k: float(v) for k, v in (metrics or {}).items()},
+        record: dict[str, Any] = {"sha256": digest, "path": uri, "metrics": {k: float(v) for k, v in (metrics or {}).items()},
                   "lineage": {**(lineage or {}), "model_sha256": digest},
                   "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
         model = self._aiplatform.Model.upload(

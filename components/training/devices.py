@@ -68,9 +68,13 @@ def configure_devices(tf: Any = None, keras: Any = None, allow_mixed_precision: 
         ``(strategy, plan)``.
     """
     if tf is None:
-        import tensorflow as tf
+        import tensorflow
+
+        tf = tensorflow
     if keras is None:
-        import keras
+        import keras as keras_module
+
+        keras = keras_module
     try:
         gpus = tf.config.list_physical_devices("GPU")
         for gpu in gpus:
@@ -102,5 +106,7 @@ def configure_devices(tf: Any = None, keras: Any = None, allow_mixed_precision: 
 def reset_precision(keras: Any = None) -> None:
     """Restores Keras' global ``float32`` policy after training."""
     if keras is None:
-        import keras
+        import keras as keras_module
+
+        keras = keras_module
     keras.mixed_precision.set_global_policy("float32")

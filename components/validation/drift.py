@@ -148,5 +148,5 @@ def categorical_distance(
     if not p or not q:
         return None
     gaps = {value: abs(p.get(value, 0.0) - q.get(value, 0.0)) for value in set(p) | set(q)}
-    value = max(sorted(gaps), key=gaps.get)
+    value = max(sorted(gaps), key=lambda v: gaps[v])
     return gaps[value], value, (p.get(value, 0.0) + q.get(value, 0.0)) / 2

@@ -36,7 +36,7 @@ MAX_DOMAIN_SIZE = 100
 _STATS = statistics_pb2.FeatureNameStatistics
 
 
-def _custom(stat: _STATS, name: str) -> statistics_pb2.CustomStatistic | None:
+def _custom(stat: statistics_pb2.FeatureNameStatistics, name: str) -> statistics_pb2.CustomStatistic | None:
     return next((c for c in stat.custom_stats if c.name == name), None)
 
 

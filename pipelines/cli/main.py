@@ -30,9 +30,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``kfp-mlops`` console command."""
+    from kfp_mlops.components.core import log
     from kfp_mlops.components.core.errors import InputError
 
     args = build_parser().parse_args(argv)
+    log.configure(stream=sys.stdout)  # the library's progress lines, as [capability] message
     try:
         from kfp_mlops.pipelines.datasets import resolve_dataset_names
 

@@ -13,8 +13,6 @@ previous champion; a sha256 mismatch), with a one-line cause.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import sys
 
@@ -90,9 +88,16 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _quietly(call, *arguments):
-    """Runs a registry call without its progress line: the CLI prints its own."""
-    with contextlib.redirect_stdout(io.StringIO()):
+    """Runs a registry call without its progress lines (INFO): the CLI prints its own."""
+    import logging
+
+    registry_log = logging.getLogger("kfp_mlops.components.registry")
+    level = registry_log.level
+    registry_log.setLevel(logging.WARNING)
+    try:
         return call(*arguments)
+    finally:
+        registry_log.setLevel(level)
 
 
 def _promote(args: argparse.Namespace) -> int:

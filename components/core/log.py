@@ -1,0 +1,55 @@
+"""Logging for the library: one logger per capability, and the handlers that tasks and the CLI install.
+
+Library modules log through ``logging.getLogger(__name__)``; the names sit under
+``kfp_mlops.components.<capability>``, so a user turns one capability up or down by name.
+The library installs no handler itself: the CLI calls :func:`configure` and a KFP task
+configures itself on import (see :func:`configure_task`), so progress reaches the task's log
+(Vertex AI and Kubeflow show it in the step's logs) and the console.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import TextIO
+
+ROOT = "kfp_mlops"
+KFP_RUNTIME_ENV = "_KFP_RUNTIME"  # set by the command KFP compiles for every lightweight/containerized task
+_HANDLER_FLAG = "_kfp_mlops_handler"
+
+
+class CapabilityFormatter(logging.Formatter):
+    """``[capability] message``: ``kfp_mlops.components.training.sklearn_trainer`` prints ``[training]``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        parts = record.name.split(".")
+        tag = parts[2] if len(parts) > 2 and parts[1] == "components" else parts[-1]
+        prefix = "" if record.levelno == logging.INFO else f"{record.levelname.lower()}: "
+        return f"[{tag}] {prefix}{record.getMessage()}" + (
+            "\n" + self.formatException(record.exc_info) if record.exc_info else "")
+
+
+def configure(level: int = logging.INFO, stream: TextIO | None = None) -> logging.Handler:
+    """Sends the library's log records at ``level`` and above to ``stream`` (default: stdout), once.
+
+    Returns:
+        The handler (an existing one is reused and its level and stream updated).
+    """
+    logger = logging.getLogger(ROOT)
+    handler = next((h for h in logger.handlers if getattr(h, _HANDLER_FLAG, False)), None)
+    if handler is None:
+        handler = logging.StreamHandler(stream or sys.stdout)
+        setattr(handler, _HANDLER_FLAG, True)
+        handler.setFormatter(CapabilityFormatter())
+        logger.addHandler(handler)
+    elif stream is not None and isinstance(handler, logging.StreamHandler):
+        handler.setStream(stream)
+    handler.setLevel(level)
+    logger.setLevel(min(level, logger.level or level))
+    return handler
+
+
+def configure_task() -> None:
+    """Inside a KFP task (``$_KFP_RUNTIME`` set), logs at INFO to stdout; elsewhere does nothing."""
+    if os.environ.get(KFP_RUNTIME_ENV):
+        configure(logging.INFO)
