@@ -18,7 +18,7 @@ import logging
 import os
 import re
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Any, Iterator
 
 from kfp_mlops.components.core.errors import InputError
 
@@ -91,7 +91,7 @@ def make_client(project: str = "", location: str = "", api_endpoint: str = ""):
     from google.cloud import bigquery
 
     endpoint = api_endpoint or os.environ.get(ENDPOINT_ENV, "")
-    options = {"project": project or None, "location": location or None}
+    options: dict[str, Any] = {"project": project or None, "location": location or None}
     if endpoint:
         from google.auth.credentials import AnonymousCredentials
 

@@ -143,8 +143,8 @@ def split_in_bigquery(
         run(render(export_query(select, uris[name]), "bigquery"), f"split-{name}")
     rows = {name: int(summary[name]["row_count"]) if name in summary else 0 for name in SPLITS}
     unlabelled = int(summary[UNLABELLED]["row_count"]) if UNLABELLED in summary else 0
-    print(f"[ingest] {source}: {sum(rows.values())} rows -> " + ", ".join(f"{k}={v}" for k, v in rows.items())
-          + (f" (dropped {unlabelled} rows with no label)" if unlabelled else ""), flush=True)
+    logger.info("%s: %d rows -> %s%s", source, sum(rows.values()), ", ".join(f"{k}={v}" for k, v in rows.items()),
+                f" (dropped {unlabelled} rows with no label)" if unlabelled else "")
     return BigQuerySplit(source=data_path if source.table else source.query, label=label, columns=names, rows=rows,
                          dropped_unlabelled=unlabelled, uris=uris, job_ids=job_ids)
 

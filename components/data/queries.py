@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
 from sqlglot.dialects.duckdb import DuckDB
 
 BUCKETS = 10_000
@@ -74,17 +75,17 @@ class Column:
 class _DuckDB(DuckDB):
     """DuckDB, with BigQuery's printf-style ``FORMAT`` rendered as ``PRINTF``."""
 
-    class Generator(DuckDB.Generator):
+    class Generator(DuckDB.Generator):  # type: ignore[valid-type,misc]  # sqlglot declares it as a variable
         TRANSFORMS = {
             **DuckDB.Generator.TRANSFORMS,
             exp.Format: lambda self, e: self.func("PRINTF", e.this, *e.expressions),
         }
 
 
-DIALECTS = {"bigquery": "bigquery", "duckdb": _DuckDB}
+DIALECTS: dict[str, str | type[Dialect]] = {"bigquery": "bigquery", "duckdb": _DuckDB}
 
 
-def render(tree: exp.Expression, dialect: str) -> str:
+def render(tree: exp.Expr, dialect: str) -> str:
     """Renders a query tree as SQL for ``bigquery`` or ``duckdb``.
 
     Raises:
@@ -95,15 +96,15 @@ def render(tree: exp.Expression, dialect: str) -> str:
     return tree.sql(dialect=DIALECTS[dialect])
 
 
-def _bq(sql: str) -> exp.Expression:
+def _bq(sql: str) -> exp.Expr:
     return sqlglot.parse_one(sql, read="bigquery")
 
 
-def _text(column: Column) -> exp.Expression:
+def _text(column: Column) -> exp.Expr:
     """The column's canonical text, NULL as ''."""
     ref = exp.column(column.name, quoted=True)
     if column.kind == "string":
-        value: exp.Expression = ref
+        value: exp.Expr = ref
     elif column.kind == "float":
         value = exp.Format(this=exp.Literal.string(_FLOAT_FORMAT), expressions=[ref])
     else:
@@ -111,9 +112,9 @@ def _text(column: Column) -> exp.Expression:
     return exp.func("COALESCE", value, exp.Literal.string(""))
 
 
-def row_key(columns: Sequence[Column]) -> exp.Expression:
+def row_key(columns: Sequence[Column]) -> exp.Expr:
     """The row's key: every column's canonical text, joined by ``|``."""
-    parts: list[exp.Expression] = []
+    parts: list[exp.Expr] = []
     for index, column in enumerate(columns):
         if index:
             parts.append(exp.Literal.string(SEPARATOR))
@@ -121,7 +122,7 @@ def row_key(columns: Sequence[Column]) -> exp.Expression:
     return exp.Concat(expressions=parts, safe=False)
 
 
-def bucket_expression(columns: Sequence[Column]) -> exp.Expression:
+def bucket_expression(columns: Sequence[Column]) -> exp.Expr:
     """The row's bucket in ``[0, 10000)``: MD5 of :func:`row_key`, first 15 hex digits, modulo."""
     tree = _bq(f"MOD(CAST(CONCAT('0x', SUBSTR(TO_HEX(MD5(key)), 1, {_HEX_DIGITS})) AS INT64), {BUCKETS})")
     return tree.transform(lambda node: row_key(columns) if isinstance(node, exp.Column) and node.name == "key"
@@ -145,7 +146,7 @@ def split_cuts(eval_fraction: float, test_fraction: float) -> tuple[int, int]:
 
 
 def split_condition(columns: Sequence[Column], split: str, eval_fraction: float = 0.15,
-                    test_fraction: float = 0.15) -> exp.Expression:
+                    test_fraction: float = 0.15) -> exp.Expr:
     """The condition that holds for the rows of one split: ``bucket BETWEEN low AND high``.
 
     Raises:
@@ -164,7 +165,7 @@ def _ranges(eval_fraction: float, test_fraction: float) -> list[tuple[int, int]]
     return [(0, eval_cut), (eval_cut, test_cut), (test_cut, BUCKETS)]
 
 
-def split_rows_query(source: exp.Expression, columns: Sequence[Column], label: str, split: str,
+def split_rows_query(source: exp.Expr, columns: Sequence[Column], label: str, split: str,
                      eval_fraction: float = 0.15, test_fraction: float = 0.15) -> exp.Select:
     """``SELECT *`` of one split's labelled rows.
 
@@ -181,7 +182,7 @@ def split_rows_query(source: exp.Expression, columns: Sequence[Column], label: s
     return exp.select(exp.Star()).from_(source.copy()).where(condition)
 
 
-def split_summary_query(source: exp.Expression, columns: Sequence[Column], label: str,
+def split_summary_query(source: exp.Expr, columns: Sequence[Column], label: str,
                         eval_fraction: float = 0.15, test_fraction: float = 0.15) -> exp.Select:
     """Rows, distinct labels and label range per split (and of the ``unlabelled`` rows).
 
@@ -216,7 +217,7 @@ def split_summary_query(source: exp.Expression, columns: Sequence[Column], label
     )
 
 
-def export_query(select: exp.Select, uri: str) -> exp.Expression:
+def export_query(select: exp.Select, uri: str) -> exp.Expr:
     """BigQuery's ``EXPORT DATA`` of ``select`` as Parquet shards at ``uri`` (one ``*`` wildcard)."""
     options = exp.Properties(expressions=[
         exp.Property(this=exp.var("uri"), value=exp.Literal.string(uri)),
@@ -226,7 +227,7 @@ def export_query(select: exp.Select, uri: str) -> exp.Expression:
     return exp.Export(this=select, options=options)
 
 
-def source_tree(table: str = "", query: str = "") -> exp.Expression:
+def source_tree(table: str = "", query: str = "") -> exp.Expr:
     """A table (``project.dataset.table``) or a query (BigQuery SQL) as a ``FROM`` source.
 
     Raises:
