@@ -35,6 +35,8 @@ CORE = [
     # kfp-mlops ui: reports are sanitized (nh3) and Markdown rendered with raw HTML off (markdown-it-py).
     "nh3>=0.2.14,<1",
     "markdown-it-py>=3,<5",
+    # Hyperparameter search (the training pipeline's tuning step, `kfp-mlops tune`).
+    "optuna>=5,<6",
     # One query definition (the deterministic split) rendered for BigQuery and DuckDB.
     "sqlglot>=30,<31",
 ]

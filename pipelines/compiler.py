@@ -22,12 +22,13 @@ from kfp_mlops.pipelines.targets import compiled_target
 
 def pipeline_factories() -> dict[str, Callable[..., Callable]]:
     """Returns the factories of every pipeline, by name."""
-    from kfp_mlops.pipelines import batch_prediction, monitoring, training
+    from kfp_mlops.pipelines import batch_prediction, monitoring, training, tuning
 
     return {
         "training": training.build_training_pipeline,
         "batch-prediction": batch_prediction.build_batch_prediction_pipeline,
         "monitoring": monitoring.build_monitoring_pipeline,
+        "tuning": tuning.build_tuning_pipeline,
     }
 
 

@@ -6,6 +6,7 @@ Flow::
     the champion's training baseline (schema + statistics, from the registry; or, with a training CSV,
     statistics -> schema derived from it), with the drift comparators set
       -> validate serving data (SERVING environment) with the training statistics as drift baseline
+    the champion's attribution profile on the serving rows vs its training profile (attribution drift)
       -> decide: drift above thresholds, or the champion's metric decayed on newly labelled rows
       -> [retrain] trigger the training pipeline on the new data window (local run or submitted run)
 """
@@ -49,6 +50,7 @@ def build_monitoring_pipeline(target: str = "local", training_data: bool = False
         until: str = "",
         retrain_cooldown_seconds: float = 3600.0,
         retraining_ledger: str = "",
+        attribution_drift_threshold: float = 0.1,
     ):
         serving = monitoring.collect_serving_data(
             source=serving_data, since=since, until=until).set_display_name("Collect serving data")
@@ -60,8 +62,14 @@ def build_monitoring_pipeline(target: str = "local", training_data: bool = False
             statistics=current.outputs["statistics"], schema=schema,
             baseline_statistics=baseline, environment="SERVING",
         ).set_display_name("Check drift")
+        attributions = monitoring.check_attribution_drift(
+            serving=serving.outputs["dataset"], registry_uri=registry_uri, model_name=model_name,
+            threshold=attribution_drift_threshold,
+        ).set_display_name("Check attribution drift")
+        attributions.set_caching_options(False)  # depends on the registry's champion
         decide = monitoring.decide_retraining(
-            anomalies=check.outputs["anomalies"], registry_uri=registry_uri, model_name=model_name,
+            anomalies=check.outputs["anomalies"], attribution_drift=attributions.outputs["comparison"],
+            registry_uri=registry_uri, model_name=model_name,
             labelled_data_path=new_data_path, label=label_column, metric=metric, max_metric_drop=max_metric_drop,
             retrain_on_drift=retrain_on_drift,
         ).set_display_name("Decide on retraining")

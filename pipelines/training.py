@@ -8,7 +8,7 @@ resources and the deploy step belong to the target object
 Flow::
 
     ingest -> statistics -> schema (inferred or imported) -> validate
-      -> [passed]  train -> evaluate
+      -> [passed]  (tune: Optuna | Vertex AI tuning job | Katib) -> train -> evaluate
         -> [blessed] register (challenger) -> infra-validate
           -> [serves] promote (champion) -> deploy (local record | Vertex canary | KServe)
 """
@@ -31,6 +31,7 @@ def build_training_pipeline(
     accelerator: str | None = None,
     accelerator_count: int = 1,
     data_source: str = "file",
+    tune: bool = False,
 ) -> Callable:
     """Builds the training pipeline for one target.
 
@@ -46,6 +47,9 @@ def build_training_pipeline(
         data_source: ``file`` (any path, or a ``bq://`` table read through the client) or
             ``bigquery`` (Vertex AI: the split runs as BigQuery query jobs, see
             :class:`~kfp_mlops.pipelines.targets.base.IngestStep`).
+        tune: Search hyperparameters before the final fit (the ``tuning_*`` parameters); the
+            target picks the search: Optuna in a task locally, a Vertex AI hyperparameter
+            tuning job, or a Katib Experiment on Kubeflow.
 
     Returns:
         A ``@dsl.pipeline`` function.
@@ -61,7 +65,7 @@ def build_training_pipeline(
     from kfp_mlops.components.serving.component import infra_validate
     from kfp_mlops.components.training.component import train_keras, train_sklearn
     from kfp_mlops.components.validation import component as validation
-    from kfp_mlops.pipelines.targets import DeployStep, IngestStep, get_target
+    from kfp_mlops.pipelines.targets import DeployStep, IngestStep, TuningStep, get_target
 
     run_target = get_target(target)
     run_target.validate_data_source(data_source)
@@ -98,6 +102,10 @@ def build_training_pipeline(
         serving_image: str = image_name("serve"),
         log_sampling_rate: float = 0.0,
         payload_logger_url: str = "",
+        tuning_space: dict = {},
+        tuning_trials: int = 20,
+        tuning_parallelism: int = 2,
+        tuning_metric: str = "auto",
     ):
         # Caching follows the data's content, not its path: the target's ingestion step takes a
         # never-cached fingerprint, so new content at the same path reruns from here.
@@ -125,16 +133,26 @@ def build_training_pipeline(
         ).set_display_name("Validate data")
 
         with dsl.If(validate.outputs["Output"] == True, name="data-valid"):  # noqa: E712
+            tuned: dict = {}
+            if tune:
+                search = run_target.add_tuning_step(TuningStep(
+                    train=ingest.outputs["train"], eval=ingest.outputs["eval"], schema=schema, label=label_column,
+                    trainer=trainer, space=tuning_space, max_trials=tuning_trials,
+                    parallel_trials=tuning_parallelism, metric=tuning_metric, estimator=estimator, seed=seed,
+                    project=project, location=location, namespace=namespace,
+                ))
+                tuned = {"hyperparameters": search.outputs["hyperparameters"], "tuning": search.outputs["summary"]}
             if trainer == "keras":
                 train = train_keras(
                     train=ingest.outputs["train"], eval=ingest.outputs["eval"], schema=schema,
-                    label=label_column, epochs=epochs, seed=seed,
+                    label=label_column, epochs=epochs, seed=seed, **tuned,
                 ).set_display_name("Train Keras model")
                 run_target.apply_accelerator(train, accelerator, accelerator_count)
             else:
                 train = train_sklearn(
                     train=ingest.outputs["train"], schema=schema, label=label_column,
-                    estimator=estimator, hyperparameters=hyperparameters, seed=seed,
+                    estimator=search.outputs["estimator"] if tune else estimator,
+                    **(tuned or {"hyperparameters": hyperparameters}), seed=seed,
                 ).set_display_name("Train scikit-learn model")
             model = train.outputs["model"]
             # The verdict depends on the registry's champion: pin it (never cached), so the
@@ -186,6 +204,7 @@ def run_training(
     trainer: str = "sklearn",
     enable_caching: bool = True,
     log_path: str | None = None,
+    tune: bool = False,
     **parameters,
 ):
     """Runs the training pipeline locally (kfp.local) and returns the run.
@@ -203,6 +222,8 @@ def run_training(
         trainer: ``sklearn`` or ``keras``.
         enable_caching: Use kfp.local's cache.
         log_path: Where task logs go; ``None`` prints them.
+        tune: Search hyperparameters (Optuna) before the final fit; ``tuning_space``,
+            ``tuning_trials``, ``tuning_parallelism`` and ``tuning_metric`` shape the search.
         **parameters: Other pipeline parameters (``thresholds``, ``estimator``, ...).
 
     Returns:
@@ -242,7 +263,11 @@ def run_training(
     print(f"Running pipeline 'training' locally on {source} (columns: {len(sample.columns)}, label {label!r}, "
           f"model {model_name!r})", flush=True)
     print(f"  pipeline root: {local_runner.pipeline_root()}", flush=True)
-    pipeline = build_training_pipeline(target="local", trainer=trainer, import_schema=bool(schema_path))
+    if tune:
+        from kfp_mlops.components.training.search_space import parse_space
+
+        parse_space(parameters.get("tuning_space") or {}, trainer, parameters.get("estimator", "hist_gradient_boosting"))
+    pipeline = build_training_pipeline(target="local", trainer=trainer, import_schema=bool(schema_path), tune=tune)
     arguments = {
         # Empty means the bundled data, resolved inside the task: its path lies in site-packages,
         # and kfp.local rewrites "python3" (as in lib/python3.11) inside task arguments.

@@ -29,21 +29,36 @@ class CapabilityFormatter(logging.Formatter):
             "\n" + self.formatException(record.exc_info) if record.exc_info else "")
 
 
+class _StdoutHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stdout`` is at the time of each record (it may be replaced, and closed,
+    between two calls of the CLI in one process)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        pass
+
+
 def configure(level: int = logging.INFO, stream: TextIO | None = None) -> logging.Handler:
-    """Sends the library's log records at ``level`` and above to ``stream`` (default: stdout), once.
+    """Sends the library's log records at ``level`` and above to ``stream`` (default: the current stdout), once.
 
     Returns:
-        The handler (an existing one is reused and its level and stream updated).
+        The handler (an existing one is replaced when the stream differs, else reused with the new level).
     """
     logger = logging.getLogger(ROOT)
     handler = next((h for h in logger.handlers if getattr(h, _HANDLER_FLAG, False)), None)
+    same = isinstance(handler, _StdoutHandler) if stream is None else getattr(handler, "stream", None) is stream
+    if handler is not None and not same:
+        logger.removeHandler(handler)
+        handler = None
     if handler is None:
-        handler = logging.StreamHandler(stream or sys.stdout)
+        handler = logging.StreamHandler(stream) if stream is not None else _StdoutHandler()
         setattr(handler, _HANDLER_FLAG, True)
         handler.setFormatter(CapabilityFormatter())
         logger.addHandler(handler)
-    elif stream is not None and isinstance(handler, logging.StreamHandler):
-        handler.setStream(stream)
     handler.setLevel(level)
     logger.setLevel(min(level, logger.level or level))
     return handler

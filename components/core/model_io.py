@@ -54,6 +54,10 @@ class FeatureContract:
     task: str  # "classification" | "regression"
     framework: str  # "sklearn" | "keras"
     classes: list[Any] = field(default_factory=list)
+    # For explanations (:mod:`kfp_mlops.components.core.explain`): the training baseline per
+    # feature (mean/median/mode) and the training rows' mean |attribution| per feature.
+    baseline: dict[str, Any] = field(default_factory=dict)
+    attribution_profile: dict[str, float] = field(default_factory=dict)
 
     @property
     def feature_names(self) -> list[str]:

@@ -12,6 +12,7 @@ def evaluate_model(
     metrics: Output[Metrics],
     classification_metrics: Output[ClassificationMetrics],
     report: Output[Markdown],
+    feature_attributions: Output[Metrics],
     thresholds: dict = {},
     registry_uri: str = "",
     model_name: str = "",
@@ -64,6 +65,9 @@ def evaluate_model(
         train: The training split, for the no-skill baseline; None uses the test rows.
         skill_margin: How much the model must beat the no-skill baseline by: balanced
             accuracy points, or a share of the baseline's rmse.
+        feature_attributions: Global feature attributions: permutation importance of each raw
+            input feature on the test rows (drop in accuracy or r2 when it is shuffled); also
+            in the report.
 
     Returns:
         True when the model is blessed.
@@ -75,7 +79,10 @@ def evaluate_model(
         thresholds=thresholds, registry_uri=registry_uri, model_name=model_name,
         regression_margin=regression_margin, slice_feature=slice_feature, slice_floors=slice_floors,
         champion=champion, train_path=train.path if train else None, skill_margin=skill_margin,
+        attributions_path=feature_attributions.path,
     )
+    for attribution in result.attributions:
+        feature_attributions.log_metric(attribution.feature, attribution.importance)
     report.metadata["verdict"] = result.verdict.summary()
     report.metadata["breaking_change"] = result.verdict.breaking
     for name, value in sorted(result.evaluation.metrics.items()):

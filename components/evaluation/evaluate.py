@@ -23,6 +23,22 @@ class EvaluationResult:
     champion_version: str = ""
     slices: dict[str, dict[str, float]] = field(default_factory=dict)
     report: str = ""
+    attributions: list = field(default_factory=list)  # explain.GlobalAttribution, most important first
+
+
+def global_attributions(predictor, frame, label: str, task: str) -> list:
+    """Permutation importance of the raw features on the test rows (accuracy or r2); empty when it cannot run."""
+    import logging
+
+    from kfp_mlops.components.core.explain import permutation_attributions
+    from kfp_mlops.components.core.features import label_values
+
+    try:
+        truth = label_values(frame[label], task)
+        return permutation_attributions(predictor, frame, truth, "accuracy" if task == "classification" else "r2")
+    except Exception as error:  # noqa: BLE001 - attributions explain the verdict; they never decide it
+        logging.getLogger(__name__).warning("no feature attributions: %s", error)
+        return []
 
 
 def _champion(registry_uri: str, model_name: str, frame, label: str, pin: str = "",
@@ -106,6 +122,7 @@ def evaluate_model_dir(
     champion: str = "",
     train_path: str | os.PathLike | None = None,
     skill_margin: float = gate.SKILL_MARGIN,
+    attributions_path: str | os.PathLike | None = None,
 ) -> EvaluationResult:
     """Evaluates a model directory on a labelled CSV and decides whether it is blessed.
 
@@ -137,6 +154,7 @@ def evaluate_model_dir(
             or mean); None uses the test rows' own.
         skill_margin: How much the model must beat the no-skill baseline by (balanced
             accuracy for classification; a share of the baseline's rmse for regression).
+        attributions_path: Where the global feature attributions (permutation importance) go as JSON (optional).
 
     Raises:
         InputError: For a missing label or feature column, an unknown metric,
@@ -175,7 +193,9 @@ def evaluate_model_dir(
         verdict.checks.append(gate.Check("champion", "", False, f"{champion_label} cannot be compared on the test rows: "
                                          f"{champion_error}; promote by hand with 'kfp-mlops models promote'"))
         verdict.blessed = False
-    report = render_markdown(model_name, evaluation, verdict, rival, champion_label, slices, slice_feature)
+    attributions = global_attributions(predictor, frame, label, evaluation.task)
+    report = render_markdown(model_name, evaluation, verdict, rival, champion_label, slices, slice_feature,
+                             attributions)
     Path(report_path).parent.mkdir(parents=True, exist_ok=True)
     Path(report_path).write_text(report)
     if metrics_path:
@@ -185,6 +205,10 @@ def evaluate_model_dir(
             "classes": evaluation.classes, "confusion_matrix": evaluation.confusion_matrix,
             "roc": evaluation.roc.__dict__ if evaluation.roc else None,
             "pr": evaluation.pr.__dict__ if evaluation.pr else None})
+    if attributions_path:
+        write_metrics_file(attributions_path, {a.feature: {"importance": a.importance, "std": a.std}
+                                               for a in attributions})
     print(f"[evaluation] {'BLESSED' if verdict.blessed else 'NOT BLESSED'}"
           + "".join(f"\n  - {c.reason}" for c in verdict.checks), flush=True)
-    return EvaluationResult(verdict.blessed, evaluation, verdict, rival, champion_version, slices, report)
+    return EvaluationResult(verdict.blessed, evaluation, verdict, rival, champion_version, slices, report,
+                            attributions)

@@ -16,7 +16,8 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 def render_markdown(model_name: str, evaluation: Evaluation, verdict: Verdict,
                     champion: Evaluation | None = None, champion_label: str = "",
-                    slices: dict[str, dict[str, float]] | None = None, slice_feature: str = "") -> str:
+                    slices: dict[str, dict[str, float]] | None = None, slice_feature: str = "",
+                    attributions: list | None = None) -> str:
     """Renders the report.
 
     Args:
@@ -27,6 +28,7 @@ def render_markdown(model_name: str, evaluation: Evaluation, verdict: Verdict,
         champion_label: e.g. ``champion v3``.
         slices: Per-slice metrics.
         slice_feature: The sliced feature.
+        attributions: Global feature attributions (``explain.GlobalAttribution``), most important first.
     """
     status = "BLESSED" if verdict.blessed else "NOT BLESSED"
     lines = [f"# Evaluation of {_md(model_name or 'model')}: {status}", "",
@@ -58,4 +60,16 @@ def render_markdown(model_name: str, evaluation: Evaluation, verdict: Verdict,
                                                                       for m in names]
                          for value, values in slices.items()])
         lines.append("")
+    if attributions:
+        lines += attribution_lines(attributions, evaluation.task)
     return "\n".join(lines)
+
+
+def attribution_lines(attributions: list, task: str) -> list[str]:
+    """The report's feature-attribution section: permutation importance per raw input feature, with a bar."""
+    metric = "accuracy" if task == "classification" else "r2"
+    top = max((a.importance for a in attributions), default=0.0)
+    rows = [[a.feature, f"{a.importance:.4f}", f"{a.std:.4f}",
+             "█" * int(round(20 * a.importance / top)) if top > 0 and a.importance > 0 else ""] for a in attributions]
+    return ([f"## Feature attributions (permutation importance: drop in {metric} when the feature is shuffled)", ""]
+            + _table(["feature", "importance", "std", ""], rows) + [""])

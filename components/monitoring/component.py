@@ -36,6 +36,7 @@ def decide_retraining(
     metric: str = "accuracy",
     max_metric_drop: float = 0.05,
     retrain_on_drift: bool = True,
+    attribution_drift: Input[Artifact] = None,
 ) -> bool:
     """Decides whether to retrain: drift above the schema's thresholds, or decay of the champion.
 
@@ -51,6 +52,8 @@ def decide_retraining(
         metric: The metric watched for decay.
         max_metric_drop: Decay beyond this triggers retraining.
         retrain_on_drift: Whether drift alone triggers retraining.
+        attribution_drift: The champion's attribution profile on the serving rows against
+            its training profile (``check_attribution_drift``); its verdict joins the report.
 
     Returns:
         True when the model should be retrained.
@@ -61,6 +64,7 @@ def decide_retraining(
     decision = decide_for_champion(
         anomalies.path, registry_uri, model_name, labelled_data_path=labelled_data_path, label=label,
         metric=metric, max_metric_drop=max_metric_drop, retrain_on_drift=retrain_on_drift,
+        attribution_drift_path=attribution_drift.path if attribution_drift else "",
     )
     with open(report.path, "w") as handle:
         handle.write(decision.to_markdown())
@@ -69,6 +73,45 @@ def decide_retraining(
         metrics.log_metric(name, value)
     write_metrics_file(metrics.path, values)
     return decision.retrain
+
+
+@component("core")
+def check_attribution_drift(
+    serving: Input[Dataset],
+    comparison: Output[Artifact],
+    metrics: Output[Metrics],
+    registry_uri: str,
+    model_name: str,
+    threshold: float = 0.1,
+) -> bool:
+    """Compares the champion's feature attributions on the serving rows with its training profile.
+
+    Each side is the mean absolute per-row attribution of every feature (baseline
+    substitution); a feature drifts when its share moves by more than ``threshold`` of the
+    training total (as Vertex AI Model Monitoring's attribution drift).
+
+    Args:
+        serving: Serving rows, CSV.
+        comparison: JSON: both profiles, the distance per feature and the drifted features.
+        metrics: ``attribution_drifted_features``, ``max_attribution_drift``, ``serving_rows``.
+        registry_uri: The model registry.
+        model_name: The registered model whose champion serves.
+        threshold: Largest allowed move of a feature's share.
+
+    Returns:
+        True when some feature's attribution drifted.
+    """
+    from kfp_mlops.components.core.artifacts import write_metrics_file
+    from kfp_mlops.components.monitoring.attribution_drift import attribution_drift_for_champion
+
+    drift = attribution_drift_for_champion(serving.path, registry_uri, model_name, threshold)
+    drift.write(comparison.path)
+    comparison.metadata["drifted"] = sorted(drift.drifted)
+    values = drift.metrics()
+    for name, value in values.items():
+        metrics.log_metric(name, value)
+    write_metrics_file(metrics.path, values)
+    return bool(drift.drifted)
 
 
 @component("core")

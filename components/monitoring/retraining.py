@@ -17,6 +17,7 @@ from tensorflow_metadata.proto.v0 import anomalies_pb2
 from kfp_mlops.components.core.anomalies import describe_anomalies, read_anomalies
 from kfp_mlops.components.core.escaping import markdown_text
 from kfp_mlops.components.core.metrics import higher_is_better
+from kfp_mlops.components.monitoring.attribution_drift import AttributionDrift
 
 
 @dataclass
@@ -28,12 +29,15 @@ class RetrainingDecision:
     drifted_features: dict[str, float] = field(default_factory=dict)
     data_issues: list[str] = field(default_factory=list)
     metric_drop: float | None = None
+    attribution: AttributionDrift | None = None  # training vs serving attribution profiles, when compared
 
     def metrics(self) -> dict[str, float]:
         """Scalar metrics of the decision, for a KFP Metrics artifact."""
         values = {"retrain": float(self.retrain), "drifted_features": float(len(self.drifted_features))}
         if self.metric_drop is not None:
             values["metric_drop"] = float(self.metric_drop)
+        if self.attribution is not None:
+            values.update(self.attribution.metrics())
         return values
 
     def to_markdown(self) -> str:
@@ -46,6 +50,8 @@ class RetrainingDecision:
         if self.data_issues:
             lines += ["", "## Data issues (reported, not a reason to retrain)", ""]
             lines += [f"- {markdown_text(issue)}" for issue in self.data_issues]
+        if self.attribution is not None:
+            lines += ["", self.attribution.to_markdown().rstrip("\n")]
         return "\n".join(lines) + "\n"
 
 
@@ -74,6 +80,7 @@ def decide_retraining(
     current_metrics: Mapping[str, float] | None = None,
     max_metric_drop: float = 0.05,
     retrain_on_drift: bool = True,
+    attribution_drift_path: str | os.PathLike = "",
 ) -> RetrainingDecision:
     """Decides whether the champion should be retrained.
 
@@ -85,6 +92,8 @@ def decide_retraining(
         current_metrics: The champion's metrics on newly labelled data, if any.
         max_metric_drop: Decay beyond this triggers retraining.
         retrain_on_drift: Whether drift alone triggers retraining.
+        attribution_drift_path: The attribution drift comparison (JSON, from
+            ``check_attribution_drift``); attribution drift counts as drift.
 
     Returns:
         The decision and its reasons.
@@ -96,12 +105,16 @@ def decide_retraining(
     if drifted and retrain_on_drift:
         reasons.append("drift above threshold in " + ", ".join(
             f"{name} ({value:.3f})" for name, value in sorted(drifted.items())))
+    attribution = AttributionDrift.read(attribution_drift_path) if attribution_drift_path else None
+    if attribution is not None and attribution.drifted and retrain_on_drift:
+        reasons.append("attribution drift above threshold in " + ", ".join(
+            f"{name} ({value:.3f})" for name, value in sorted(attribution.drifted.items())))
     drop = metric_drop(metric, reference_metrics or {}, current_metrics or {})
     if drop is not None and drop > max_metric_drop and reference_metrics and current_metrics:
         reasons.append(f"{metric} decayed by {drop:.3f} (more than {max_metric_drop}) on newly labelled data: "
                        f"{float(reference_metrics[metric]):.4f} -> {float(current_metrics[metric]):.4f}")
     return RetrainingDecision(retrain=bool(reasons), reasons=reasons, drifted_features=drifted,
-                              data_issues=issues, metric_drop=drop)
+                              data_issues=issues, metric_drop=drop, attribution=attribution)
 
 
 def decide_for_champion(
@@ -113,6 +126,7 @@ def decide_for_champion(
     metric: str = "accuracy",
     max_metric_drop: float = 0.05,
     retrain_on_drift: bool = True,
+    attribution_drift_path: str | os.PathLike = "",
 ) -> RetrainingDecision:
     """:func:`decide_retraining` for the registry's champion.
 
@@ -133,4 +147,5 @@ def decide_for_champion(
         frame, _, label, _ = load_labelled(labelled_data_path, label)
         current = compute_metrics(registry.load(model_name, champion.version), frame, label)
         reference = champion.metrics
-    return decide_retraining(anomalies_path, metric, reference, current, max_metric_drop, retrain_on_drift)
+    return decide_retraining(anomalies_path, metric, reference, current, max_metric_drop, retrain_on_drift,
+                             attribution_drift_path)

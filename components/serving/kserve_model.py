@@ -14,6 +14,7 @@ import numpy as np
 
 from kfp_mlops.components.core import payloads
 from kfp_mlops.components.core.errors import InputError
+from kfp_mlops.components.core.explain import row_attributions
 from kfp_mlops.components.core.model_io import Predictor
 from kfp_mlops.components.serving.batching import MicroBatcher
 
@@ -112,6 +113,22 @@ def contract_model_class() -> type:
             except (InputError, ValueError, TypeError, KeyError) as error:
                 raise InvalidInput(str(error) or type(error).__name__) from error
             return self._respond(payload, answers, vertex)
+
+        async def explain(self, payload: Any, headers: dict[str, str] | None = None) -> dict:
+            """KServe V1 ``POST /v1/models/NAME:explain``: per-row feature attributions.
+
+            The body is a V1 predict body (``{"instances": [...]}``); the answer holds one
+            ``{feature: attribution}`` dict per row under ``explanations`` (baseline substitution
+            against the training baseline the model carries: :mod:`kfp_mlops.components.core.explain`).
+            """
+            try:
+                rows = payloads.rows_from_body(payload, self.contract)
+                frame = payloads.rows_to_frame([rows], self.contract)
+                result = await asyncio.to_thread(row_attributions, self.predictor, frame)
+            except (InputError, ValueError, TypeError, KeyError) as error:
+                raise InvalidInput(str(error) or type(error).__name__) from error
+            predictions = result.classes if self.contract.task == "classification" else result.outputs.tolist()
+            return {"predictions": predictions, **result.to_json()}
 
         def _respond(self, payload: Any, answers: dict[str, np.ndarray], vertex: bool) -> Any:
             if isinstance(payload, InferRequest):

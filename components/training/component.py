@@ -1,11 +1,11 @@
-"""KFP components for training: scikit-learn and Keras trainers, and tuning trials.
+"""KFP components for training: scikit-learn and Keras trainers, and hyperparameter tuning.
 
 Thin wrappers: each imports the library inside its body, maps artifacts to
 paths, calls one library function and writes the outputs.
 """
-from typing import List
+from typing import NamedTuple
 
-from kfp.dsl import Artifact, Dataset, Input, Model, Output
+from kfp.dsl import Artifact, Dataset, Input, Markdown, Metrics, Model, Output
 
 from kfp_mlops.components.images import component
 
@@ -20,6 +20,7 @@ def train_sklearn(
     task: str = "auto",
     hyperparameters: dict = {},
     seed: int = 42,
+    tuning: dict = {},
 ):
     """Trains a scikit-learn model whose preprocessing comes from the schema.
 
@@ -35,8 +36,11 @@ def train_sklearn(
         estimator: ``linear`` (LogisticRegression / Ridge), ``random_forest``
             or ``hist_gradient_boosting``.
         task: ``auto``, ``classification`` or ``regression``.
-        hyperparameters: Estimator keyword arguments, e.g. ``{"max_depth": 3}``.
+        hyperparameters: Estimator keyword arguments, e.g. ``{"max_depth": 3}``
+            (recorded in the model's metadata).
         seed: Random seed.
+        tuning: The search that chose the hyperparameters (``tune_hyperparameters``'s
+            ``summary``), recorded in the model's metadata; empty when not tuned.
     """
     from kfp_mlops.components.training.sklearn_trainer import train_sklearn_model
 
@@ -45,6 +49,8 @@ def train_sklearn(
         hyperparameters=hyperparameters, seed=seed,
     )
     model.metadata.update(result.metadata)
+    if tuning:
+        model.metadata["tuning"] = tuning
 
 
 @component("tf")
@@ -61,6 +67,8 @@ def train_keras(
     hidden_units: str = "64,32",
     seed: int = 42,
     task: str = "auto",
+    hyperparameters: dict = {},
+    tuning: dict = {},
 ):
     """Trains a Keras model that serves raw rows, on the GPUs it finds or the CPU.
 
@@ -84,96 +92,278 @@ def train_keras(
         hidden_units: Dense layer widths, e.g. ``"64,32"``.
         seed: Random seed.
         task: ``auto``, ``classification`` or ``regression``.
+        hyperparameters: Overrides of ``epochs``, ``batch_size``, ``learning_rate`` and
+            ``hidden_units`` (a tuning search's best values).
+        tuning: The search that chose them (``tune_hyperparameters``'s ``summary``),
+            recorded in the model's metadata; empty when not tuned.
     """
     from kfp_mlops.components.training.keras_trainer import train_keras_model
 
+    chosen = {"epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate,
+              "hidden_units": hidden_units} | dict(hyperparameters)
+    chosen["hidden_units"] = str(chosen["hidden_units"])
+    for name in ("epochs", "batch_size"):
+        chosen[name] = int(chosen[name])
     result = train_keras_model(
-        train.path, eval.path, schema.path, model.path, tensorboard.path, label, epochs=epochs,
-        batch_size=batch_size, learning_rate=learning_rate, hidden_units=hidden_units, seed=seed, task=task,
+        train.path, eval.path, schema.path, model.path, tensorboard.path, label, seed=seed, task=task, **chosen,
     )
     model.metadata.update(result.metadata)
+    if tuning:
+        model.metadata["tuning"] = tuning
     tensorboard.metadata["format"] = "tensorboard"
 
 
-@component("core")
-def make_trials(space: dict, strategy: str = "random", max_trials: int = 8, seed: int = 42) -> list:
-    """Expands a search space into a bounded list of trials (one ParallelFor item each).
-
-    Args:
-        space: Hyperparameter -> list of choices, or ``{"min", "max"[, "log",
-            "type": "int"]}`` range (random only). An ``estimator`` field
-            searches over estimators.
-        strategy: ``grid`` or ``random``.
-        max_trials: Most trials (1 to 100).
-        seed: Random seed.
-
-    Returns:
-        Trials ``{"trial": i, "estimator": ..., "hyperparameters": {...}}``.
-    """
-    from kfp_mlops.components.training.tuning import make_trial_list
-
-    return make_trial_list(space, strategy=strategy, max_trials=max_trials, seed=seed)
-
-
-@component("core")
-def train_trial(
+@component("tf")
+def tune_hyperparameters(
     train: Input[Dataset],
     eval: Input[Dataset],  # noqa: A002 - the split's name in the user's words
     schema: Input[Artifact],
-    model: Output[Model],
+    report: Output[Markdown],
+    metrics: Output[Metrics],
+    trials: Output[Artifact],
     label: str,
-    trial: dict,
-    metric: str = "accuracy",
-    task: str = "auto",
+    trainer: str = "sklearn",
+    space: dict = {},
+    max_trials: int = 20,
+    parallel_trials: int = 2,
+    metric: str = "auto",
+    estimator: str = "hist_gradient_boosting",
     seed: int = 42,
-) -> float:
-    """Trains one trial's scikit-learn model and scores it on the eval rows.
+    timeout_seconds: float = 0.0,
+) -> NamedTuple("TuningOutputs", estimator=str, hyperparameters=dict, summary=dict):
+    """Searches hyperparameters with Optuna (TPE, seeded; median pruning; parallel sklearn trials).
+
+    Trial 0 is the trainer's defaults; each trial fits on ``train`` and is scored on ``eval``.
 
     Args:
         train: Training rows, CSV.
-        eval: Rows the trial is scored on, CSV.
+        eval: Rows every trial is scored on, CSV.
         schema: TFX ``schema.pbtxt``.
-        model: The trial's model directory; metadata adds ``trial``,
-            ``metric``, ``score`` and ``hyperparameters``.
+        report: Markdown: the best trial, then every trial's state, score and values.
+        metrics: ``best_<metric>``, ``default_<metric>``, trial counts and ``trial_NNN_<metric>``.
+        trials: JSON: every trial (number, state, score, values, seconds).
         label: The label column.
-        trial: One item of :func:`make_trials`.
-        metric: accuracy, balanced_accuracy, f1_macro, log_loss, r2, rmse or mae.
-        task: ``auto``, ``classification`` or ``regression``.
+        trainer: ``sklearn`` or ``keras``.
+        space: Hyperparameter -> list of choices or ``{"min", "max"[, "log", "type": "int"]}``;
+            empty: the trainer's (or estimator's) default space. ``estimator`` searches estimators.
+        max_trials: Most trials (1 to 200).
+        parallel_trials: Trials at once (sklearn; Keras trials run one at a time).
+        metric: ``auto`` (log_loss or rmse), or accuracy, balanced_accuracy, f1_macro, r2, mae.
+        estimator: The sklearn estimator when the space does not search one.
         seed: Random seed.
+        timeout_seconds: Start no trial after this long (0: no limit).
 
     Returns:
-        The trial's score.
+        ``estimator`` and ``hyperparameters`` of the best trial, and a ``summary`` (metric,
+        best and default scores, trial counts) for the model's metadata.
     """
-    from kfp_mlops.components.training.tuning import run_trial
+    from collections import namedtuple
 
-    score, metadata = run_trial(train.path, eval.path, schema.path, model.path, label, trial,
-                                metric=metric, task=task, seed=seed)
-    model.metadata.update(metadata)
-    return score
+    from kfp_mlops.components.training.search import tune, write_outputs
+
+    result = tune(train.path, eval.path, schema.path, label, trainer=trainer, space=space, max_trials=max_trials,
+                  parallel_trials=parallel_trials, metric=metric, estimator=estimator, seed=seed,
+                  timeout_seconds=timeout_seconds)
+    for name, value in write_outputs(result, report.path, metrics.path, trials.path).items():
+        metrics.log_metric(name, value)
+    print(f"[tuning] best trial {result.best_trial}: {result.metric}={result.best_score:.4f} "
+          f"(defaults: {result.default_score}) {result.hyperparameters}", flush=True)
+    outputs = namedtuple("TuningOutputs", ["estimator", "hyperparameters", "summary"])
+    return outputs(result.estimator, result.hyperparameters, result.summary())
 
 
 @component("core")
-def select_best_trial(
-    scores: List[float],
-    models: Input[List[Model]],
-    best_model: Output[Model],
-    metric: str = "accuracy",
-) -> dict:
-    """Picks the best trial by ``metric`` and passes on its model and parameters.
+def prepare_vertex_tuning(
+    train: Input[Dataset],
+    eval: Input[Dataset],  # noqa: A002 - the split's name in the user's words
+    schema: Input[Artifact],
+    label: str,
+    trial_image: str,
+    trainer: str = "sklearn",
+    space: dict = {},
+    metric: str = "auto",
+    estimator: str = "hist_gradient_boosting",
+    seed: int = 42,
+    machine_type: str = "n1-standard-4",
+) -> NamedTuple("VertexTuningSpec", worker_pool_specs=list, study_spec_metrics=list, study_spec_parameters=list,
+                metric=str):
+    """Builds a Vertex AI hyperparameter tuning job's trial spec and study from the search space.
+
+    Each trial runs ``python3 -m kfp_mlops.components.training.trial_main`` in ``trial_image``,
+    reading the splits through Cloud Storage FUSE (``/gcs/...``) and reporting ``metric`` the
+    way ``cloudml-hypertune`` does.
 
     Args:
-        scores: Collected trial scores (floats: kfp.local collects ints as floats).
-        models: Collected trial models; each carries its trial, score and
-            hyperparameters in its metadata.
-        best_model: A copy of the best trial's model directory and metadata.
-        metric: The metric the trials were scored with (its direction decides).
+        train: Training rows (a ``gs://`` artifact on Vertex AI).
+        eval: Rows each trial is scored on.
+        schema: TFX ``schema.pbtxt``.
+        label: The label column.
+        trial_image: The image trials run in (ours, with both trainers).
+        trainer: ``sklearn`` or ``keras``.
+        space: The search space (as for ``tune_hyperparameters``).
+        metric: ``auto`` (log_loss or rmse) or a metric name.
+        estimator: The sklearn estimator when the space does not search one.
+        seed: Random seed of every trial.
+        machine_type: The trials' Compute Engine machine type.
 
     Returns:
-        ``{"trial", "estimator", "hyperparameters", "metric", "score", "scores"}``.
+        ``worker_pool_specs``, ``study_spec_metrics`` and ``study_spec_parameters`` for
+        ``HyperparameterTuningJobRunOp``, and the resolved ``metric``.
     """
-    from kfp_mlops.components.training.tuning import select_best
+    from collections import namedtuple
 
-    summary, metadata = select_best(scores, [m.path for m in models], [m.metadata for m in models],
-                                    metric, best_model.path)
-    best_model.metadata.update(metadata)
-    return summary
+    from kfp_mlops.components.training.search import metric_for
+    from kfp_mlops.components.training.search_space import parse_space
+    from kfp_mlops.components.training.search_trials import load_trial_data
+    from kfp_mlops.components.training.service_tuning import (
+        gcs_fuse_path,
+        vertex_study_parameters,
+        vertex_worker_pool_specs,
+    )
+    from kfp_mlops.components.training.trial_main import trial_args
+
+    dimensions = parse_space(space, trainer, estimator)
+    data = load_trial_data(train.path, eval.path, schema.path, label)
+    name, greater = metric_for(metric, data.task)
+    args = trial_args(trainer, gcs_fuse_path(train.uri), gcs_fuse_path(eval.uri), gcs_fuse_path(schema.uri), label,
+                      name, estimator, space, seed, data.task)
+    outputs = namedtuple("VertexTuningSpec", ["worker_pool_specs", "study_spec_metrics", "study_spec_parameters",
+                                              "metric"])
+    return outputs(vertex_worker_pool_specs(trial_image, args, machine_type),
+                   [{"metric_id": name, "goal": "MAXIMIZE" if greater else "MINIMIZE"}],
+                   vertex_study_parameters(dimensions), name)
+
+
+@component("core")
+def collect_vertex_tuning(
+    gcp_resources: str,
+    train: Input[Dataset],
+    schema: Input[Artifact],
+    report: Output[Markdown],
+    metrics: Output[Metrics],
+    trials: Output[Artifact],
+    label: str,
+    metric: str,
+    trainer: str = "sklearn",
+    space: dict = {},
+    estimator: str = "hist_gradient_boosting",
+    seed: int = 42,
+    parallel_trials: int = 2,
+) -> NamedTuple("TuningOutputs", estimator=str, hyperparameters=dict, summary=dict):
+    """Reads a finished Vertex AI hyperparameter tuning job: the best trial and every trial's score.
+
+    Args:
+        gcp_resources: ``HyperparameterTuningJobRunOp``'s output (names the job).
+        train: Training rows (for the task, as the trials resolved it).
+        schema: TFX ``schema.pbtxt``.
+        report: Markdown: the best trial, then every trial.
+        metrics: ``best_<metric>``, trial counts and ``trial_NNN_<metric>``.
+        trials: JSON: every trial.
+        label: The label column.
+        metric: The metric the trials reported (``prepare_vertex_tuning``'s).
+        trainer: ``sklearn`` or ``keras``.
+        space: The search space the job searched.
+        estimator: The sklearn estimator when the space does not search one.
+        seed: Recorded in the summary.
+        parallel_trials: Recorded in the report.
+
+    Returns:
+        ``estimator``, ``hyperparameters`` and ``summary``, as ``tune_hyperparameters`` returns them.
+    """
+    from collections import namedtuple
+
+    from kfp_mlops.components.training.search import metric_for, write_outputs
+    from kfp_mlops.components.training.search_space import parse_space
+    from kfp_mlops.components.training.search_trials import load_trial_data
+    from kfp_mlops.components.training.service_tuning import result_from_trials, vertex_trials
+
+    data = load_trial_data(train.path, train.path, schema.path, label)
+    name, greater = metric_for(metric, data.task)
+    result = result_from_trials(vertex_trials(gcp_resources), parse_space(space, trainer, estimator), trainer,
+                                estimator, data.task, name, greater, seed, parallel_trials)
+    for key, value in write_outputs(result, report.path, metrics.path, trials.path).items():
+        metrics.log_metric(key, value)
+    outputs = namedtuple("TuningOutputs", ["estimator", "hyperparameters", "summary"])
+    return outputs(result.estimator, result.hyperparameters, result.summary())
+
+
+@component("core")
+def tune_katib(
+    train: Input[Dataset],
+    eval: Input[Dataset],  # noqa: A002 - the split's name in the user's words
+    schema: Input[Artifact],
+    experiment: Output[Artifact],
+    report: Output[Markdown],
+    metrics: Output[Metrics],
+    trials: Output[Artifact],
+    label: str,
+    trial_image: str,
+    namespace: str,
+    trainer: str = "sklearn",
+    space: dict = {},
+    max_trials: int = 20,
+    parallel_trials: int = 2,
+    metric: str = "auto",
+    estimator: str = "hist_gradient_boosting",
+    seed: int = 42,
+    algorithm: str = "tpe",
+    timeout_seconds: float = 86400.0,
+) -> NamedTuple("TuningOutputs", estimator=str, hyperparameters=dict, summary=dict):
+    """Runs the search as a Katib Experiment (TPE, median-stop early stopping) and reads its trials.
+
+    Args:
+        train: Training rows (trials read the artifact's URI).
+        eval: Rows each trial is scored on.
+        schema: TFX ``schema.pbtxt``.
+        experiment: The Experiment manifest (YAML) that was created.
+        report: Markdown: the best trial, then every trial.
+        metrics: ``best_<metric>``, trial counts and ``trial_NNN_<metric>``.
+        trials: JSON: every trial.
+        label: The label column.
+        trial_image: The image trials run in.
+        namespace: The Kubeflow namespace for the Experiment.
+        trainer: ``sklearn`` or ``keras``.
+        space: The search space.
+        max_trials: Most trials.
+        parallel_trials: Trials at once.
+        metric: ``auto`` (log_loss or rmse) or a metric name.
+        estimator: The sklearn estimator when the space does not search one.
+        seed: Random seed of every trial.
+        algorithm: ``tpe``, ``random``, ``bayesian`` or ``grid``.
+        timeout_seconds: Give up waiting after this long.
+
+    Returns:
+        ``estimator``, ``hyperparameters`` and ``summary``, as ``tune_hyperparameters`` returns them.
+    """
+    import uuid
+    from collections import namedtuple
+
+    import yaml
+
+    from kfp_mlops.components.training.katib import (
+        experiment_manifest,
+        experiment_name,
+        kubernetes_api_client,
+        run_experiment,
+    )
+    from kfp_mlops.components.training.search import metric_for, write_outputs
+    from kfp_mlops.components.training.search_space import parse_space
+    from kfp_mlops.components.training.search_trials import load_trial_data
+    from kfp_mlops.components.training.service_tuning import result_from_trials
+    from kfp_mlops.components.training.trial_main import trial_args
+
+    dimensions = parse_space(space, trainer, estimator)
+    data = load_trial_data(train.path, eval.path, schema.path, label)
+    name, greater = metric_for(metric, data.task)
+    args = trial_args(trainer, train.uri, eval.uri, schema.uri, label, name, estimator, space, seed, data.task)
+    manifest = experiment_manifest(experiment_name(f"tune-{label}-{uuid.uuid4().hex[:8]}"), namespace, trial_image,
+                                   args, dimensions, name, greater, max_trials, parallel_trials, algorithm)
+    with open(experiment.path, "w") as handle:
+        yaml.safe_dump(manifest, handle, sort_keys=False)
+
+    found = run_experiment(manifest, kubernetes_api_client(), timeout_seconds=timeout_seconds)
+    result = result_from_trials(found, dimensions, trainer, estimator, data.task, name, greater, seed, parallel_trials)
+    for key, value in write_outputs(result, report.path, metrics.path, trials.path).items():
+        metrics.log_metric(key, value)
+    outputs = namedtuple("TuningOutputs", ["estimator", "hyperparameters", "summary"])
+    return outputs(result.estimator, result.hyperparameters, result.summary())

@@ -28,11 +28,13 @@ import pandas as pd
 
 from kfp_mlops.components.core import features as F
 from kfp_mlops.components.core.errors import InputError
+from kfp_mlops.components.core.explain import model_profile
 from kfp_mlops.components.core.keras_io import custom_layers, to_inputs
 from kfp_mlops.components.core.model_io import (
     KERAS_FILE,
     Feature,
     FeatureContract,
+    Predictor,
     save_contract,
     write_manifest,
 )
@@ -190,6 +192,7 @@ def train_keras_model(
     task: str = "auto",
     export_saved_model: bool = True,
     tf: Any = None,
+    callbacks: list | None = None,
 ) -> TrainedModel:
     """Trains a Keras model on CSV splits and saves a model directory.
 
@@ -209,6 +212,7 @@ def train_keras_model(
         task: ``auto``, ``classification`` or ``regression``.
         export_saved_model: Also write a SavedModel for TF Serving / Vertex.
         tf: The ``tensorflow`` module (injectable for device tests).
+        callbacks: More Keras callbacks (a tuning trial's pruning report).
 
     Returns:
         The contract and metadata: framework, task, label, classes, devices,
@@ -251,7 +255,7 @@ def train_keras_model(
     try:
         history, seconds, model = _fit(schema, features, train_frame, eval_frame, y_train, y_eval, classes, task,
                                        hidden, epochs, batch_size, learning_rate, seed, strategy, tensorboard_dir,
-                                       model_dir, export_saved_model, keras)
+                                       model_dir, export_saved_model, keras, callbacks or [])
     except InputError:
         raise
     except Exception as error:  # Keras wraps the cause in a multi-line message: keep its one real line
@@ -260,6 +264,7 @@ def train_keras_model(
         reset_precision(keras)
     epochs_run = len(history.history["loss"])
     contract = FeatureContract(features=features, label=label, task=task, framework="keras", classes=classes)
+    contract.baseline, contract.attribution_profile = model_profile(Predictor(model, contract), train_frame, seed)
     save_contract(model_dir, contract)
     write_manifest(model_dir)  # last: every model file's sha256, signed when a key is set
     best = float(np.min(history.history["val_loss"]))
@@ -271,13 +276,15 @@ def train_keras_model(
         "devices": plan.devices, "strategy": plan.strategy, "mixed_precision": plan.mixed_precision,
         "saved_model": SAVED_MODEL_DIR if export_saved_model else "",
         "parameters": int(model.count_params()),
+        "hyperparameters": {"epochs": int(epochs), "batch_size": int(batch_size), "learning_rate": float(learning_rate),
+                            "hidden_units": ",".join(map(str, hidden))},
     }
     print(f"[train_keras] {epochs_run} epochs in {seconds:.2f}s, best val_loss {best:.4f}, devices {plan.devices}", flush=True)
     return TrainedModel(contract=contract, metadata=metadata)
 
 
 def _fit(schema, features, train_frame, eval_frame, y_train, y_eval, classes, task, hidden, epochs, batch_size,
-         learning_rate, seed, strategy, tensorboard_dir, model_dir, export_saved_model, keras):
+         learning_rate, seed, strategy, tensorboard_dir, model_dir, export_saved_model, keras, extra_callbacks=()):
     """Builds, trains and saves the model; returns (history, seconds, model)."""
     x_train, x_eval = to_inputs(train_frame, features), to_inputs(eval_frame, features)
     preprocess = build_preprocess(schema, features, x_train)  # not trained: outside the replicas
@@ -297,6 +304,7 @@ def _fit(schema, features, train_frame, eval_frame, y_train, y_eval, classes, ta
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=PATIENCE, restore_best_weights=True),
         scalar_logger(tensorboard_dir),
         _ProgressLog(),
+        *extra_callbacks,
     ]
     print(f"[train_keras] {task} on {len(y_train)} rows, {len(features)} features, up to {epochs} epochs", flush=True)
     start = time.perf_counter()

@@ -19,7 +19,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from kfp_mlops.components.core import features as F
 from kfp_mlops.components.core.errors import InputError
-from kfp_mlops.components.core.model_io import Feature, FeatureContract, save_sklearn_model
+from kfp_mlops.components.core.explain import model_profile
+from kfp_mlops.components.core.model_io import Feature, FeatureContract, Predictor, save_sklearn_model
 from kfp_mlops.components.core.schema_io import read_schema
 
 ESTIMATORS = ("linear", "random_forest", "hist_gradient_boosting")
@@ -135,6 +136,12 @@ def build_pipeline(features: list[Feature], estimator: str, task: str, hyperpara
     return make_pipeline(caster, columns, cls(**params))
 
 
+def _json_safe(values: dict) -> dict:
+    """The hyperparameters as given (numbers, strings, booleans, None), for the model's metadata."""
+    return {name: value if isinstance(value, (int, float, str, bool, type(None))) else str(value)
+            for name, value in values.items()}
+
+
 @dataclass
 class TrainedModel:
     """What a trainer returns: the contract it saved and metadata for the artifact."""
@@ -192,11 +199,14 @@ def train_sklearn_model(
     score = float(model.score(frame, targets))
     classes = np.asarray(model.classes_).tolist() if task == F.CLASSIFICATION else []
     contract = FeatureContract(features=features, label=label, task=task, framework="sklearn", classes=classes)
+    contract.baseline, contract.attribution_profile = model_profile(Predictor(model, contract), frame, seed)
     save_sklearn_model(model, model_dir, contract)  # model.skops, contract, then the manifest
     print(f"[train_sklearn] trained in {seconds:.2f}s, training score {score:.4f}", flush=True)
     metadata = {
         "framework": "sklearn", "estimator": estimator, "task": task, "label": label,
         "classes": classes, "rows": int(len(frame)), "features": [f.name for f in features],
         "train_score": score, "train_seconds": round(seconds, 3), "seed": int(seed),
+        "hyperparameters": _json_safe({name: value for name, value in estimator_params(
+            _estimator_class(estimator, task), hyperparameters or {}, seed).items() if name in (hyperparameters or {})}),
     }
     return TrainedModel(contract=contract, metadata=metadata)

@@ -25,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     pin.add_argument("--image-digest-file", metavar="FILE",
                      help="pin every image by digest from FILE: REF@sha256:... lines (docker inspect RepoDigests) "
                           "or JSON {family: digest}")
-    training = parser.add_argument_group("training pipeline options (other pipelines take none)")
+    training = parser.add_argument_group("training pipeline options (tuning takes --trainer; the others take none)")
     training.add_argument("--trainer", choices=("sklearn", "keras"), default="sklearn")
     training.add_argument("--import-schema", action="store_true",
                           help="take a curated schema.pbtxt (schema_path parameter) instead of inferring one")
@@ -37,6 +37,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                "split runs as BigQuery query jobs exporting Parquet shards; batch-prediction (any "
                                "target): the rows are read through the BigQuery client. file (default): any path; "
                                "a bq:// training source is then read through the client")
+    training.add_argument("--tune", action="store_true",
+                          help="search hyperparameters before the final fit: a Vertex AI hyperparameter tuning job "
+                          "(vertex) or a Katib Experiment (kfp)")
     parser.set_defaults(func=handle)
 
 
@@ -55,7 +58,7 @@ def handle(args: argparse.Namespace) -> int:
 
         digests = resolve_digests(args.image_registry, args.image_tag)
     given = {"trainer": args.trainer, "import_schema": args.import_schema,
-             "accelerator": args.accelerator, "accelerator_count": args.accelerator_count,
+             "accelerator": args.accelerator, "accelerator_count": args.accelerator_count, "tune": args.tune,
              "data_source": args.data_source}
     for name in names:
         path = compile_pipeline(name, args.target, args.out, image_tag=args.image_tag,

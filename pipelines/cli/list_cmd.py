@@ -22,4 +22,6 @@ def handle(args: argparse.Namespace) -> int:
     for name, factory in sorted(pipeline_factories().items()):
         doc = (factory.__doc__ or "").strip().splitlines()
         print(f"  {name:<40} {doc[0] if doc else ''}")
+    print("\nTuning (kfp-mlops tune, or kfp-mlops run|compile training --tune): Optuna locally (TPE, median pruning,"
+          "\n  parallel trials), a Vertex AI hyperparameter tuning job on vertex, a Katib Experiment on kfp.")
     return 0

@@ -11,8 +11,8 @@ import os
 import sys
 
 # Each module exposes register(subparsers); imported lazily so --help stays fast.
-COMMAND_MODULES = ("run", "validate", "compile", "list_cmd", "models", "serve", "submit", "promote", "demo", "report",
-                   "ui")
+COMMAND_MODULES = ("run", "tune", "validate", "compile", "list_cmd", "models", "serve", "submit", "promote", "demo",
+                   "report", "ui")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     from kfp_mlops.components.core.errors import InputError
 
     args = build_parser().parse_args(argv)
-    log.configure(stream=sys.stdout)  # the library's progress lines, as [capability] message
+    log.configure()  # the library's progress lines, as [capability] message, on the current stdout
     try:
         from kfp_mlops.pipelines.datasets import resolve_dataset_names
 

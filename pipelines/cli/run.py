@@ -33,6 +33,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     training.add_argument("--result-file", default="", help="write the outcome as JSON to this file (for scripts)")
     training.add_argument("--slice-floor", action="append", default=[], metavar="METRIC=VALUE",
                           help="per-slice floor, e.g. accuracy=0.7 (repeatable)")
+    tuning = training.add_argument_group("tuning (a search before the final fit)")
+    tuning.add_argument("--tune", action="store_true",
+                        help="search hyperparameters first (Optuna: TPE, median pruning, parallel trials); the "
+                        "final model records the chosen values")
+    from kfp_mlops.pipelines.cli.tune import add_search_options
+
+    add_search_options(tuning, prefix="tuning-")
     _common(training)
     training.set_defaults(func=handle)
 
@@ -97,14 +104,18 @@ def parse_pairs(pairs: list[str], flag: str) -> dict[str, float]:
 
 def handle(args: argparse.Namespace) -> int:
     """Runs the training pipeline locally and prints the summary."""
+    from kfp_mlops.pipelines.cli.tune import parse_space
     from kfp_mlops.pipelines.training import DEFAULT_THRESHOLDS, run_training
 
+    tuning = {} if not args.tune else {
+        "tune": True, "tuning_space": parse_space(args.search_space), "tuning_trials": args.tuning_trials,
+        "tuning_parallelism": args.tuning_parallelism, "tuning_metric": args.tuning_metric}
     run = run_training(
         data_path=args.data, label=args.label, schema_path=args.schema, model_name=args.model_name,
         registry=args.registry, trainer=args.trainer, enable_caching=not args.no_cache,
         log_path=_log_path(args), estimator=args.estimator, epochs=args.epochs,
         thresholds=parse_pairs(args.threshold, "--threshold") or DEFAULT_THRESHOLDS,
-        slice_feature=args.slice_feature, slice_floors=parse_pairs(args.slice_floor, "--slice-floor"),
+        slice_feature=args.slice_feature, slice_floors=parse_pairs(args.slice_floor, "--slice-floor"), **tuning,
     )
     return print_training_summary(run, run.model_name, run.registry, result_file=args.result_file)
 
@@ -150,6 +161,7 @@ def _training_summary(run: Any, outcome: Any) -> None:
         print("Model metrics: " + ", ".join(
             f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in sorted(outcome.metrics.items())))
         print(f"Blessed: {'yes' if outcome.blessed else 'no'} (report: {outcome.evaluation_report})")
+    _tuning_summary(run)
     if outcome.model_path:
         print(f"Model artifact: {outcome.model_path}")
     if outcome.stopped_by == outcomes.EVALUATION_GATE:
@@ -157,6 +169,27 @@ def _training_summary(run: Any, outcome: Any) -> None:
         return
     print(f"Registered: {outcome.model_name} {outcome.version}"
           + (" (champion)" if outcome.promoted else " (challenger: infra validation failed)") + f" in {outcome.registry}")
+
+
+def _tuning_summary(run: Any) -> None:
+    """The search's line, when the run tuned: best trial, its score against the defaults, the values."""
+    from kfp_mlops.pipelines.outcomes import artifact_path
+
+    tune = run.tasks.get("tune-hyperparameters", {})
+    if not tune:
+        return
+    summary = _integral(tune.get("summary") or {})
+    default = summary.get("default_score")
+    print(f"Tuning: best trial {summary.get('best_trial')} of {summary.get('trials')} "
+          f"({summary.get('pruned')} pruned): {summary.get('metric')}={summary.get('best_score', 0):.4f}"
+          + (f" (defaults: {default:.4f})" if isinstance(default, (int, float)) else "")
+          + f"; {summary.get('estimator')} {_integral(summary.get('hyperparameters') or {})} "
+          f"(report: {artifact_path(tune.get('report'))})")
+
+
+def _integral(values: dict) -> dict:
+    """Whole floats back to ints (KFP passes dict values through JSON as floats)."""
+    return {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in values.items()}
 
 
 def _finish(run: Any) -> bool:

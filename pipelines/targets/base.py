@@ -111,6 +111,50 @@ def check_data_source(source: str, target: str, allowed: tuple[str, ...] = ("fil
     return source
 
 
+@dataclass(frozen=True)
+class TuningStep:
+    """What a tuning step is wired to, in the ``training`` and ``tuning`` pipelines.
+
+    Attributes:
+        train: The training split (each trial fits on it).
+        eval: The eval split (each trial is scored on it).
+        schema: The TFX schema.
+        label: The label column (a pipeline channel).
+        trainer: ``sklearn`` or ``keras`` (known when the pipeline is built).
+        space: The search space (a pipeline parameter).
+        max_trials: Most trials.
+        parallel_trials: Trials at once.
+        metric: The metric that picks the best trial (``auto``: log_loss or rmse).
+        estimator: The sklearn estimator when the space does not search one.
+        seed: Random seed.
+        project: Cloud project (Vertex).
+        location: Cloud region (Vertex).
+        namespace: Kubernetes namespace (Katib).
+    """
+
+    train: Any
+    eval: Any
+    schema: Any
+    label: Any
+    trainer: str
+    space: Any
+    max_trials: Any
+    parallel_trials: Any
+    metric: Any
+    estimator: Any
+    seed: Any
+    project: Any = ""
+    location: Any = "us-central1"
+    namespace: Any = "kubeflow-user-example-com"
+
+
+def trial_image() -> str:
+    """The image tuning trials run in: ours with TensorFlow (both trainers)."""
+    from kfp_mlops.components.images import image_name
+
+    return image_name("tf")
+
+
 def check_count(count: Any, allowed: tuple[int, ...], what: str) -> int:
     """Returns ``count`` when it is one of ``allowed``.
 
@@ -215,6 +259,21 @@ class Target:
     def add_deploy_step(self, step: DeployStep) -> Any:
         """Adds the target's deploy step to the pipeline being defined; returns the task."""
         raise NotImplementedError
+
+    def add_tuning_step(self, step: TuningStep) -> Any:
+        """Adds the target's hyperparameter search; returns a task with the outputs ``estimator``,
+        ``hyperparameters`` and ``summary`` (and ``report``, ``metrics``, ``trials`` artifacts).
+
+        The default runs the Optuna search in one task (kfp.local); Vertex AI and Kubeflow
+        override it with their tuning services.
+        """
+        from kfp_mlops.components.training.component import tune_hyperparameters
+
+        return tune_hyperparameters(
+            train=step.train, eval=step.eval, schema=step.schema, label=step.label, trainer=step.trainer,
+            space=step.space, max_trials=step.max_trials, parallel_trials=step.parallel_trials, metric=step.metric,
+            estimator=step.estimator, seed=step.seed,
+        ).set_display_name("Tune hyperparameters (Optuna)")
 
     def missing_submit_options(self, values: dict[str, Any]) -> list[str]:
         """The flags of required submit options that ``values`` (by dest) leaves empty."""

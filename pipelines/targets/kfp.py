@@ -3,7 +3,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from kfp_mlops.pipelines.targets.base import KFP_GPU_RESOURCE, DeployStep, SubmitOption, Target, check_count
+from kfp_mlops.pipelines.targets.base import (
+    KFP_GPU_RESOURCE,
+    DeployStep,
+    SubmitOption,
+    Target,
+    TuningStep,
+    check_count,
+    trial_image,
+)
 from kfp_mlops.pipelines.targets.vertex import VERTEX_ACCELERATORS
 
 GKE_ACCELERATOR_LABEL = "cloud.google.com/gke-accelerator"
@@ -75,6 +83,16 @@ class KubeflowTarget(Target):
             name=step.endpoint_name, namespace=step.namespace, model=step.model, serving_image=step.serving_image,
             canary_percent=step.canary_percent, logger_url=step.payload_logger_url,
         ).set_display_name("Deploy KServe InferenceService")
+
+    def add_tuning_step(self, step: TuningStep) -> Any:
+        """Katib: one Experiment (TPE, median-stop early stopping) created with the kubernetes client."""
+        from kfp_mlops.components.training.component import tune_katib
+
+        return tune_katib(
+            train=step.train, eval=step.eval, schema=step.schema, label=step.label, trial_image=trial_image(),
+            namespace=step.namespace, trainer=step.trainer, space=step.space, max_trials=step.max_trials,
+            parallel_trials=step.parallel_trials, metric=step.metric, estimator=step.estimator, seed=step.seed,
+        ).set_display_name("Tune hyperparameters (Katib)")
 
     def submit(self, package: Any, **options: Any) -> Any:
         """Submits through ``kfp.Client`` (a run, or a recurring run)."""

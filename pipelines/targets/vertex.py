@@ -3,7 +3,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from kfp_mlops.pipelines.targets.base import DeployStep, IngestStep, SubmitOption, Target, check_count
+from kfp_mlops.pipelines.targets.base import (
+    DeployStep,
+    IngestStep,
+    SubmitOption,
+    Target,
+    TuningStep,
+    check_count,
+    trial_image,
+)
 
 # Vertex AI accelerator type -> the counts its machine types offer.
 VERTEX_ACCELERATORS: dict[str, tuple[int, ...]] = {
@@ -72,6 +80,42 @@ class VertexTarget(Target):
             examples=step.examples, label=step.label, serving_image=step.serving_image,
             canary_percent=step.canary_percent, log_sampling_rate=step.log_sampling_rate,
         ).set_display_name("Deploy to Vertex AI endpoint (canary)")
+
+    def add_tuning_step(self, step: TuningStep) -> Any:
+        """Vertex AI hyperparameter tuning: a study spec from the space, GCPC's job, then its trials.
+
+        Raises:
+            ValueError: Without Google Cloud Pipeline Components (the ``[gcp]`` extra).
+        """
+        from kfp import dsl
+
+        from kfp_mlops.components.training.component import collect_vertex_tuning, prepare_vertex_tuning
+
+        try:
+            from google_cloud_pipeline_components.v1.hyperparameter_tuning_job import (
+                HyperparameterTuningJobRunOp,
+            )
+        except ImportError:
+            raise ValueError("tuning on Vertex AI needs google-cloud-pipeline-components: pip install "
+                             "'kfp-mlops[gcp]'") from None
+        spec = prepare_vertex_tuning(
+            train=step.train, eval=step.eval, schema=step.schema, label=step.label, trial_image=trial_image(),
+            trainer=step.trainer, space=step.space, metric=step.metric, estimator=step.estimator, seed=step.seed,
+        ).set_display_name("Prepare Vertex AI tuning study")
+        job = HyperparameterTuningJobRunOp(
+            display_name=f"tune-{step.trainer}-{dsl.PIPELINE_JOB_ID_PLACEHOLDER}",
+            base_output_directory=f"{dsl.PIPELINE_ROOT_PLACEHOLDER}/tuning",
+            worker_pool_specs=spec.outputs["worker_pool_specs"],
+            study_spec_metrics=spec.outputs["study_spec_metrics"],
+            study_spec_parameters=spec.outputs["study_spec_parameters"],
+            max_trial_count=step.max_trials, parallel_trial_count=step.parallel_trials,
+            study_spec_measurement_selection_type="LAST_MEASUREMENT", location=step.location, project=step.project,
+        ).set_display_name("Vertex AI hyperparameter tuning job")
+        return collect_vertex_tuning(
+            gcp_resources=job.outputs["gcp_resources"], train=step.train, schema=step.schema, label=step.label,
+            metric=spec.outputs["metric"], trainer=step.trainer, space=step.space, estimator=step.estimator,
+            seed=step.seed, parallel_trials=step.parallel_trials,
+        ).set_display_name("Collect tuning trials")
 
     def missing_submit_options(self, values: dict[str, Any]) -> list[str]:
         """Vertex also needs ``--pipeline-root`` (a gs:// folder)."""

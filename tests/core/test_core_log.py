@@ -28,3 +28,10 @@ def test_a_kfp_task_configures_itself_and_nothing_else_does():
     outside = subprocess.run([sys.executable, "-c", code], env={"PATH": ""}, capture_output=True, text=True,
                              check=True)
     assert outside.stdout == "" and outside.stderr == ""
+
+
+def test_the_cli_handler_follows_stdout_even_after_a_test_stream(capsys):
+    log.configure(stream=io.StringIO())
+    log.configure()  # what the CLI does: back to the current stdout
+    logging.getLogger("kfp_mlops.components.registry.local").info("v3 is now champion")
+    assert capsys.readouterr().out == "[registry] v3 is now champion\n"

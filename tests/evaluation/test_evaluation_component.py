@@ -23,10 +23,10 @@ def test_binary_model_logs_confusion_matrix_and_roc_curve(tmp_path):
         return kind(name=name, uri=str(tmp_path / "out" / name))
 
     metrics, classification = artifact(dsl.Metrics, "metrics"), artifact(dsl.ClassificationMetrics, "cm")
-    report = artifact(dsl.Markdown, "report.md")
+    report, attributions = artifact(dsl.Markdown, "report.md"), artifact(dsl.Metrics, "attributions")
     blessed = evaluate_model.python_func(
         model=dsl.Model(name="model", uri=str(model_dir)), test=dsl.Dataset(name="test", uri=str(tmp_path / "test.csv")), label="target",
-        metrics=metrics, classification_metrics=classification, report=report,
+        metrics=metrics, classification_metrics=classification, report=report, feature_attributions=attributions,
         thresholds={"roc_auc": 0.9, "log_loss": 0.5}, slice_feature="", slice_floors={},
     )
     assert blessed is True
@@ -39,3 +39,7 @@ def test_binary_model_logs_confusion_matrix_and_roc_curve(tmp_path):
     saved = json.loads(Path(classification.path).read_text())
     assert saved["roc"]["x"] == [point["falsePositiveRate"] for point in roc]
     assert "# Evaluation of model: BLESSED" in Path(report.path).read_text()
+    # Global attributions: permutation importance of each raw feature, an artifact and a report section.
+    assert set(attributions.metadata) == set(features) and max(attributions.metadata.values()) > 0
+    assert json.loads(Path(attributions.path).read_text()).keys() == set(features)
+    assert "## Feature attributions (permutation importance" in Path(report.path).read_text()

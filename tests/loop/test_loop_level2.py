@@ -71,6 +71,7 @@ def test_unshifted_traffic_triggers_no_retraining(trained, tmp_path):
     run = run_monitoring(str(same), model_name="penguins", log_path=str(tmp_path / "l"))
     assert run.succeeded, run.error
     assert run.output("decide-retraining") is False
+    assert run.output("check-attribution-drift") is False  # the champion leans on its features as in training
     assert "trigger-retraining" not in run.tasks
     assert _registry(root).get("penguins", "champion").version == "v1"
 

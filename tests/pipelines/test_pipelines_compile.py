@@ -25,7 +25,36 @@ def test_every_pipeline_compiles_strictly(tmp_path, name, target):
               for e in [json_format.ParseDict(json_format.MessageToDict(e.struct_value),
                                                pipeline_spec_pb2.PipelineDeploymentConfig.ExecutorSpec())]
               if e.HasField("container")}
-    assert images and all(i.startswith("us-docker.pkg.dev/p/r/kfp-mlops-") and i.endswith(":abc123") for i in images)
+    # Ours, retagged; Google's own image runs GCPC's hyperparameter tuning job launcher on Vertex AI.
+    foreign = {i for i in images if i.startswith("gcr.io/ml-pipeline/google-cloud-pipeline-components:")}
+    assert foreign == set() or (target, name) == ("vertex", "tuning")
+    assert images - foreign and all(i.startswith("us-docker.pkg.dev/p/r/kfp-mlops-") and i.endswith(":abc123")
+                                    for i in images - foreign)
+
+
+@pytest.mark.parametrize("trainer", ["sklearn", "keras"])
+def test_tuning_maps_to_each_targets_service(tmp_path, trainer):
+    """--tune: Optuna in a task locally, a Vertex AI hyperparameter tuning job, a Katib Experiment on Kubeflow."""
+    import yaml
+
+    from kfp_mlops.pipelines.training import build_training_pipeline
+
+    vertex = compile_pipeline("training", "vertex", tmp_path / "v", trainer=trainer, tune=True).read_text()
+    assert "google_cloud_pipeline_components.container.v1.hyperparameter_tuning_job.launcher" in vertex
+    assert "LAST_MEASUREMENT" in vertex and "comp-prepare-vertex-tuning" in vertex
+    assert "comp-tune-katib" not in vertex and "comp-tune-hyperparameters" not in vertex
+    kfp = compile_pipeline("training", "kfp", tmp_path / "k", trainer=trainer, tune=True).read_text()
+    assert "comp-tune-katib" in kfp and "hyperparameter_tuning_job" not in kfp
+    # The final fit takes the search's values, and records the search in the model's metadata.
+    train = "train-keras" if trainer == "keras" else "train-sklearn"
+    tasks = yaml.safe_load(kfp)["root"]["dag"]["tasks"]["condition-1"]["componentRef"]["name"]
+    inner = yaml.safe_load(kfp)["components"][tasks]["dag"]["tasks"][train]["inputs"]["parameters"]
+    assert inner["hyperparameters"]["taskOutputParameter"] == {"outputParameterKey": "hyperparameters",
+                                                               "producerTask": "tune-katib"}
+    assert inner["tuning"]["taskOutputParameter"]["outputParameterKey"] == "summary"
+    assert build_training_pipeline("local", trainer, tune=True) is not None
+    plain = compile_pipeline("training", "kfp", tmp_path / "p", trainer=trainer).read_text()
+    assert "tune-katib" not in plain
 
 
 def test_compile_is_deterministic(tmp_path):
