@@ -37,6 +37,10 @@ CORE = [
     "markdown-it-py>=3,<5",
     # Hyperparameter search (the training pipeline's tuning step, `kfp-mlops tune`).
     "optuna>=5,<6",
+    # The project file (kfp-mlops plan/apply/status) is checked against the JSON Schema the package ships;
+    # croniter reads its schedules (the next run in `kfp-mlops status`).
+    "jsonschema>=4.18,<5",
+    "croniter>=6,<8",
     # One query definition (the deterministic split) rendered for BigQuery and DuckDB.
     "sqlglot>=30,<31",
 ]
@@ -50,8 +54,11 @@ EXTRAS = {
     "gcp": ["google-cloud-aiplatform>=1.165,<2", "google-cloud-pipeline-components==2.22.0",
             "google-cloud-bigquery>=3.47,<4"],
     "serve": ["kserve==0.21.0"],
+    # The MLflow registry backend's client. The full mlflow package (the server) pins pyarrow<26:
+    # the tests run the server from its own venv (`make mlflow-server`).
+    "mlflow": ["mlflow-skinny>=3.17,<4"],
 }
-EXTRAS["dev"] = EXTRAS["tf"] + EXTRAS["gcp"] + EXTRAS["serve"] + [
+EXTRAS["dev"] = EXTRAS["tf"] + EXTRAS["gcp"] + EXTRAS["serve"] + EXTRAS["mlflow"] + [
     "pytest>=8",
     "pytest-timeout>=2.3",
     "pytest-xdist>=3.5",
@@ -78,7 +85,8 @@ setup(
     # root's ``components``, ``pipelines`` or ``tests`` as top-level modules).
     package_dir={"kfp_mlops": "kfp_mlops"},
     packages=find_packages(include=["kfp_mlops", "kfp_mlops.*"]),
-    package_data={"kfp_mlops.components": ["*/*.yaml"]},
+    package_data={"kfp_mlops.components": ["*/*.yaml"],
+                  "kfp_mlops.pipelines": ["project/*.json", "project/examples/*.yaml"]},
     install_requires=CORE,
     extras_require=EXTRAS,
     entry_points={"console_scripts": ["kfp-mlops=kfp_mlops.pipelines.cli.main:main"]},

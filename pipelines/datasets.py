@@ -1,5 +1,9 @@
 """Named datasets that every command accepts in place of a path (``--data penguins``).
 
+``penguins`` (palmerpenguins, multiclass), and scikit-learn's bundled
+``diabetes`` (regression), ``breast_cancer`` (binary, 37% positive) and
+``wine`` (multiclass), written as CSV with a ``target`` label column.
+
 The bundled palmerpenguins CSV lives in site-packages, under ``lib/python3.11``,
 and kfp.local rewrites the text ``python3`` inside task arguments, so that path
 cannot be passed to a pipeline. A name resolves to a copy under
@@ -12,10 +16,12 @@ import argparse
 import filecmp
 import os
 import shutil
+import threading
 from pathlib import Path
 
 # name -> label column of the bundled dataset
-BUNDLED = {"penguins": "species"}
+BUNDLED = {"penguins": "species", "diabetes": "target", "breast_cancer": "target", "wine": "target"}
+SKLEARN_LOADERS = {"diabetes": "load_diabetes", "breast_cancer": "load_breast_cancer", "wine": "load_wine"}
 # argparse destinations that take a CSV path
 DATA_ARGUMENTS = ("data", "training_data", "baseline", "new_data", "serving_data")
 
@@ -31,13 +37,21 @@ def materialize(name: str, folder: str | os.PathLike | None = None) -> Path:
 
     if name not in BUNDLED:
         raise KeyError(name)
-    source = Path(bundled_dataset_path())
     target = Path(folder or home_dir() / "datasets") / f"{name}.csv"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+    if name in SKLEARN_LOADERS:
+        import sklearn.datasets
+
+        getattr(sklearn.datasets, SKLEARN_LOADERS[name])(as_frame=True).frame.to_csv(temporary, index=False)
+        source = temporary
+    else:
+        source = Path(bundled_dataset_path())
     if not (target.is_file() and filecmp.cmp(source, target, shallow=False)):
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_suffix(f".{os.getpid()}.tmp")
-        shutil.copyfile(source, temporary)
-        os.replace(temporary, target)
+        if source != temporary:
+            shutil.copyfile(source, temporary)
+        os.replace(temporary, target)  # whole files only: a reader never sees half of one
+    Path(temporary).unlink(missing_ok=True)
     return target
 
 
@@ -47,13 +61,13 @@ def resolve_dataset_names(args: argparse.Namespace) -> None:
     ``kfp-mlops run training`` with no ``--data`` trains on the bundled penguins,
     through the same copy, so the path it prints works in every other command.
     """
-    named = False
+    named = ""
     for attribute in DATA_ARGUMENTS:
         value = getattr(args, attribute, None)
         if isinstance(value, str) and value in BUNDLED and not Path(value).exists():
             setattr(args, attribute, str(materialize(value)))
-            named = True
+            named = named or value
     if getattr(args, "command", "") == "run" and getattr(args, "pipeline", "") == "training" and not args.data:
-        args.data, named = str(materialize("penguins")), True
+        args.data, named = str(materialize("penguins")), "penguins"
     if named and hasattr(args, "label") and not args.label:
-        args.label = BUNDLED["penguins"]
+        args.label = BUNDLED[named]

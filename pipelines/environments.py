@@ -201,12 +201,28 @@ def promote_between(environments: Environments, model_name: str, version: str, t
               "requested_by": _who()}
     lineage = {**found.lineage, "promotions": [*found.lineage.get("promotions", []), record]}
     destination = open_registry(target.registry_uri)
+    previous = destination.pin(model_name, alias).split("@")[0]
     copied = destination.register(origin.local_dir(found), model_name, metrics=found.metrics, lineage=lineage,
                                   aliases=(alias,))
     if copied.sha256 != found.sha256:
         raise InputError(f"the copy of {model_name} {found.version} in {to} has another sha256 than the source")
+    _audit(destination, model_name, alias, previous, copied.version, record, reason or f"promoted from {source.name}")
     return Promotion(model_name, source.name, found.version, target.name, copied.version, copied.sha256,
                      approved_by or None, now)
+
+
+def _audit(registry: Any, model_name: str, alias: str, previous: str, version: str, record: dict[str, Any],
+           reason: str) -> None:
+    """Records the approval (when one was given) and the move in the target registry's audit trail."""
+    from kfp_mlops.components.core.audit import PROMOTE, AuditEvent
+
+    origin = {"from_environment": record["from_environment"], "from_registry": record["from_registry"],
+              "source_version": record["from_version"]}
+    if record["approved_by"]:
+        registry.approve(model_name, version, record["approved_by"], reason=reason, alias=alias, **origin)
+    if previous != version:
+        registry.record(AuditEvent(model_name, PROMOTE, alias, previous, version, actor=record["requested_by"],
+                                   reason=reason, details={**origin, "approved_by": record["approved_by"]}))
 
 
 CLOUD_BUILD_API = "https://cloudbuild.googleapis.com"

@@ -168,6 +168,7 @@ class MonitoringOutcome:
         report: The decision's text report.
         retrain: Whether retraining was called for.
         trigger: What the retraining trigger did ("" when it did not run).
+        drifted_features: How many features drifted above their thresholds.
     """
 
     error: str = ""
@@ -175,6 +176,16 @@ class MonitoringOutcome:
     report: str = ""
     retrain: bool = False
     trigger: str = ""
+    drifted_features: int = 0
+
+    @property
+    def verdict(self) -> str:
+        """One phrase: ``no drift``, ``drift in 2 feature(s)``, ``decay: retrain`` or ``failed``."""
+        if self.error:
+            return "failed"
+        if self.drifted_features:
+            return f"drift in {self.drifted_features} feature(s)"
+        return "decay: retrain" if self.retrain else "no drift"
 
     @classmethod
     def from_run(cls, run: Any) -> MonitoringOutcome:
@@ -186,6 +197,8 @@ class MonitoringOutcome:
         path = artifact_path(decide.get("report"))
         outcome.report = Path(path).read_text(encoding="utf-8").strip() if path else ""
         outcome.retrain = bool(decide.get("Output"))
+        outcome.drifted_features = int((getattr(decide.get("metrics"), "metadata", None) or {}).get(
+            "drifted_features", 0))
         outcome.trigger = str(run.output("trigger-retraining") or "")
         return outcome
 

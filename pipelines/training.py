@@ -180,6 +180,7 @@ def build_training_pipeline(
                     promote = promote_model(
                         registry_uri=registry_uri, model_name=model_name, version=register.outputs["Output"],
                         expected_champion=champion.output,  # compare-and-swap with the champion evaluated against
+                        gate_report=evaluate.outputs["report"],  # the why of the audit trail
                     ).set_display_name("Promote to champion")
                     promote.set_caching_options(False)
                     deploy = run_target.add_deploy_step(DeployStep(

@@ -9,9 +9,11 @@ import abc
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from kfp_mlops.components.core.audit import APPROVE, AuditEvent
 from kfp_mlops.components.core.errors import ChecksumError, InputError
 
-__all__ = ["CHALLENGER", "CHAMPION", "ChecksumError", "ModelVersion", "PromotionError", "Registry", "RegistryDamaged", "open_registry"]
+__all__ = ["AuditEvent", "CHALLENGER", "CHAMPION", "ChecksumError", "ModelVersion", "PromotionError", "Registry",
+           "RegistryDamaged", "open_registry"]
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
@@ -89,10 +91,12 @@ class Registry(abc.ABC):
         """Every version of ``name`` (or of every model), oldest first."""
 
     @abc.abstractmethod
-    def promote(self, name: str, version: str, alias: str = CHAMPION, expected: str | None = None) -> ModelVersion:
+    def promote(self, name: str, version: str, alias: str = CHAMPION, expected: str | None = None,
+                reason: str = "", actor: str = "") -> ModelVersion:
         """Points ``alias`` at ``version`` (moving it off any other version) and returns the version.
 
         Promoting to ``champion`` records the previous champion, for :meth:`rollback`.
+        Every move is recorded in the audit trail (:meth:`history`).
 
         Args:
             name: The model.
@@ -100,6 +104,8 @@ class Registry(abc.ABC):
             alias: The alias to move.
             expected: Compare-and-swap: the :meth:`pin` the alias must still hold
                 (``""``: no version holds it); None promotes unconditionally.
+            reason: Why, for the audit trail (the gate report's verdict).
+            actor: Who, for the audit trail; default :func:`~.audit.current_actor`.
 
         Raises:
             InputError: If the model or version does not exist.
@@ -117,12 +123,36 @@ class Registry(abc.ABC):
             f"'kfp-mlops models promote {name} {version}'")
 
     @abc.abstractmethod
-    def rollback(self, name: str) -> ModelVersion:
-        """Moves ``champion`` back to the previous champion and returns it.
+    def rollback(self, name: str, reason: str = "", actor: str = "") -> ModelVersion:
+        """Moves ``champion`` back to the previous champion and returns it (recorded in the audit trail).
 
         Raises:
             InputError: If there is no previous champion.
         """
+
+    @abc.abstractmethod
+    def record(self, event: AuditEvent) -> None:
+        """Appends one event to the model's audit trail."""
+
+    @abc.abstractmethod
+    def history(self, name: str) -> list[AuditEvent]:
+        """The model's audit trail, oldest first (empty for a model with no transitions)."""
+
+    def approve(self, name: str, version: str, approved_by: str, reason: str = "", alias: str = CHAMPION,
+                **details) -> AuditEvent:
+        """Records that ``approved_by`` approved ``version`` for ``alias`` (nothing moves).
+
+        Raises:
+            InputError: If the version does not exist, or no approver is named.
+        """
+        if not approved_by:
+            raise InputError(f"{name} {version}: an approval needs the approver's name")
+        target = self.get(name, version)
+        current = self.pin(name, alias).split("@")[0]
+        event = AuditEvent(name, APPROVE, alias, current, target.version, actor=approved_by, reason=reason,
+                           details=details)
+        self.record(event)
+        return event
 
     @abc.abstractmethod
     def local_dir(self, version: ModelVersion) -> str:
@@ -206,11 +236,13 @@ class Registry(abc.ABC):
 
 
 VERTEX_SCHEME = "vertex://"
+MLFLOW_SCHEMES = ("mlflow://", "mlflow+http://", "mlflow+https://")
 # The backends, by module: core defines the API and the registry capability implements it, so core
 # never imports a backend module at import time (the backends import core, not the other way round).
 BACKENDS = {
     "local": "kfp_mlops.components.registry.local:LocalRegistry",
     "vertex": "kfp_mlops.components.registry.vertex:VertexRegistry",
+    "mlflow": "kfp_mlops.components.registry.mlflow_backend:MlflowRegistry",
 }
 
 
@@ -230,13 +262,19 @@ def open_registry(uri: str, **options) -> Registry:
             ``gs://BUCKET/DIR`` folder is the local backend on its Cloud
             Storage FUSE path ``/gcs/BUCKET/DIR`` (inside Vertex tasks; file
             locks on FUSE do not span machines, so prefer Vertex there).
-        **options: Backend options (Vertex: ``serving_image``, ``api_endpoint``...).
+            ``mlflow+http://HOST:PORT`` (or ``mlflow+https://``, ``mlflow://``)
+            for an MLflow tracking server's Model Registry.
+        **options: Backend options (Vertex: ``serving_image``, ``api_endpoint``...;
+            MLflow: ``cache_dir``).
 
     Raises:
         InputError: For an empty URI or a malformed ``vertex://`` URI.
     """
     if not uri:
-        raise InputError("registry_uri is empty: give a local folder or vertex://PROJECT/LOCATION")
+        raise InputError("registry_uri is empty: give a local folder, vertex://PROJECT/LOCATION or "
+                         "mlflow+http://HOST:PORT")
+    if uri.startswith(MLFLOW_SCHEMES):
+        return _backend("mlflow")(uri, **options)
     if uri.startswith(VERTEX_SCHEME):
         parts = uri[len(VERTEX_SCHEME):].strip("/").split("/")
         if len(parts) != 2 or not all(parts):

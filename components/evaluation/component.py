@@ -85,6 +85,8 @@ def evaluate_model(
         feature_attributions.log_metric(attribution.feature, attribution.importance)
     report.metadata["verdict"] = result.verdict.summary()
     report.metadata["breaking_change"] = result.verdict.breaking
+    # Why, in one line, for the registry's audit trail (slices left out: there can be many).
+    report.metadata["reason"] = "; ".join(c.reason for c in result.verdict.checks if c.kind != "slice")
     for name, value in sorted(result.evaluation.metrics.items()):
         metrics.log_metric(name, value)
     if result.evaluation.confusion_matrix:

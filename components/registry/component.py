@@ -1,7 +1,7 @@
 """KFP components for the model registry: register a blessed model, promote a version."""
 from typing import Optional
 
-from kfp.dsl import Artifact, Dataset, Input, Metrics, Model, Output
+from kfp.dsl import Artifact, Dataset, Input, Markdown, Metrics, Model, Output
 
 from kfp_mlops.components.images import component
 
@@ -57,7 +57,7 @@ def register_model(
 
 @component("core")
 def promote_model(registry_uri: str, model_name: str, version: str, alias: str = "champion",
-                  expected_champion: Optional[str] = None) -> str:
+                  expected_champion: Optional[str] = None, gate_report: Input[Markdown] = None) -> str:
     """Points an alias (``champion`` by default) at a registered version, as a compare-and-swap.
 
     Args:
@@ -72,13 +72,19 @@ def promote_model(registry_uri: str, model_name: str, version: str, alias: str =
             types, per the feature contract) differ from that champion's: a
             breaking change is left as challenger for a person to promote. None
             promotes unconditionally.
+        gate_report: The evaluation's report; its ``verdict`` and ``reason``
+            metadata are the why of the registry's audit trail.
 
     Returns:
         The promoted version id.
     """
     from kfp_mlops.components.registry.register import promote
 
-    return promote(registry_uri, model_name, version, alias, expected_champion)
+    reason = ""
+    if gate_report is not None:
+        verdict, why = gate_report.metadata.get("verdict", ""), gate_report.metadata.get("reason", "")
+        reason = f"{verdict}: {why}" if verdict and why else verdict or why
+    return promote(registry_uri, model_name, version, alias, expected_champion, reason=reason)
 
 
 @component("core")

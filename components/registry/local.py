@@ -2,7 +2,7 @@
 
 Layout::
 
-    <root>/index.json            every model, version, alias and champion history
+    <root>/index.json            every model, version, alias, champion history and audit trail
     <root>/index.json.lock       the file lock writers take
     <root>/<name>/v1/, v2/ ...   copies of the registered model directories
 
@@ -16,6 +16,7 @@ renamed into place under the lock.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import shutil
@@ -29,6 +30,7 @@ from typing import Any
 from filelock import FileLock
 
 from kfp_mlops.components.core.artifacts import sha256_tree
+from kfp_mlops.components.core.audit import PROMOTE, ROLLBACK, AuditEvent, sort_events
 from kfp_mlops.components.core.errors import InputError
 from kfp_mlops.components.core.registry import (
     CHALLENGER,
@@ -43,6 +45,8 @@ INDEX_FILE = "index.json"
 LOCK_TIMEOUT_S = 120
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 VERSION_PATTERN = re.compile(r"^v?(\d+)$")
+
+logger = logging.getLogger(__name__)
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
@@ -80,7 +84,8 @@ def _index_problem(index: Any) -> str:
         return "no 'models' object"
     for name, entry in index["models"].items():
         if not (isinstance(entry, dict) and isinstance(entry.get("versions"), list)
-                and isinstance(entry.get("aliases"), dict) and isinstance(entry.get("champion_history", []), list)):
+                and isinstance(entry.get("aliases"), dict) and isinstance(entry.get("champion_history", []), list)
+                and isinstance(entry.get("audit", []), list)):
             return f"model {name!r} lacks its 'versions' list or 'aliases' object"
         for record in entry["versions"]:
             if not (isinstance(record, dict) and all(isinstance(record.get(k), str)
@@ -178,7 +183,7 @@ class LocalRegistry(Registry):
         digest = sha256_tree(model_dir)
         found = self._existing(name, digest)
         if found is not None and set(aliases) <= set(found.aliases):
-            print(f"[registry] {name} {found.version} already holds these files (sha256 {digest[:12]})", flush=True)
+            logger.info(f"{name} {found.version} already holds these files (sha256 {digest[:12]})")
             return found
         (self.root / name).mkdir(parents=True, exist_ok=True)
         staging = self.root / name / f".staging-{uuid.uuid4().hex}"
@@ -205,8 +210,8 @@ class LocalRegistry(Registry):
             self._point(entry, alias, record["version"])
         self._write(index)
         version = self._version(name, entry, record)
-        print(f"[registry] {name} {version.version} registered at {version.path} "
-              f"(aliases: {', '.join(version.aliases) or 'none'})", flush=True)
+        logger.info("%s %s registered at %s (aliases: %s)", name, version.version, version.path,
+                    ", ".join(version.aliases) or "none")
         return version
 
     def _place(self, name: str, entry: dict, digest: str, staging: Path, metrics: dict, lineage: dict) -> dict:
@@ -230,8 +235,9 @@ class LocalRegistry(Registry):
             entry["champion_history"].append(version)
         entry["aliases"][alias] = version
 
-    def promote(self, name: str, version: str, alias: str = CHAMPION, expected: str | None = None) -> ModelVersion:
-        """See :meth:`Registry.promote`; the compare-and-swap happens under the index lock."""
+    def promote(self, name: str, version: str, alias: str = CHAMPION, expected: str | None = None,
+                reason: str = "", actor: str = "") -> ModelVersion:
+        """See :meth:`Registry.promote`; the compare-and-swap and the audit record happen under the index lock."""
         with self._lock:
             index = self._read()
             entry = self._entry(index, name)
@@ -240,11 +246,14 @@ class LocalRegistry(Registry):
             current = next((f"{r['version']}@{r['sha256']}" for r in entry["versions"] if r["version"] == holder), "")
             self._check_expected(name, record["version"], alias, expected, current)
             self._point(entry, alias, record["version"])
+            if holder != record["version"]:
+                event = AuditEvent(name, PROMOTE, alias, holder or "", record["version"], actor=actor, reason=reason)
+                entry.setdefault("audit", []).append(event.to_dict())
             self._write(index)
-        print(f"[registry] {name} {record['version']} is now {alias}", flush=True)
+        logger.info(f"{name} {record['version']} is now {alias}")
         return self._version(name, entry, record)
 
-    def rollback(self, name: str) -> ModelVersion:
+    def rollback(self, name: str, reason: str = "", actor: str = "") -> ModelVersion:
         """See :meth:`Registry.rollback`."""
         with self._lock:
             index = self._read()
@@ -254,7 +263,21 @@ class LocalRegistry(Registry):
                 raise InputError(f"model {name!r} has no previous champion to roll back to")
             current = history.pop()
             entry["aliases"][CHAMPION] = history[-1]
+            event = AuditEvent(name, ROLLBACK, CHAMPION, current, history[-1], actor=actor, reason=reason)
+            entry.setdefault("audit", []).append(event.to_dict())
             self._write(index)
             record = self._resolve(entry, name, history[-1])
-        print(f"[registry] {name}: champion rolled back from {current} to {record['version']}", flush=True)
+        logger.info(f"{name}: champion rolled back from {current} to {record['version']}")
         return self._version(name, entry, record)
+
+    def record(self, event: AuditEvent) -> None:
+        """See :meth:`Registry.record`."""
+        with self._lock:
+            index = self._read()
+            self._entry(index, event.model).setdefault("audit", []).append(event.to_dict())
+            self._write(index)
+
+    def history(self, name: str) -> list[AuditEvent]:
+        """See :meth:`Registry.history`."""
+        entry = self._read()["models"].get(name) or {}
+        return sort_events([AuditEvent.from_dict(item) for item in entry.get("audit", []) if isinstance(item, dict)])

@@ -41,12 +41,13 @@ def register_artifact(registry_uri: str, model_name: str, model_dir: str | os.Pa
 
 
 def promote(registry_uri: str, model_name: str, version: str, alias: str = "champion",
-            expected_champion: str | None = None) -> str:
+            expected_champion: str | None = None, reason: str = "") -> str:
     """Points ``alias`` at ``version``; returns the version id.
 
     With ``expected_champion`` (the :meth:`~.base.Registry.pin` this run compared
     with; ``""`` for none), promotion is a compare-and-swap, and a version whose
-    inputs differ from that champion's is refused as a breaking change.
+    inputs differ from that champion's is refused as a breaking change. ``reason`` (the
+    gate's verdict) goes to the registry's audit trail, with the actor from the environment.
 
     Raises:
         PromotionError: If the champion moved since the comparison, or the change is breaking.
@@ -66,4 +67,4 @@ def promote(registry_uri: str, model_name: str, version: str, alias: str = "cham
                     f"{model_name} {target.version} is a breaking change against champion {champion.version} "
                     f"({'; '.join(changes)}): it stays challenger and is not deployed automatically; "
                     f"promote it by hand with 'kfp-mlops models promote {model_name} {target.version}'")
-    return registry.promote(model_name, version, alias, expected=expected_champion).version
+    return registry.promote(model_name, version, alias, expected=expected_champion, reason=reason).version

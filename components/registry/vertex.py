@@ -9,6 +9,9 @@
 - Aliases are Vertex version aliases. Vertex keeps one previous champion:
   promoting to ``champion`` moves ``previous-champion`` to the old one, and
   :meth:`VertexRegistry.rollback` moves ``champion`` back to it.
+- The audit trail (every promotion, rollback and approval) is JSON in the
+  Vertex Model's own ``description`` (shared by its versions), under
+  ``kfp_mlops_audit``.
 - Model files must already be in Cloud Storage: ``model_dir`` is a ``gs://``
   URI or its Cloud Storage FUSE path ``/gcs/BUCKET/...`` (how a Vertex pipeline
   task sees its artifacts). Loading reads the FUSE path and checks the sha256.
@@ -16,17 +19,22 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
 
 from kfp_mlops.components.core.artifacts import sha256_tree
+from kfp_mlops.components.core.audit import PROMOTE, ROLLBACK, AuditEvent, sort_events
 from kfp_mlops.components.core.errors import InputError
 from kfp_mlops.components.core.registry import CHALLENGER, CHAMPION, ModelVersion, Registry
 
 PREVIOUS_CHAMPION = "previous-champion"
 SHA_LABEL = "kfp-mlops-sha256"
 FUSE_PREFIX = "/gcs/"
+AUDIT_KEY = "kfp_mlops_audit"
+
+logger = logging.getLogger(__name__)
 
 
 def to_gcs_uri(path: str) -> str:
@@ -147,7 +155,7 @@ class VertexRegistry(Registry):
             if missing and parent is not None:
                 self._registry(parent).add_version_aliases(missing, existing.version[1:])
                 existing.aliases = sorted(set(existing.aliases) | set(missing))
-            print(f"[registry] {name} {existing.version} already holds these files (sha256 {digest[:12]})", flush=True)
+            logger.info(f"{name} {existing.version} already holds these files (sha256 {digest[:12]})")
             return existing
         record: dict[str, Any] = {"sha256": digest, "path": uri, "metrics": {k: float(v) for k, v in (metrics or {}).items()},
                   "lineage": {**(lineage or {}), "model_sha256": digest},
@@ -161,10 +169,11 @@ class VertexRegistry(Registry):
                                metrics=record["metrics"], lineage=record["lineage"], aliases=sorted(aliases),
                                created_at=record["created_at"],
                                resource_name=f"{model.resource_name}@{model.version_id}")
-        print(f"[registry] {name} {version.version} uploaded to Vertex AI ({version.resource_name})", flush=True)
+        logger.info(f"{name} {version.version} uploaded to Vertex AI ({version.resource_name})")
         return version
 
-    def promote(self, name: str, version: str, alias: str = CHAMPION, expected: str | None = None) -> ModelVersion:
+    def promote(self, name: str, version: str, alias: str = CHAMPION, expected: str | None = None,
+                reason: str = "", actor: str = "") -> ModelVersion:
         """See :meth:`Registry.promote`; promoting to champion keeps the old one as ``previous-champion``.
 
         Vertex AI has no conditional alias update: ``expected`` is checked just
@@ -173,21 +182,51 @@ class VertexRegistry(Registry):
         target = self.get(name, version)
         if alias in target.aliases:
             return target
-        self._check_expected(name, target.version, alias, expected, self.pin(name, alias))
+        current = self.pin(name, alias)
+        self._check_expected(name, target.version, alias, expected, current)
         registry = self._registry(target.resource_name.split("@")[0])
-        if alias == CHAMPION and self.has(name, CHAMPION):
-            registry.add_version_aliases([PREVIOUS_CHAMPION], self.get(name, CHAMPION).version[1:])
+        if alias == CHAMPION and current:
+            registry.add_version_aliases([PREVIOUS_CHAMPION], current.split("@")[0][1:])
         registry.add_version_aliases([alias], target.version[1:])  # Vertex moves it off any other version
-        print(f"[registry] {name} {target.version} is now {alias}", flush=True)
+        self.record(AuditEvent(name, PROMOTE, alias, current.split("@")[0], target.version, actor=actor,
+                               reason=reason))
+        logger.info(f"{name} {target.version} is now {alias}")
         return self.get(name, target.version)
 
-    def rollback(self, name: str) -> ModelVersion:
+    def rollback(self, name: str, reason: str = "", actor: str = "") -> ModelVersion:
         """See :meth:`Registry.rollback` (one step: Vertex keeps a single previous champion)."""
         if not self.has(name, PREVIOUS_CHAMPION):
             raise InputError(f"model {name!r} has no previous champion to roll back to")
         previous = self.get(name, PREVIOUS_CHAMPION)
+        current = self.pin(name, CHAMPION).split("@")[0]
         registry = self._registry(previous.resource_name.split("@")[0])
         registry.remove_version_aliases([PREVIOUS_CHAMPION], previous.version[1:])
         registry.add_version_aliases([CHAMPION], previous.version[1:])
-        print(f"[registry] {name}: champion rolled back to {previous.version}", flush=True)
+        self.record(AuditEvent(name, ROLLBACK, CHAMPION, current, previous.version, actor=actor, reason=reason))
+        logger.info(f"{name}: champion rolled back to {previous.version}")
         return self.get(name, previous.version)
+
+    # -- audit trail ---------------------------------------------------------------------------
+    def _audit(self, parent: str) -> tuple[Any, dict[str, Any]]:
+        model = self._aiplatform.Model(parent)
+        try:
+            recorded = json.loads(model.description or "{}")
+        except json.JSONDecodeError:
+            recorded = {"text": model.description}  # a description someone typed: kept, under "text"
+        return model, recorded if isinstance(recorded, dict) else {"text": str(recorded)}
+
+    def record(self, event: AuditEvent) -> None:
+        """See :meth:`Registry.record` (a read-modify-write of the Vertex Model's description)."""
+        parent = self._parent(event.model)
+        if parent is None:
+            raise InputError(f"model {event.model!r} is not in the Vertex registry {self.uri}")
+        model, recorded = self._audit(parent)
+        recorded[AUDIT_KEY] = [*recorded.get(AUDIT_KEY, []), event.to_dict()]
+        model.update(description=json.dumps(recorded, sort_keys=True))
+
+    def history(self, name: str) -> list[AuditEvent]:
+        """See :meth:`Registry.history`."""
+        parent = self._parent(name)
+        if parent is None:
+            return []
+        return sort_events([AuditEvent.from_dict(item) for item in self._audit(parent)[1].get(AUDIT_KEY, [])])

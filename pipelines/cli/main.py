@@ -12,7 +12,7 @@ import sys
 
 # Each module exposes register(subparsers); imported lazily so --help stays fast.
 COMMAND_MODULES = ("run", "tune", "validate", "compile", "list_cmd", "models", "serve", "submit", "promote", "demo",
-                   "report", "ui")
+                   "report", "ui", "project")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,12 +1,14 @@
-"""``kfp-mlops models``: list, show, promote and roll back registered models.
+"""``kfp-mlops models``: list, show, promote and roll back registered models, and read their audit trail.
 
     kfp-mlops models list [NAME]
     kfp-mlops models show NAME [VERSION|ALIAS]      (default: champion)
-    kfp-mlops models promote NAME VERSION [--alias champion]
-    kfp-mlops models rollback NAME
+    kfp-mlops models promote NAME VERSION [--alias champion] [--reason WHY]
+    kfp-mlops models rollback NAME [--reason WHY]
+    kfp-mlops models history NAME [--json]         (who moved which alias, from/to, when, why)
 
 ``--registry`` takes a local folder (default ``./.kfp-mlops/registry``, or
-``$KFP_MLOPS_HOME/registry``) or ``vertex://PROJECT/LOCATION``.
+``$KFP_MLOPS_HOME/registry``), ``vertex://PROJECT/LOCATION`` or
+``mlflow+http://HOST:PORT``. Who acted is ``$KFP_MLOPS_ACTOR`` (else the login name).
 Exit codes: 0 success; 2 bad input (unknown model, version or alias; no
 previous champion; a sha256 mismatch), with a one-line cause.
 """
@@ -26,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     def action(name: str, help_text: str) -> argparse.ArgumentParser:
         sub = actions.add_parser(name, help=help_text, description=help_text)
         sub.add_argument("--registry", default="",
-                         help="local registry folder or vertex://PROJECT/LOCATION "
+                         help="local registry folder, vertex://PROJECT/LOCATION or mlflow+http://HOST:PORT "
                               "(default: $KFP_MLOPS_HOME/registry, KFP_MLOPS_HOME defaulting to ./.kfp-mlops)")
         sub.set_defaults(func=handle)
         return sub
@@ -44,8 +46,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     promote.add_argument("name", help="model name")
     promote.add_argument("version", help="version to promote, e.g. v3")
     promote.add_argument("--alias", default="champion", help="alias to move (default: champion)")
+    promote.add_argument("--reason", default="", help="why, recorded in the audit trail")
     rollback = action("rollback", "move champion back to the previous champion")
     rollback.add_argument("name", help="model name")
+    rollback.add_argument("--reason", default="", help="why, recorded in the audit trail")
+    history = action("history", "the audit trail: every promotion, rollback and approval of a model")
+    history.add_argument("name", help="model name")
+    history.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
 def _registry(args: argparse.Namespace):
@@ -101,18 +108,41 @@ def _quietly(call, *arguments):
 
 
 def _promote(args: argparse.Namespace) -> int:
-    version = _quietly(_registry(args).promote, args.name, args.version, args.alias)
+    registry = _registry(args)
+    version = _quietly(lambda: registry.promote(args.name, args.version, args.alias,
+                                                reason=args.reason or "promoted by hand"))
     print(f"{version.name} {version.version} is now {args.alias}")
     return 0
 
 
 def _rollback(args: argparse.Namespace) -> int:
-    version = _quietly(_registry(args).rollback, args.name)
+    registry = _registry(args)
+    version = _quietly(lambda: registry.rollback(args.name, reason=args.reason or "rolled back by hand"))
     print(f"{version.name}: champion is now {version.version}")
     return 0
 
 
-ACTIONS = {"list": _list, "show": _show, "promote": _promote, "rollback": _rollback}
+def _history(args: argparse.Namespace) -> int:
+    from kfp_mlops.components.core.errors import InputError
+
+    registry = _registry(args)
+    if not registry.list(args.name):
+        raise InputError(f"model {args.name!r} is not in the registry {registry.uri}")
+    events = registry.history(args.name)
+    if args.json:
+        print(json.dumps([event.to_dict() for event in events], indent=2))
+        return 0
+    if not events:
+        print(f"{args.name}: no promotion, rollback or approval recorded")
+        return 0
+    print(f"  {'when (UTC)':<26} {'action':<9} {'alias':<11} {'from':<6} {'to':<6} {'who':<28} why")
+    for event in events:
+        print(f"  {event.at[:26]:<26} {event.action:<9} {event.alias:<11} {event.from_version or '-':<6} "
+              f"{event.to_version:<6} {event.actor:<28} {event.reason}")
+    return 0
+
+
+ACTIONS = {"list": _list, "show": _show, "promote": _promote, "rollback": _rollback, "history": _history}
 
 
 def handle(args: argparse.Namespace) -> int:

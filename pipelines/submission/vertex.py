@@ -35,6 +35,7 @@ def submit_vertex(
     labels: dict[str, str] | None = None,
     credentials: Any = None,
     retry_attempts: int = 5,
+    job_name: str | None = None,
 ) -> SubmissionResult:
     """Submits a run, or creates a schedule, on Vertex AI Pipelines.
 
@@ -57,6 +58,8 @@ def submit_vertex(
         labels: Labels added to ``git-commit``, ``pipeline-version`` and ``pipeline``.
         credentials: ``google.auth`` credentials; default: application default.
         retry_attempts: Tries for transient errors.
+        job_name: The job id's first part (default: the pipeline's name); give each of
+            several runs submitted in one second its own (``training-penguins-dev``).
 
     Returns:
         The run (or schedule) name, its console URL and what was sent.
@@ -84,7 +87,7 @@ def submit_vertex(
         if api_endpoint.startswith("http://"):
             init["api_transport"] = "rest"
     aiplatform.init(**init)
-    job_id = job_id_for(package.name, run_label_values["git-commit"])
+    job_id = job_id_for(job_name or package.name, run_label_values["git-commit"])
     job = aiplatform.PipelineJob(
         display_name=job_id, template_path=str(package.path), job_id=job_id,
         pipeline_root=pipeline_root, parameter_values=values, enable_caching=enable_caching,

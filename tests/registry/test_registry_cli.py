@@ -76,3 +76,21 @@ def test_errors_are_one_line_with_exit_code_2(registry, tmp_path, capsys):
 def test_registry_option_and_empty_registry(tmp_path, capsys):
     assert run(["models", "list", "--registry", str(tmp_path / "none")]) == 0
     assert "no models registered" in capsys.readouterr().out
+
+
+def test_history_shows_who_moved_the_champion_when_and_why(registry, capsys, monkeypatch):
+    monkeypatch.setenv("KFP_MLOPS_ACTOR", "ana@example.com")
+    assert run(["models", "promote", "iris", "v3", "--reason", "hotfix for the Q4 data"]) == 0
+    assert run(["models", "rollback", "iris"]) == 0
+    capsys.readouterr()
+    assert run(["models", "history", "iris", "--json"]) == 0
+    events = json.loads(capsys.readouterr().out)
+    assert [(e["action"], e["from_version"], e["to_version"]) for e in events] == [
+        ("promote", "", "v1"), ("promote", "v1", "v2"), ("promote", "v2", "v3"), ("rollback", "v3", "v2")]
+    assert events[2]["actor"] == "ana@example.com" and events[2]["reason"] == "hotfix for the Q4 data"
+    assert events[3]["reason"] == "rolled back by hand"
+    assert run(["models", "history", "iris"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert len(table) == 5 and "rollback" in table[4] and "ana@example.com" in table[4]
+    assert run(["models", "history", "nope"]) == 2
+    assert "'nope' is not in the registry" in capsys.readouterr().err

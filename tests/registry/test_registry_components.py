@@ -27,7 +27,8 @@ def evaluate_register_promote(model_uri: str, test_uri: str, train_uri: str, reg
             register = register_model(model=model.output, metrics=evaluate.outputs["metrics"],
                                       registry_uri=registry_uri, model_name="iris", dataset=train.output,
                                       pipeline_run_id="run-1")
-            promote_model(registry_uri=registry_uri, model_name="iris", version=register.outputs["Output"])
+            promote_model(registry_uri=registry_uri, model_name="iris", version=register.outputs["Output"],
+                          gate_report=evaluate.outputs["report"])
         with dsl.Else():
             bare = register_model(model=model.output, metrics=evaluate.outputs["metrics"],
                                   registry_uri=registry_uri, model_name="iris")  # optional inputs left out
@@ -61,6 +62,8 @@ def test_components_chain_under_kfp_local(tmp_path):
     assert champion.lineage["pipeline_run_id"] == "run-1"
     assert champion.lineage["dataset_sha256"] == sha256_file(tmp_path / "train.csv")
     assert champion.lineage["source_sha256"] == "f" * 64 and champion.lineage["schema_sha256"] == ""
+    [promoted] = open_registry(registry_uri).history("iris")  # the audit trail says why: the gate's verdict
+    assert promoted.reason.startswith("blessed: ") and "accuracy" in promoted.reason and promoted.actor
 
     # Again, without the optional inputs: the same files come back as the same version (idempotent).
     again = run_pipeline(evaluate_register_promote, {**arguments, "with_lineage": False}, root=tmp_path / "root",

@@ -94,3 +94,21 @@ def test_list_every_model(tmp_path, vertex):
     registry.register(str(make_model(tmp_path / "a")), "iris", artifact_uri="gs://bucket/a")
     registry.register(str(make_model(tmp_path / "b", seed=1)), "flowers", artifact_uri="gs://bucket/b")
     assert [(v.name, v.version) for v in registry.list()] == [("flowers", "v1"), ("iris", "v1")]
+
+
+def test_promotions_and_rollbacks_are_recorded_in_the_models_description(tmp_path, vertex, monkeypatch):
+    fake, registry = vertex
+    monkeypatch.setenv("KFP_MLOPS_ACTOR", "ci@proj.iam.gserviceaccount.com")
+    for seed in range(2):
+        registry.register(str(make_model(tmp_path / f"m{seed}", seed)), "iris", artifact_uri=f"gs://bucket/m{seed}")
+    registry.promote("iris", "v1", reason="first model")
+    registry.promote("iris", "v2", reason="accuracy 0.97 beats champion 0.95")
+    registry.rollback("iris", reason="latency regression")
+    registry.approve("iris", "v2", "ana@example.com", reason="Q4 release")
+    history = registry.history("iris")
+    assert [(e.action, e.from_version, e.to_version) for e in history] == [
+        ("promote", "", "v1"), ("promote", "v1", "v2"), ("rollback", "v2", "v1"), ("approve", "v1", "v2")]
+    assert history[1].reason == "accuracy 0.97 beats champion 0.95"
+    assert {e.actor for e in history[:3]} == {"ci@proj.iam.gserviceaccount.com"} and history[3].actor == "ana@example.com"
+    [patch] = fake.calls("PATCH", r"models/\d+$")[-1:]
+    assert json.loads(patch["description"])["kfp_mlops_audit"][-1]["action"] == "approve"

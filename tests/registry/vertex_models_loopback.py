@@ -61,6 +61,12 @@ class FakeModelRegistry(LoopbackJsonServer):
         name, version = located
         if method == "GET" and not verb:
             return 200, version
+        if method == "PATCH" and not verb:  # base model fields (description, labels) are shared by every version
+            for field in query.get("updateMask", [""])[0].split(","):
+                key = {"display_name": "displayName"}.get(field, field)
+                for each in self.models[name]:
+                    each[key] = body.get(key)
+            return 200, version
         if method == "GET" and verb == "listVersions":
             return 200, {"models": self.models[name]}
         if method == "POST" and verb == "mergeVersionAliases":

@@ -53,6 +53,11 @@ def test_a_model_moves_one_step_at_a_time_and_prod_needs_an_approver(tmp_path, p
     assert (second["from_environment"], second["to_environment"]) == ("staging", "prod")
     assert second["approved_by"] == "ana@example.com" and second["approval_reason"] == "quarterly release"
     assert second["promoted_at"] and second["requested_by"]
+    approval, move = open_registry(str(tmp_path / "registry-prod")).history("penguins")  # the audit trail
+    assert (approval.action, approval.actor, approval.reason, approval.to_version) == (
+        "approve", "ana@example.com", "quarterly release", "v1")
+    assert (move.action, move.from_version, move.to_version, move.details["from_environment"]) == (
+        "promote", "", "v1", "staging")
 
 
 @pytest.mark.parametrize("text, message", [
