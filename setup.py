@@ -58,7 +58,10 @@ EXTRAS = {
     "gpu": ["tensorflow[and-cuda]==2.21.0"],
     # Google Cloud Pipeline Components 2.22 needs aiplatform<2; both resolve in one environment,
     # and our Vertex code is tested with aiplatform 1.165.
-    "gcp": ["google-cloud-aiplatform>=1.165,<2", "google-cloud-pipeline-components==2.22.0", "gcsfs>=2024.6"],
+    # google-cloud-bigquery reads bq:// sources and runs the split's query jobs; 3.47 is what
+    # aiplatform 1.165 resolves to, and the version tested on loopback. gcsfs reads gs:// sources.
+    "gcp": ["google-cloud-aiplatform>=1.165,<2", "google-cloud-pipeline-components==2.22.0",
+            "google-cloud-bigquery>=3.47,<4", "gcsfs>=2024.6"],
     # s3:// sources (S3, MinIO on open-source Kubeflow)
     "s3": ["s3fs>=2024.6"],
     "serve": ["kserve==0.21.0"],

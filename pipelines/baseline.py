@@ -28,7 +28,7 @@ def training_baseline(training_data_path: Any, label: Any, drift_threshold: Any 
     return statistics, schema
 
 
-def import_data(data_path: Any, what: str) -> Any:
+def import_data(data_path: Any, what: str, source: str = "file") -> Any:
     """Adds a never-cached content fingerprint and an importer of ``data_path`` that carries it.
 
     The fingerprint is the imported artifact's metadata, so the cache key of
@@ -37,14 +37,21 @@ def import_data(data_path: Any, what: str) -> Any:
     Args:
         data_path: The data's path or URI (a pipeline parameter).
         what: Words for the display names, e.g. ``"training rows"``.
+        source: ``file``, or ``bigquery``: ``data_path`` is a ``bq://`` table or a query,
+            read through the client into a CSV Dataset.
 
     Returns:
-        The importer task.
+        The importer task (or the BigQuery read), whose ``.output`` is the Dataset.
     """
     from kfp_mlops.components.data.component import fingerprint_data
 
     fingerprint = fingerprint_data(data_path=data_path).set_display_name(f"Fingerprint {what}")
     fingerprint.set_caching_options(False)
+    if source == "bigquery":
+        from kfp_mlops.components.data.gcpc_component import read_bigquery
+
+        return read_bigquery(data_path=data_path, data_fingerprint=fingerprint.output).set_display_name(
+            f"Read {what} from BigQuery")
     task = dsl.importer(artifact_uri=data_path, artifact_class=dsl.Dataset, reimport=False,
                         metadata={"fingerprint": fingerprint.output})
     return task.set_display_name(f"Import {what}")

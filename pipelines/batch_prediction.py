@@ -15,17 +15,25 @@ from kfp import dsl
 PIPELINE_NAME = "batch-prediction"
 
 
-def build_batch_prediction_pipeline(target: str = "local", training_data: bool = False) -> Callable:
+def build_batch_prediction_pipeline(target: str = "local", training_data: bool = False,
+                                    data_source: str = "file") -> Callable:
     """Builds the batch prediction pipeline (the same definition for every target).
 
     Args:
         target: ``local``, ``vertex`` or ``kfp``; nothing in this pipeline differs by target.
         training_data: Derive the baseline from the ``training_data_path`` CSV instead of
             taking the one the registered version carries.
+        data_source: ``file``, or ``bigquery``: ``data_path`` is a ``bq://`` table or a
+            query, read through the BigQuery client (any target).
 
     Returns:
         A ``@dsl.pipeline`` function.
+
+    Raises:
+        ValueError: For an unknown data source.
     """
+    if data_source not in ("file", "bigquery"):
+        raise ValueError(f"unknown data source {data_source!r}; expected one of: file, bigquery")
     from kfp_mlops.components.prediction.component import fetch_model, predict_batch
     from kfp_mlops.components.validation import component as validation
     from kfp_mlops.pipelines.baseline import baseline_for, import_data
@@ -39,7 +47,7 @@ def build_batch_prediction_pipeline(target: str = "local", training_data: bool =
         label: str = "",
         model_version: str = "champion",
     ):
-        rows = import_data(data_path, "rows to score")
+        rows = import_data(data_path, "rows to score", data_source)
         training_statistics, schema, _ = baseline_for(not training_data, training_data_path, label, registry_uri,
                                                       model_name, model_version)
         statistics = validation.generate_statistics(dataset=rows.output).set_display_name("Input statistics")
@@ -70,11 +78,13 @@ def run_batch_prediction(data_path: str, training_data_path: str = "", model_nam
     """
     from pathlib import Path
 
+    from kfp_mlops.components.core.bigquery import is_bigquery
     from kfp_mlops.components.core.data_contract import preflight
     from kfp_mlops.components.core.sources import is_remote
     from kfp_mlops.components.registry.baseline import registered_label
     from kfp_mlops.pipelines import local_runner
 
+    bigquery = is_bigquery(data_path)  # a bq:// table or a query: read through the client
     for path in (data_path, training_data_path):
         if path:
             preflight(path)  # fail fast, naming the file, from the header and a bounded sample
@@ -82,8 +92,9 @@ def run_batch_prediction(data_path: str, training_data_path: str = "", model_nam
     label = label or registered_label(str(registry_path), model_name, model_version)
     print(f"Running pipeline 'batch-prediction' locally on {data_path} with {model_name} {model_version}", flush=True)
     return local_runner.run_pipeline(
-        build_batch_prediction_pipeline(training_data=bool(training_data_path)),
-        {"data_path": data_path if is_remote(data_path) else str(Path(data_path).absolute()),
+        build_batch_prediction_pipeline(training_data=bool(training_data_path),
+                                        data_source="bigquery" if bigquery else "file"),
+        {"data_path": data_path if bigquery or is_remote(data_path) else str(Path(data_path).absolute()),
          "training_data_path": (training_data_path if is_remote(training_data_path)
                                 else str(Path(training_data_path).absolute())) if training_data_path else "",
          "registry_uri": str(registry_path), "model_name": model_name, "label": label, "model_version": model_version},

@@ -84,6 +84,15 @@ def build_monitoring_pipeline(target: str = "local", training_data: bool = False
     return monitoring_pipeline
 
 
+def _argument(path: str) -> str:
+    """A data path for the tasks: URIs (``bq://``, ``gs://``) and BigQuery queries as given, local paths absolute."""
+    from pathlib import Path
+
+    from kfp_mlops.components.core.bigquery import is_bigquery
+
+    return path if not path or "://" in path or is_bigquery(path) else str(Path(path).absolute())
+
+
 def run_monitoring(serving_data: str, training_data_path: str = "", model_name: str = "", label: str = "",
                    new_data_path: str = "", registry: str = "", log_path: str | None = None, **parameters):
     """Runs monitoring locally (retraining, when triggered, is a local run too).
@@ -113,6 +122,6 @@ def run_monitoring(serving_data: str, training_data_path: str = "", model_name: 
         {"serving_data": source,
          "training_data_path": str(Path(training_data_path).absolute()) if training_data_path else "",
          "registry_uri": str(registry_path), "model_name": model_name, "label": label,
-         "new_data_path": str(Path(new_data_path).absolute()) if new_data_path else "", **parameters},
+         "new_data_path": _argument(new_data_path), **parameters},
         log_path=log_path,
     )

@@ -30,6 +30,7 @@ def build_training_pipeline(
     import_schema: bool = False,
     accelerator: str | None = None,
     accelerator_count: int = 1,
+    data_source: str = "file",
     tune: bool = False,
 ) -> Callable:
     """Builds the training pipeline for one target.
@@ -43,6 +44,9 @@ def build_training_pipeline(
         accelerator: Accelerator for the Keras trainer (e.g. ``NVIDIA_L4``);
             ``None`` trains on CPU.
         accelerator_count: How many accelerators.
+        data_source: ``file`` (any path, or a ``bq://`` table read through the client) or
+            ``bigquery`` (Vertex AI: the split runs as BigQuery query jobs, see
+            :class:`~kfp_mlops.pipelines.targets.base.IngestStep`).
         tune: Search hyperparameters before the final fit (the ``tuning_*`` parameters); the
             target picks the search: Optuna in a task locally, a Vertex AI hyperparameter
             tuning job, or a Katib Experiment on Kubeflow.
@@ -51,18 +55,20 @@ def build_training_pipeline(
         A ``@dsl.pipeline`` function.
 
     Raises:
-        ValueError: For an unknown trainer, or an accelerator the target rejects.
+        ValueError: For an unknown trainer, an accelerator the target rejects, or a data
+            source it does not compile.
     """
-    from kfp_mlops.components.data.component import fingerprint_data, ingest_data
+    from kfp_mlops.components.data.component import fingerprint_data
     from kfp_mlops.components.evaluation.component import evaluate_model
     from kfp_mlops.components.images import image_name
     from kfp_mlops.components.registry.component import current_champion, promote_model, register_model
     from kfp_mlops.components.serving.component import infra_validate
     from kfp_mlops.components.training.component import train_keras, train_sklearn
     from kfp_mlops.components.validation import component as validation
-    from kfp_mlops.pipelines.targets import DeployStep, TuningStep, get_target
+    from kfp_mlops.pipelines.targets import DeployStep, IngestStep, TuningStep, get_target
 
     run_target = get_target(target)
+    run_target.validate_data_source(data_source)
     if trainer not in TRAINERS:
         raise ValueError(f"unknown trainer {trainer!r}; expected one of: {', '.join(TRAINERS)}")
     if accelerator and trainer != "keras":
@@ -101,14 +107,12 @@ def build_training_pipeline(
         tuning_parallelism: int = 2,
         tuning_metric: str = "auto",
     ):
-        # Caching follows the data's content, not its path: the fingerprint (never cached)
-        # is an input of ingestion, so new content at the same path reruns from here.
-        fingerprint = fingerprint_data(data_path=data_path).set_display_name("Fingerprint data")
-        fingerprint.set_caching_options(False)
-        ingest = ingest_data(
-            data_path=data_path, label=label, eval_fraction=eval_fraction, test_fraction=test_fraction,
-            data_fingerprint=fingerprint.output,
-        ).set_display_name("Ingest data")
+        # Caching follows the data's content, not its path: the target's ingestion step takes a
+        # never-cached fingerprint, so new content at the same path reruns from here.
+        ingest = run_target.add_ingest_step(IngestStep(
+            source=data_source, data_path=data_path, label=label, eval_fraction=eval_fraction,
+            test_fraction=test_fraction, project=project,
+        ))
         label_column = ingest.outputs["Output"]
         statistics = validation.generate_statistics(dataset=ingest.outputs["train"]).set_display_name(
             "Generate statistics"
@@ -210,7 +214,8 @@ def run_training(
     fails in a second with a message that names it.
 
     Args:
-        data_path: CSV with a header row; empty means the bundled palmerpenguins data.
+        data_path: CSV with a header row, ``bq://project.dataset.table`` or a BigQuery
+            query (read through the client); empty means the bundled palmerpenguins data.
         label: Label column; empty means ``species`` for the bundled data.
         schema_path: A curated TFX schema.pbtxt; empty infers the schema.
         model_name: Registry name; empty derives it from the data file's name.
@@ -231,6 +236,7 @@ def run_training(
     """
     from pathlib import Path
 
+    from kfp_mlops.components.core.bigquery import is_bigquery
     from kfp_mlops.components.core.data_contract import model_name_from, preflight
     from kfp_mlops.components.core.errors import InputError
     from kfp_mlops.components.core.features import resolve_task
@@ -267,7 +273,8 @@ def run_training(
     arguments = {
         # Empty means the bundled data, resolved inside the task: its path lies in site-packages,
         # and kfp.local rewrites "python3" (as in lib/python3.11) inside task arguments.
-        "data_path": (data_path if is_remote(data_path) else str(Path(data_path).absolute())) if data_path else "",
+        "data_path": (data_path if is_remote(data_path) or is_bigquery(data_path)
+                      else str(Path(data_path).absolute())) if data_path else "",
         "label": label,
         "schema_path": str(Path(schema_path).absolute()) if schema_path else "",
         "registry_uri": str(registry_path),

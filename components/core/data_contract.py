@@ -172,6 +172,10 @@ def preflight(path: str | os.PathLike, label: str = "", sample_bytes: int = SAMP
         InputError: For a missing, unreadable, empty or binary file, a bad
             header, a missing label column, or bad values in the sample.
     """
+    if _is_bigquery(str(path)):  # bq:// or a query: its schema and a free sample
+        from kfp_mlops.components.core.bigquery import preflight as bigquery_preflight
+
+        return bigquery_preflight(str(path), label)
     from kfp_mlops.components.core.sources import preflight_source
 
     head = preflight_source(path, sample_bytes + 1, label)
@@ -220,6 +224,12 @@ def preflight_sample(path: str | os.PathLike, sample: pd.DataFrame, columns: lis
                      labels=sample[label].dropna() if label else None)
 
 
+def _is_bigquery(text: str) -> bool:
+    from kfp_mlops.components.core.bigquery import is_bigquery
+
+    return is_bigquery(text)
+
+
 def check_label(labels: pd.Series, path: str | os.PathLike) -> None:
     """Checks that the label column has two or more distinct values.
 
@@ -255,6 +265,10 @@ def model_name_from(path: str | os.PathLike) -> str:
     import re
     import unicodedata
 
+    if str(path).startswith("bq://"):  # a BigQuery table: its table id
+        path = str(path).rsplit(".", 1)[-1]
+    elif _is_bigquery(str(path)):  # a query names nothing
+        return "model"
     stem = unicodedata.normalize("NFKD", Path(path).stem).encode("ascii", "ignore").decode()
     name = re.sub(r"[^A-Za-z0-9.-]+", "-", stem.replace("_", "-")).strip("-.").lower()
     return re.sub(r"-{2,}", "-", name)[:128] or "model"

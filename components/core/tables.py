@@ -47,7 +47,17 @@ def read_csv(path: str | os.PathLike) -> pd.DataFrame:
 
 
 def read_checked(path: str | os.PathLike) -> tuple[pd.DataFrame, str]:
-    """:func:`read_csv` that also returns the file's sha256 (from the same scan)."""
+    """:func:`read_csv` that also returns the file's sha256 (from the same scan).
+
+    A BigQuery source (``bq://project.dataset.table`` or a query) is read through the
+    client (:func:`.bigquery.read_frame`); its digest is the SHA-256 of the rows read.
+    """
+    from kfp_mlops.components.core.bigquery import is_bigquery, read_frame
+
+    if is_bigquery(str(path)):
+        frame, digest = read_frame(str(path))
+        check_values(frame, path)
+        return frame, digest
     path = check_file(path)  # missing, unreadable, a directory, empty or binary at the start
     sha256 = scan_file(path)  # binary bytes anywhere
     with open(path, "rb") as handle:

@@ -11,6 +11,7 @@ Fingerprints:
 - a folder: ``tree-sha256:<hex>`` over its members' relative names, sizes and hashes;
 - a ``gs://`` object: ``gs:<generation>:<md5 or crc32c>``; a ``gs://`` prefix:
   ``gs-tree-sha256:<hex>`` over its objects' names and generations;
+- a BigQuery table (``bq://``) or query: :func:`kfp_mlops.components.core.bigquery.fingerprint`;
 - empty (the bundled demo data): the bundled file's ``sha256:``.
 """
 from __future__ import annotations
@@ -106,9 +107,13 @@ def fingerprint(path: str) -> str:
         from kfp_mlops.components.core.tables import bundled_dataset_path
 
         path = bundled_dataset_path()
+    from kfp_mlops.components.core.bigquery import fingerprint as bigquery_fingerprint
+    from kfp_mlops.components.core.bigquery import is_bigquery
     from kfp_mlops.components.core.sources import is_remote
 
-    if path.startswith("gs://"):
+    if is_bigquery(path):
+        value = bigquery_fingerprint(path)
+    elif path.startswith("gs://"):
         value = _gcs(path)
     elif is_remote(path):
         value = _remote(path)

@@ -32,6 +32,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     training.add_argument("--accelerator",
                           help="accelerator for the Keras trainer, e.g. NVIDIA_L4 (vertex) or nvidia-l4 (kfp)")
     training.add_argument("--accelerator-count", type=int, default=1)
+    training.add_argument("--data-source", choices=("file", "bigquery"), default="file",
+                          help="bigquery: data_path is a bq:// table or a SQL query. training (vertex only): the "
+                               "split runs as BigQuery query jobs exporting Parquet shards; batch-prediction (any "
+                               "target): the rows are read through the BigQuery client. file (default): any path; "
+                               "a bq:// training source is then read through the client")
     training.add_argument("--tune", action="store_true",
                           help="search hyperparameters before the final fit: a Vertex AI hyperparameter tuning job "
                           "(vertex) or a Katib Experiment (kfp)")
@@ -53,7 +58,8 @@ def handle(args: argparse.Namespace) -> int:
 
         digests = resolve_digests(args.image_registry, args.image_tag)
     given = {"trainer": args.trainer, "import_schema": args.import_schema,
-             "accelerator": args.accelerator, "accelerator_count": args.accelerator_count, "tune": args.tune}
+             "accelerator": args.accelerator, "accelerator_count": args.accelerator_count, "tune": args.tune,
+             "data_source": args.data_source}
     for name in names:
         path = compile_pipeline(name, args.target, args.out, image_tag=args.image_tag,
                                 image_registry=args.image_registry, image_digests=digests,

@@ -11,7 +11,7 @@ import importlib
 import inspect
 import pkgutil
 
-from kfp_mlops.pipelines.targets.base import DeployStep, SubmitOption, Target, TuningStep
+from kfp_mlops.pipelines.targets.base import DATA_SOURCES, DeployStep, IngestStep, SubmitOption, Target, TuningStep
 
 
 def discover(package: str = __name__) -> dict[str, Target]:
@@ -61,5 +61,5 @@ def compiled_target(name: str) -> Target:
     return target
 
 
-__all__ = ["TARGETS", "DeployStep", "SubmitOption", "Target", "TuningStep", "compiled_target", "compiled_targets",
-           "discover", "get_target"]
+__all__ = ["DATA_SOURCES", "TARGETS", "DeployStep", "IngestStep", "SubmitOption", "Target", "TuningStep",
+           "compiled_target", "compiled_targets", "discover", "get_target"]

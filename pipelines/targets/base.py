@@ -71,6 +71,46 @@ class DeployStep:
     payload_logger_url: Any = ""
 
 
+DATA_SOURCES = ("file", "bigquery")
+
+
+@dataclass(frozen=True)
+class IngestStep:
+    """What the ingestion step of the ``training`` pipeline is wired to.
+
+    Attributes:
+        source: ``file`` (a CSV, Parquet or ``gs://`` path, or a ``bq://`` table read through
+            the client) or ``bigquery`` (the split runs in BigQuery; Vertex AI only).
+        data_path: The data source (a pipeline channel).
+        label: The label column.
+        eval_fraction: Share of rows for eval.
+        test_fraction: Share of rows for test.
+        project: Cloud project that runs the BigQuery jobs (default: the table's).
+    """
+
+    source: str
+    data_path: Any
+    label: Any
+    eval_fraction: Any
+    test_fraction: Any
+    project: Any = ""
+
+
+def check_data_source(source: str, target: str, allowed: tuple[str, ...] = ("file",)) -> str:
+    """Returns ``source`` when the target can compile it.
+
+    Raises:
+        ValueError: For an unknown source, or one the target does not offer.
+    """
+    if source not in DATA_SOURCES:
+        raise ValueError(f"unknown data source {source!r}; expected one of: {', '.join(DATA_SOURCES)}")
+    if source not in allowed:
+        raise ValueError(f"data source {source!r} is not available for target {target!r}; it compiles for "
+                         "--target vertex (a bq:// data_path also works with the file source, read through the "
+                         "BigQuery client)")
+    return source
+
+
 @dataclass(frozen=True)
 class TuningStep:
     """What a tuning step is wired to, in the ``training`` and ``tuning`` pipelines.
@@ -187,6 +227,34 @@ class Target:
         except ValueError as error:
             raise ValueError(f"invalid cpu {cpu!r} or memory {memory!r} for target {self.name!r}: {error}") from None
         return task
+
+    # The data sources whose ingestion the target compiles (see :class:`IngestStep`).
+    data_sources: ClassVar[tuple[str, ...]] = ("file",)
+
+    def validate_data_source(self, source: str) -> None:
+        """Checks a data source before the pipeline is defined.
+
+        Raises:
+            ValueError: For a source the target does not compile.
+        """
+        check_data_source(source, self.name, self.data_sources)
+
+    def add_ingest_step(self, step: IngestStep) -> Any:
+        """Adds the ingestion step (fingerprint, then read and split); returns the task with the splits.
+
+        The task has the outputs ``train``, ``eval``, ``test`` and ``Output`` (the label).
+        The fingerprint step is never cached, and feeds the ingestion's cache key, so new
+        content at the same path reruns from here.
+        """
+        from kfp_mlops.components.data.component import fingerprint_data, ingest_data
+
+        self.validate_data_source(step.source)
+        fingerprint = fingerprint_data(data_path=step.data_path).set_display_name("Fingerprint data")
+        fingerprint.set_caching_options(False)
+        return ingest_data(
+            data_path=step.data_path, label=step.label, eval_fraction=step.eval_fraction,
+            test_fraction=step.test_fraction, data_fingerprint=fingerprint.output,
+        ).set_display_name("Ingest data")
 
     def add_deploy_step(self, step: DeployStep) -> Any:
         """Adds the target's deploy step to the pipeline being defined; returns the task."""

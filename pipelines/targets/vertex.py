@@ -5,6 +5,7 @@ from typing import Any
 
 from kfp_mlops.pipelines.targets.base import (
     DeployStep,
+    IngestStep,
     SubmitOption,
     Target,
     TuningStep,
@@ -53,6 +54,22 @@ class VertexTarget(Target):
     def _request_accelerator(self, task: Any, accelerator: str, count: int) -> None:
         task.set_accelerator_type(accelerator)
         task.set_accelerator_limit(count)
+
+    data_sources = ("file", "bigquery")
+
+    def add_ingest_step(self, step: IngestStep) -> Any:
+        """For a ``bigquery`` source, the split runs as BigQuery query jobs that export Parquet shards."""
+        if step.source != "bigquery":
+            return super().add_ingest_step(step)
+        from kfp_mlops.components.data.component import fingerprint_data
+        from kfp_mlops.components.data.gcpc_component import split_bigquery
+
+        fingerprint = fingerprint_data(data_path=step.data_path).set_display_name("Fingerprint BigQuery source")
+        fingerprint.set_caching_options(False)
+        return split_bigquery(
+            data_path=step.data_path, label=step.label, eval_fraction=step.eval_fraction,
+            test_fraction=step.test_fraction, project=step.project, data_fingerprint=fingerprint.output,
+        ).set_display_name("Split data in BigQuery")
 
     def add_deploy_step(self, step: DeployStep) -> Any:
         """Deploys to a Vertex AI endpoint with a canary split, health-checked before promotion."""
