@@ -5,7 +5,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-
 from kfp_mlops.components.core.model_io import load_model
 from kfp_mlops.components.core.sources import iter_frames
 

@@ -21,11 +21,11 @@ from __future__ import annotations
 from kfp_mlops.components.core.registry import (
     CHALLENGER,
     CHAMPION,
+    AuditEvent,
     ChecksumError,
     ModelVersion,
     PromotionError,
     Registry,
-    AuditEvent,
     RegistryDamaged,
     open_registry,
 )

@@ -11,7 +11,14 @@ import importlib
 import inspect
 import pkgutil
 
-from kfp_mlops.pipelines.targets.base import DATA_SOURCES, DeployStep, IngestStep, SubmitOption, Target, TuningStep
+from kfp_mlops.pipelines.targets.base import (
+    DATA_SOURCES,
+    DeployStep,
+    IngestStep,
+    SubmitOption,
+    Target,
+    TuningStep,
+)
 
 
 def discover(package: str = __name__) -> dict[str, Target]:

@@ -21,7 +21,7 @@ import sqlglot
 from sqlglot import exp
 
 from kfp_mlops.components.data.queries import DIALECTS
-from tests.loopback import LoopbackJsonServer
+from tests.support.loopback import LoopbackJsonServer
 
 _TYPES = {"b": "BOOLEAN", "i": "INTEGER", "u": "INTEGER", "f": "FLOAT"}
 

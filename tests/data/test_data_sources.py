@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import duckdb
@@ -11,15 +10,13 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from kfp_mlops.components.core import queries as Q
 from kfp_mlops.components.core.data_contract import preflight
 from kfp_mlops.components.core.errors import InputError
 from kfp_mlops.components.core.sources import read_table, resolve, sample_table
-from kfp_mlops.components.core import queries as Q
 from kfp_mlops.components.data.ingest import assign_splits, ingest_csv
 from kfp_mlops.components.validation.statistics import compute_statistics, feature_name
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from fake_gcs import FakeGcs  # noqa: E402
+from tests.support.fake_gcs import FakeGcs  # noqa: E402
 
 
 def _wine() -> pd.DataFrame:

@@ -16,7 +16,13 @@ from kfp_mlops.components.core import manifest as manifest_module
 from kfp_mlops.components.core.errors import ChecksumError
 from kfp_mlops.components.core.model_io import MANIFEST_FILE, load_model, verify_model_dir
 from kfp_mlops.pipelines.cli.main import main
-from tests.security.security_models import iris_rows, make_model, poison, rewrite_index_sha256, rewrite_manifest
+from tests.security.security_models import (
+    iris_rows,
+    make_model,
+    poison,
+    rewrite_index_sha256,
+    rewrite_manifest,
+)
 
 KEY = "test-signing-key-" + secrets.token_hex(16)
 
