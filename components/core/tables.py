@@ -111,7 +111,7 @@ def load_labelled_with_sha256(data_path: str, label: str) -> tuple[pd.DataFrame,
     label = label or (BUNDLED_LABEL if not data_path else "")
     if not label:
         raise InputError("no label column given: pass the name of the column to predict")
-    print(f"[ingest] reading {source}", flush=True)
+    logger.info(f"reading {source}")
     frame, sha256 = read_checked(source)
     if label not in frame.columns:
         raise InputError(

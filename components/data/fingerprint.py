@@ -123,5 +123,5 @@ def fingerprint(path: str) -> str:
             raise InputError(f"data file not found: {path}")
         value = _tree(local) if local.is_dir() else f"sha256:{_sha256(local)}"
     logger.info("fingerprint of %s: %s", path, value)
-    print(f"[fingerprint] {path}: {value}", flush=True)
+    logger.info(f"{path}: {value}")
     return value

@@ -6,6 +6,7 @@ duplicate rows never leak across splits.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,6 +14,8 @@ import pandas as pd
 
 from kfp_mlops.components.core.errors import InputError
 from kfp_mlops.components.core.tables import BUNDLED_LABEL, bundled_dataset_path
+
+logger = logging.getLogger(__name__)
 
 SPLITS = ("train", "eval", "test")
 
@@ -120,7 +123,7 @@ def ingest_csv(
     label = label or (BUNDLED_LABEL if not data_path else "")
     if not label:
         raise InputError("no label column given: pass the name of the column to predict")
-    print(f"[ingest] reading {source_path}", flush=True)
+    logger.info(f"reading {source_path}")
     source = resolve(source_path)
     sha256 = check_text_file(source) if source.kind == "csv" and not source.remote else ""
     if data_fingerprint.startswith("sha256:") and not source.remote:
@@ -137,11 +140,10 @@ def ingest_csv(
             source, label, {name: output_paths[name] for name in SPLITS}, eval_fraction, test_fraction, file_format,
             check=lambda eng, staged, columns: check_staged(eng, staged, columns, source.uri, label, fractions))
     rows = result.rows
-    print(
-        f"[ingest] {sum(rows.values())} rows -> " + ", ".join(f"{k}={v}" for k, v in rows.items())
+    logger.info(
+        f"{sum(rows.values())} rows -> " + ", ".join(f"{k}={v}" for k, v in rows.items())
         + (f" (dropped {result.dropped_unlabelled} rows with no label)" if result.dropped_unlabelled else ""),
-        flush=True,
-    )
+        flush=True,)
     return IngestResult(
         source=str(source_path),
         label=label,

@@ -24,9 +24,12 @@ rollout): on an update, the new revision takes that share of the traffic and
 the previous one the rest, until :func:`set_canary_traffic` promotes (100) or
 rolls back (0).
 """
+import logging
 from typing import Any, Optional
 
 from kfp_mlops.components.core.errors import InputError
+
+logger = logging.getLogger(__name__)
 
 GROUP = "serving.kserve.io"
 VERSION = "v1beta1"
@@ -180,10 +183,10 @@ def apply_inference_service(inference_service: Any, api_client: Any = None) -> s
         if error.status != 404:
             raise
         api.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, body)
-        print(f"Created InferenceService {namespace}/{name}", flush=True)
+        logger.info(f"Created InferenceService {namespace}/{name}")
         return "created"
     api.patch_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name, body)
-    print(f"Patched InferenceService {namespace}/{name}", flush=True)
+    logger.info(f"Patched InferenceService {namespace}/{name}")
     return "patched"
 
 
@@ -196,7 +199,7 @@ def set_canary_traffic(name: str, namespace: str, percent: int, api_client: Any 
     patch = {"spec": {"predictor": {"canaryTrafficPercent": percent}}}
     client.CustomObjectsApi(api_client or kubernetes_api_client()).patch_namespaced_custom_object(
         GROUP, VERSION, namespace, PLURAL, name, patch)
-    print(f"InferenceService {namespace}/{name}: latest revision at {percent}% of traffic", flush=True)
+    logger.info(f"InferenceService {namespace}/{name}: latest revision at {percent}% of traffic")
 
 
 def deploy_inference_service(

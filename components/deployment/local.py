@@ -11,6 +11,7 @@ verifies each model's sha256 and signed manifest before loading it; a
 deployed version must also match the sha256 in its ``deployments.json`` record.
 """
 import json
+import logging
 import os
 import time
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from kfp_mlops.components.core.errors import ChecksumError, InputError
+
+logger = logging.getLogger(__name__)
 
 DEPLOYMENTS_FILE = "deployments.json"
 DEFAULT_ALIAS = "champion"
@@ -101,8 +104,8 @@ def deploy_local(registry_uri: str | os.PathLike, name: str, version_or_alias: s
     registry.verify(name, model_version.version)
     record = record_deployment(registry_uri, name, model_version.version, model_version.path,
                                getattr(model_version, "sha256", ""))
-    print(f"Deployed {name} {model_version.version} to the local endpoint (recorded in "
-          f"{deployments_path(registry_uri)}); start it with: kfp-mlops serve --name {name}", flush=True)
+    logger.info(f"Deployed {name} {model_version.version} to the local endpoint (recorded in "
+          f"{deployments_path(registry_uri)}); start it with: kfp-mlops serve --name {name}")
     return record
 
 

@@ -5,12 +5,15 @@ Vertex AI starts a custom serving container with ``AIP_STORAGE_URI`` set to a
 download it. :func:`fetch_model_dir` does that with google-cloud-storage.
 Local folders and ``/gcs/...`` FUSE paths are used as they are.
 """
+import logging
 import os
 import tempfile
 from pathlib import Path
 from typing import Any, Optional
 
 from kfp_mlops.components.core.errors import InputError
+
+logger = logging.getLogger(__name__)
 
 STORAGE_URI_ENV = "AIP_STORAGE_URI"
 
@@ -64,5 +67,5 @@ def fetch_model_dir(uri: str, destination: Optional[str | os.PathLike] = None, c
         count += 1
     if count == 0:
         raise InputError(f"no files under {uri}")
-    print(f"Downloaded {count} file(s) from {uri} to {target}", flush=True)
+    logger.info(f"Downloaded {count} file(s) from {uri} to {target}")
     return target

@@ -17,11 +17,14 @@ The steps, all through ``google-cloud-aiplatform``:
    ``undeploy_previous``, the older models are undeployed; unhealthy: the
    canary is undeployed and the previous traffic split restored.
 """
+import logging
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Optional
 
 from kfp_mlops.components.core.errors import InputError
+
+logger = logging.getLogger(__name__)
 
 PREDICT_ROUTE = "/predict"
 HEALTH_ROUTE = "/health"
@@ -57,7 +60,7 @@ class VertexDeployment:
     def log(self, line: str) -> None:
         """Records and prints one step."""
         self.checks.append(line)
-        print(f"  vertex: {line}", flush=True)
+        logger.info(f"  vertex: {line}")
 
     def to_dict(self) -> dict[str, Any]:
         """The outcome as plain JSON values."""

@@ -1,6 +1,7 @@
 """``evaluate_model``'s library function: score, compare with the champion, slice, decide, report."""
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,6 +11,8 @@ from kfp_mlops.components.core.errors import InputError
 from kfp_mlops.components.evaluation import gate
 from kfp_mlops.components.evaluation import metrics as M
 from kfp_mlops.components.evaluation.report import render_markdown
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -57,7 +60,7 @@ def _champion(registry_uri: str, model_name: str, frame, label: str, pin: str = 
 
     registry = open_registry(registry_uri)
     if not pin and not registry.has(model_name, CHAMPION):
-        print(f"[evaluation] no champion for {model_name!r} in {registry_uri}", flush=True)
+        logger.info(f"no champion for {model_name!r} in {registry_uri}")
         return None, "", "", []
     version = registry.get_pinned(model_name, pin) if pin else registry.get(model_name, CHAMPION)
     predictor = registry.load(model_name, version.version)  # ChecksumError on tampered files: never silent
@@ -169,8 +172,8 @@ def evaluate_model_dir(
     frame = read_table(test_path)
     predictor = load_model(model_dir)
     evaluation = M.evaluate_frame(predictor, frame, label)
-    print(f"[evaluation] {evaluation.task} on {evaluation.rows} rows: "
-          + ", ".join(f"{k}={v:.4f}" for k, v in sorted(evaluation.metrics.items())), flush=True)
+    logger.info(f"{evaluation.task} on {evaluation.rows} rows: "
+          + ", ".join(f"{k}={v:.4f}" for k, v in sorted(evaluation.metrics.items())))
     gate.check_threshold_names(thresholds or {}, evaluation.task)
     rival, champion_version, champion_error, breaking = _champion(registry_uri, model_name, frame, label, champion,
                                                                   predictor.contract)
@@ -188,7 +191,7 @@ def evaluate_model_dir(
     if breaking:
         verdict.breaking = (f"breaking change against {champion_label}: {'; '.join(breaking)}; "
                             "if blessed, it is registered as challenger and not promoted or deployed automatically")
-        print(f"[evaluation] {verdict.breaking}", flush=True)
+        logger.info(f"{verdict.breaking}")
     if champion_error:
         verdict.checks.append(gate.Check("champion", "", False, f"{champion_label} cannot be compared on the test rows: "
                                          f"{champion_error}; promote by hand with 'kfp-mlops models promote'"))
@@ -208,7 +211,7 @@ def evaluate_model_dir(
     if attributions_path:
         write_metrics_file(attributions_path, {a.feature: {"importance": a.importance, "std": a.std}
                                                for a in attributions})
-    print(f"[evaluation] {'BLESSED' if verdict.blessed else 'NOT BLESSED'}"
-          + "".join(f"\n  - {c.reason}" for c in verdict.checks), flush=True)
+    logger.info(f"{'BLESSED' if verdict.blessed else 'NOT BLESSED'}"
+          + "".join(f"\n  - {c.reason}" for c in verdict.checks))
     return EvaluationResult(verdict.blessed, evaluation, verdict, rival, champion_version, slices, report,
                             attributions)

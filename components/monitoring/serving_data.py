@@ -69,5 +69,5 @@ def collect_serving_data(source: str | os.PathLike, output_path: str | os.PathLi
     frame = frame.drop(columns=[c for c in drop_columns if c in frame.columns])
     Path(output_path).parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(output_path, index=False)
-    print(f"[monitoring] collected {len(frame)} serving rows from {source}", flush=True)
+    logger.info(f"collected {len(frame)} serving rows from {source}")
     return len(frame)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -24,6 +25,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+logger = logging.getLogger(__name__)
 
 RESULT_PREFIX = "kfp-mlops-result: "
 LEDGER_NAME = "retraining-ledger.json"
@@ -221,12 +224,12 @@ def _run(target: str, parameters: dict[str, Any], submit_options: dict[str, Any]
         result_file = str(Path(folder) / "result.json")
         command = training_command(target, parameters, submit_options, result_file)
         env = {key: value for key, value in os.environ.items() if key != "_KFP_RUNTIME"}
-        print("[retraining] " + " ".join(command[2:]), flush=True)
+        logger.info("" + " ".join(command[2:]))
         lines: list[str] = []
         with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as child:
             for line in child.stdout or ():  # the run's own progress, as it happens
                 lines.append(line.rstrip("\n"))
-                print(f"[retraining] {lines[-1]}", flush=True)
+                logger.info(f"{lines[-1]}")
         result = json.loads(Path(result_file).read_text()) if Path(result_file).is_file() else None
     if child.returncode not in (0, 1) or result is None:
         cause = ([line for line in lines if line.strip()] or ["no output"])[-1]

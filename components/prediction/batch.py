@@ -1,12 +1,15 @@
 """Batch prediction: score a CSV with a model directory, in chunks, recording the model version."""
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from kfp_mlops.components.core.model_io import load_model
 from kfp_mlops.components.core.sources import iter_frames
+
+logger = logging.getLogger(__name__)
 
 PREDICTION_COLUMN = "prediction"
 VERSION_COLUMN = "model_version"
@@ -61,5 +64,5 @@ def predict_batch(
         total += len(chunk)
         for value, count in scored[PREDICTION_COLUMN].value_counts().items():
             counts[str(value)] = counts.get(str(value), 0) + int(count)
-        print(f"[batch_prediction] scored {total} rows", flush=True)
+        logger.info(f"scored {total} rows")
     return BatchPredictionResult(total, str(output), model_version, counts)

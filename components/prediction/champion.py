@@ -1,11 +1,14 @@
 """Fetches a registered model version (champion by default) into a model artifact."""
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from pathlib import Path
 
 from kfp_mlops.components.core.errors import InputError
+
+logger = logging.getLogger(__name__)
 
 
 def local_path(uri: str) -> str:
@@ -39,5 +42,5 @@ def fetch_registered_model(registry_uri: str, model_name: str, version_or_alias:
     if not source.is_dir():
         raise InputError(f"{model_name} {version.version}: model files not found at {version.path}")
     shutil.copytree(source, destination, dirs_exist_ok=True)
-    print(f"[prediction] using {model_name} {version.version} ({version_or_alias})", flush=True)
+    logger.info(f"using {model_name} {version.version} ({version_or_alias})")
     return version.version

@@ -10,11 +10,14 @@ rows against it, with no training CSV and no label on the command line.
 """
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from pathlib import Path
 
 from kfp_mlops.components.core.errors import InputError
+
+logger = logging.getLogger(__name__)
 
 BASELINE_DIR = "baseline"
 SCHEMA_FILE = "schema.pbtxt"
@@ -96,8 +99,8 @@ def export_baseline(registry_uri: str, model_name: str, version: str, statistics
     write_schema(schema, schema_path)
     Path(statistics_path).parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(folder / STATISTICS_FILE, statistics_path)
-    print(f"[baseline] {model_name} {registered.version}: schema of {len(schema.feature)} features, "
-          f"label {label!r}", flush=True)
+    logger.info(f"{model_name} {registered.version}: schema of {len(schema.feature)} features, "
+          f"label {label!r}")
     return label
 
 

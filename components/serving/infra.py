@@ -6,6 +6,7 @@ go through the V1 and V2 routes, and every answer must be HTTP 200, have one
 prediction per row, and equal the model's in-process predictions.
 """
 import json
+import logging
 import time
 import urllib.error
 import urllib.request
@@ -19,6 +20,8 @@ from kfp_mlops.components.core import payloads
 from kfp_mlops.components.core.model_io import load_model
 from kfp_mlops.components.core.tables import read_examples
 from kfp_mlops.components.serving.server import start_local_endpoint
+
+logger = logging.getLogger(__name__)
 
 V2_DATATYPES = {"string": "BYTES", "date": "BYTES", "bool": "BOOL"}
 
@@ -43,7 +46,7 @@ class InfraReport:
         """Records one check."""
         self.passed = self.passed and ok
         self.checks.append(f"{'ok' if ok else 'FAILED'}: {what}")
-        print(f"  infra validation {'ok' if ok else 'FAILED'}: {what}", flush=True)
+        logger.info(f"  infra validation {'ok' if ok else 'FAILED'}: {what}")
 
 
 def post_json(url: str, body: Any, timeout: float = 30.0) -> tuple[int, Any]:

@@ -25,6 +25,7 @@ probes keep answering. Concurrent requests are micro-batched (:mod:`.batching`).
 """
 import asyncio
 import gc
+import logging
 import os
 import socket
 import threading
@@ -38,6 +39,8 @@ from kfp_mlops.components.core.errors import InputError
 from kfp_mlops.components.core.model_io import Predictor, load_model
 from kfp_mlops.components.serving.kserve_model import contract_model_class
 from kfp_mlops.components.serving.routes import MAX_BODY_BYTES, build_app, vertex_routes
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
@@ -241,11 +244,11 @@ def serve_forever(model: str | Path | Predictor, name: str = "model", host: str 
     gc.freeze()  # this process serves for good: keep the model's objects out of every GC pass (tail latency)
     bound = sock.getsockname()
     predict_route, health_route = vertex_routes()
-    print(f"Serving model {name!r} on http://{host}:{bound[1]}", flush=True)
-    print(f"  V1: POST /v1/models/{name}:predict   V2: POST /v2/models/{name}/infer", flush=True)
-    print(f"  Vertex: POST {predict_route}   GET {health_route}", flush=True)
+    logger.info(f"Serving model {name!r} on http://{host}:{bound[1]}")
+    logger.info(f"  V1: POST /v1/models/{name}:predict   V2: POST /v2/models/{name}/infer")
+    logger.info(f"  Vertex: POST {predict_route}   GET {health_route}")
     if workers > 1:
-        print(f"  {workers} worker processes share the port", flush=True)
+        logger.info(f"  {workers} worker processes share the port")
         _serve_in_workers(server, sock, workers, model_object)
         return
     _serve(server, sock, model_object)

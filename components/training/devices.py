@@ -12,8 +12,11 @@ Keras modules as arguments, so the GPU path is testable on a machine without one
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+logger = logging.getLogger(__name__)
 
 CPU, ONE_DEVICE, MIRRORED = "default", "one_device", "mirrored"
 
@@ -81,7 +84,7 @@ def configure_devices(tf: Any = None, keras: Any = None, allow_mixed_precision: 
             try:
                 tf.config.experimental.set_memory_growth(gpu, True)
             except RuntimeError as error:  # already initialized: growth cannot change, training still works
-                print(f"[devices] memory growth not set on {gpu.name}: {error}", flush=True)
+                logger.info(f"memory growth not set on {gpu.name}: {error}")
         plan = plan_devices([gpu.name for gpu in gpus], allow_mixed_precision)
         if plan.strategy == MIRRORED:
             strategy = tf.distribute.MirroredStrategy(devices=plan.devices)
@@ -92,14 +95,13 @@ def configure_devices(tf: Any = None, keras: Any = None, allow_mixed_precision: 
     except Exception as error:  # noqa: BLE001 - any GPU setup failure must fall back to CPU
         plan = plan_devices([])
         plan.fallback_reason = f"{type(error).__name__}: {error}"
-        print(f"[devices] GPU setup failed, training on CPU ({plan.fallback_reason})", flush=True)
+        logger.info(f"GPU setup failed, training on CPU ({plan.fallback_reason})")
         strategy = tf.distribute.get_strategy()
     keras.mixed_precision.set_global_policy("mixed_float16" if plan.mixed_precision else "float32")
-    print(
-        f"[devices] strategy={plan.strategy} devices={','.join(plan.devices)} "
+    logger.info(
+        f"strategy={plan.strategy} devices={','.join(plan.devices)} "
         f"mixed_precision={plan.mixed_precision}",
-        flush=True,
-    )
+        flush=True,)
     return strategy, plan
 
 

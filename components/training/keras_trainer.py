@@ -16,6 +16,7 @@ the whole ``preprocess -> core`` graph, so serving needs no transform step.
 """
 from __future__ import annotations
 
+import logging
 import os
 import re
 import time
@@ -41,6 +42,8 @@ from kfp_mlops.components.core.model_io import (
 )
 from kfp_mlops.components.core.schema_io import read_schema
 from kfp_mlops.components.training.tensorboard_log import scalar_logger
+
+logger = logging.getLogger(__name__)
 
 SAVED_MODEL_DIR = "saved_model"
 MAX_VOCABULARY = 1000  # one-hot width cap: rarer categories share the out-of-vocabulary slot
@@ -71,7 +74,7 @@ def _vocabulary(schema, name: str, values: np.ndarray) -> list[str]:
     vocabulary = list(domain) if domain else sorted(v for v in counts.index if v != "")
     if len(vocabulary) > MAX_VOCABULARY:
         frequent = set(counts.index[:MAX_VOCABULARY])
-        print(f"[train_keras] {name!r}: keeping the {MAX_VOCABULARY} most frequent of {len(vocabulary)} categories", flush=True)
+        logger.info(f"{name!r}: keeping the {MAX_VOCABULARY} most frequent of {len(vocabulary)} categories")
         vocabulary = [v for v in vocabulary if v in frequent][:MAX_VOCABULARY]
     return vocabulary + [""] if "" in counts.index and "" not in vocabulary else vocabulary
 
@@ -288,7 +291,7 @@ def train_keras_model(
         "hyperparameters": {"epochs": int(epochs), "batch_size": int(batch_size), "learning_rate": float(learning_rate),
                             "hidden_units": ",".join(map(str, hidden))},
     }
-    print(f"[train_keras] {epochs_run} epochs in {seconds:.2f}s, best val_loss {best:.4f}, devices {plan.devices}", flush=True)
+    logger.info(f"{epochs_run} epochs in {seconds:.2f}s, best val_loss {best:.4f}, devices {plan.devices}")
     return TrainedModel(contract=contract, metadata=metadata)
 
 
@@ -315,7 +318,7 @@ def _fit(schema, features, train_frame, eval_frame, y_train, y_eval, classes, ta
         _ProgressLog(),
         *extra_callbacks,
     ]
-    print(f"[train_keras] {task} on {len(y_train)} rows, {len(features)} features, up to {epochs} epochs", flush=True)
+    logger.info(f"{task} on {len(y_train)} rows, {len(features)} features, up to {epochs} epochs")
     start = time.perf_counter()
     history = core.fit(train_data, validation_data=eval_data, epochs=epochs, callbacks=callbacks,
                        shuffle=False, verbose=0)  # shuffled in tf.data
@@ -363,7 +366,7 @@ class _ProgressLog:
         class ProgressLog(keras.callbacks.Callback):
             def on_epoch_end(self, epoch, logs=None):
                 values = " ".join(f"{key}={value:.4f}" for key, value in sorted((logs or {}).items()))
-                print(f"[train_keras] epoch {epoch + 1}: {values}", flush=True)
+                logger.info(f"epoch {epoch + 1}: {values}")
 
         return ProgressLog()
 

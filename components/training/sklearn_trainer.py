@@ -8,6 +8,7 @@ serving needs no separate transform step.
 from __future__ import annotations
 
 import inspect
+import logging
 import os
 import time
 from typing import Any
@@ -28,6 +29,8 @@ from kfp_mlops.components.core.model_io import (  # noqa: F401 - TrainedModel re
 )
 from kfp_mlops.components.core.schema_io import read_schema
 from kfp_mlops.components.core.threads import thread_budget
+
+logger = logging.getLogger(__name__)
 
 ESTIMATORS = ("linear", "random_forest", "hist_gradient_boosting")
 MISSING = "__missing__"
@@ -200,8 +203,8 @@ def train_sklearn_model(
         raise InputError(f"label column {label!r} in {train_path} has a single class; classification needs two or more")
     model = build_pipeline(features, estimator, task, hyperparameters or {}, seed)
     with thread_budget() as threads:
-        print(f"[train_sklearn] {estimator} {task} on {len(frame)} rows, {len(features)} features, "
-              f"{threads} thread(s)", flush=True)
+        logger.info(f"{estimator} {task} on {len(frame)} rows, {len(features)} features, "
+              f"{threads} thread(s)")
         start = time.perf_counter()
         model.fit(frame, targets)
         seconds = time.perf_counter() - start
@@ -211,7 +214,7 @@ def train_sklearn_model(
     contract = FeatureContract(features=features, label=label, task=task, framework="sklearn", classes=classes)
     contract.baseline, contract.attribution_profile = model_profile(Predictor(model, contract), frame, seed)
     save_sklearn_model(model, model_dir, contract)  # model.skops, contract, then the manifest
-    print(f"[train_sklearn] trained in {seconds:.2f}s, training score {score:.4f} on {len(scored)} rows", flush=True)
+    logger.info(f"trained in {seconds:.2f}s, training score {score:.4f} on {len(scored)} rows")
     metadata = {
         "framework": "sklearn", "estimator": estimator, "task": task, "label": label,
         "classes": classes, "rows": int(len(frame)), "features": [f.name for f in features],

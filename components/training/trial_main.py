@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import time
 from pathlib import Path
+
+logger = logging.getLogger(__name__)
 
 HYPERTUNE_FILE = "/tmp/hypertune/output.metrics"
 MODULE = "kfp_mlops.components.training.trial_main"
@@ -52,7 +55,7 @@ class Reporter:
                                         "global_step": str(int(step)), "checkpoint_path": ""}))
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.path.write_text("\n".join(self.records[-100:]))
-        print(f"{self.metric}={value}", flush=True)
+        logger.info(f"{self.metric}={value}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,6 +16,7 @@ Detected, each as a TFX ``AnomalyInfo.Type``:
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2, statistics_pb2
@@ -25,6 +26,8 @@ from kfp_mlops.components.core.schema_io import string_domain
 from kfp_mlops.components.core.timestamps import DAYS_STAT
 from kfp_mlops.components.validation import drift
 from kfp_mlops.components.validation.statistics import common_stats, feature_name
+
+logger = logging.getLogger(__name__)
 
 _STATS = statistics_pb2.FeatureNameStatistics
 _MEASURE = anomalies_pb2.DriftSkewInfo.Measurement
@@ -144,8 +147,8 @@ def _compare(result: CheckResult, name: str, comparator: schema_pb2.FeatureCompa
         add_measurement(result.anomalies, name, skew, measure_type, value, threshold)
         if value > threshold and value <= floor:
             result.within_noise[f"{name} {what}"] = floor
-            print(f"[validate] {name}: {what} {measure} {value:.3g} > {threshold:g} is within the "
-                  f"noise of {sizes[0]} vs {sizes[1]} rows (floor {floor:.3g}); not flagged", flush=True)
+            logger.info(f"{name}: {what} {measure} {value:.3g} > {threshold:g} is within the "
+                  f"noise of {sizes[0]} vs {sizes[1]} rows (floor {floor:.3g}); not flagged")
         elif value > threshold:
             add_anomaly(result.anomalies, name, kind, f"{what} ({measure} {value:.3g} > {threshold:g}{where})",
                         f"Column {name!r} {'differs from the training data' if skew else 'drifted from the baseline'}: "

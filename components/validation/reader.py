@@ -13,6 +13,7 @@ line or the column.
 from __future__ import annotations
 
 import csv
+import logging
 import os
 import queue
 import re
@@ -25,6 +26,8 @@ import pyarrow.csv as pacsv
 
 from kfp_mlops.components.core.data_contract import COMPRESSED_SUFFIXES, check_file, scan_file
 from kfp_mlops.components.core.errors import InputError
+
+logger = logging.getLogger(__name__)
 
 BLOCK_SIZE = 16 << 20  # bytes of CSV text per block: memory stays bounded whatever the file size
 _SNIFF_BYTES = 64 * 1024
@@ -273,7 +276,7 @@ class CsvBatches:
                     raise self._explain(error) from None
                 name = self.columns[int(match.group(1))]
                 self.column_types[name] = _WIDER.get(str(self.column_types[name]), pa.string())
-                print(f"[statistics] column {name!r} holds values that are not "
-                      f"{match.group(2)}; reading it as {self.column_types[name]}", flush=True)
+                logger.info(f"column {name!r} holds values that are not "
+                      f"{match.group(2)}; reading it as {self.column_types[name]}")
                 restart = True
         raise InputError(f"{self.path}: could not settle the column types")

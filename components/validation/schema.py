@@ -20,6 +20,7 @@ makes a schema that fails on ordinary new data:
 """
 from __future__ import annotations
 
+import logging
 import math
 
 from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
@@ -28,6 +29,8 @@ from kfp_mlops.components.core.errors import InputError
 from kfp_mlops.components.core.schema_io import SERVING, TRAINING, set_comparators
 from kfp_mlops.components.core.timestamps import FORMAT_STAT
 from kfp_mlops.components.validation.statistics import BOOLEAN_STAT, common_stats, feature_name
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_THRESHOLD = 0.1
 PRESENCE_SLACK = 0.05
@@ -94,7 +97,7 @@ def infer_schema_from_statistics(
         feature.value_count.min = feature.value_count.max = 1
         present = common_stats(stat).num_non_missing
         if present == 0:
-            print(f"[schema] column {name!r} has no values at all", flush=True)
+            logger.info(f"column {name!r} has no values at all")
         fraction = present / dataset.num_examples
         feature.presence.min_fraction = max(0.0, math.floor(round((fraction - presence_slack) * 100, 6)) / 100)
         feature.presence.min_count = 1 if present else 0

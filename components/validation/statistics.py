@@ -16,6 +16,7 @@ read it, and two of them can be compared for drift.
 """
 from __future__ import annotations
 
+import logging
 import os
 import time
 from pathlib import Path
@@ -28,6 +29,8 @@ from tensorflow_metadata.proto.v0 import statistics_pb2
 
 from kfp_mlops.components.core.errors import InputError
 from kfp_mlops.components.validation.reader import BLOCK_SIZE, CsvBatches
+
+logger = logging.getLogger(__name__)
 
 SAMPLE_SIZE = 100_000
 PROGRESS_SECONDS = 10.0  # a progress line per this much reading
@@ -278,8 +281,8 @@ def compute_statistics(
         sample.add(numeric, batch.num_rows)
         rows += batch.num_rows
         if time.monotonic() >= next_report:  # long reads say how far they are
-            print(f"[statistics] {rows:,} rows read from {Path(data_path).name} "
-                  f"({time.monotonic() - started:.0f} s)", flush=True)
+            logger.info(f"{rows:,} rows read from {Path(data_path).name} "
+                  f"({time.monotonic() - started:.0f} s)")
             next_report = time.monotonic() + PROGRESS_SECONDS
     sample.prune()
     result = statistics_pb2.DatasetFeatureStatisticsList()

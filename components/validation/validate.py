@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -28,6 +29,8 @@ from kfp_mlops.components.validation.statistics import (
     read_statistics,
     write_statistics,
 )
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -54,11 +57,11 @@ def generate_statistics(data_path: str | os.PathLike, statistics_path: str | os.
     Raises:
         InputError: If the file is not a readable CSV; the message names the line or column.
     """
-    print(f"[statistics] reading {data_path}", flush=True)
+    logger.info(f"reading {data_path}")
     stats = compute_statistics(data_path)
     write_statistics(stats, statistics_path)
     dataset = stats.datasets[0]
-    print(f"[statistics] {dataset.num_examples} rows, {len(dataset.features)} columns", flush=True)
+    logger.info(f"{dataset.num_examples} rows, {len(dataset.features)} columns")
     return {"rows": int(dataset.num_examples), "columns": len(dataset.features)}
 
 
@@ -85,7 +88,7 @@ def infer_schema(
         skew_threshold=skew_threshold, range_margin=range_margin,
     )
     write_schema(schema, schema_path)
-    print(f"[schema] {len(schema.feature)} features -> {schema_path}", flush=True)
+    logger.info(f"{len(schema.feature)} features -> {schema_path}")
     return len(schema.feature)
 
 
@@ -149,9 +152,8 @@ def validate(
     if metrics_path:
         write_metrics_file(metrics_path, metrics)
     for line in lines:
-        print(f"[validate] {line}", flush=True)
-    print(f"[validate] {'passed' if not lines else 'FAILED with ' + plural(len(lines), 'anomaly', 'anomalies')}",
-          flush=True)
+        logger.info(f"{line}")
+    logger.info(f"{'passed' if not lines else 'FAILED with ' + plural(len(lines), 'anomaly', 'anomalies')}")
     return ValidationResult(not lines, metrics, lines, result.drift, result.skew)
 
 

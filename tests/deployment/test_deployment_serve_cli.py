@@ -45,7 +45,7 @@ def wait_for_url(process: subprocess.Popen, timeout: float = 60.0) -> str:
         if not line and process.poll() is not None:
             break
         lines.append(line)
-        if line.startswith("Serving model"):
+        if "Serving model" in line:
             return line.split(" on ", 1)[1].strip()
     raise AssertionError("server did not start:\n" + "".join(lines))
 

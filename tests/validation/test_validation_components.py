@@ -159,13 +159,14 @@ def test_validation_gates_training_under_kfp_local(penguin_splits, tmp_path, mon
         assert "body_mass_g" in anomalies.anomaly_info and "species" in anomalies.anomaly_info
 
 
-def test_a_long_statistics_read_reports_its_progress(tmp_path, capsys, monkeypatch):
+def test_a_long_statistics_read_reports_its_progress(tmp_path, caplog, monkeypatch):
     from kfp_mlops.components.validation import statistics
 
     path = tmp_path / "rows.csv"
     path.write_text("x,y\n" + "".join(f"{i},{i % 3}\n" for i in range(5000)))
     monkeypatch.setattr(statistics, "PROGRESS_SECONDS", 0.0)  # every block is "long"
+    caplog.set_level("INFO", logger="kfp_mlops")
     result = statistics.compute_statistics(path, block_size=4096)
     assert result.datasets[0].num_examples == 5000
-    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("[statistics]")]
-    assert len(lines) > 1 and lines[-1].startswith("[statistics] 5,000 rows read from rows.csv")
+    lines = [r.getMessage() for r in caplog.records if r.name == "kfp_mlops.components.validation.statistics"]
+    assert len(lines) > 1 and lines[-1].startswith("5,000 rows read from rows.csv")
