@@ -142,8 +142,7 @@ def ingest_csv(
     rows = result.rows
     logger.info(
         f"{sum(rows.values())} rows -> " + ", ".join(f"{k}={v}" for k, v in rows.items())
-        + (f" (dropped {result.dropped_unlabelled} rows with no label)" if result.dropped_unlabelled else ""),
-        flush=True,)
+        + (f" (dropped {result.dropped_unlabelled} rows with no label)" if result.dropped_unlabelled else ""))
     return IngestResult(
         source=str(source_path),
         label=label,

@@ -100,8 +100,7 @@ def configure_devices(tf: Any = None, keras: Any = None, allow_mixed_precision: 
     keras.mixed_precision.set_global_policy("mixed_float16" if plan.mixed_precision else "float32")
     logger.info(
         f"strategy={plan.strategy} devices={','.join(plan.devices)} "
-        f"mixed_precision={plan.mixed_precision}",
-        flush=True,)
+        f"mixed_precision={plan.mixed_precision}")
     return strategy, plan
 
 

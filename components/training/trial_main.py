@@ -55,7 +55,8 @@ class Reporter:
                                         "global_step": str(int(step)), "checkpoint_path": ""}))
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.path.write_text("\n".join(self.records[-100:]))
-        logger.info(f"{self.metric}={value}")
+        # Katib's StdOut metrics collector reads exactly `metric=value` lines from the trial's stdout.
+        print(f"{self.metric}={value}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
