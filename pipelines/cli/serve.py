@@ -85,9 +85,11 @@ def registry_model(args: argparse.Namespace):
 
 def handle(args: argparse.Namespace) -> int:
     """Resolves the model and serves it in the foreground."""
+    from kfp_mlops.components.core import log
     from kfp_mlops.components.deployment.storage import STORAGE_URI_ENV, fetch_model_dir
     from kfp_mlops.components.serving.server import is_loopback, serve_forever
 
+    log.configure()  # a long-running server: its startup lines (URL, routes) are its console output
     security = _security(args)
     if not is_loopback(args.host) and not security.token and not security.allow_unauthenticated:
         from kfp_mlops.components.core.errors import InputError
