@@ -78,7 +78,7 @@ class FeatureContract:
         return json.dumps(asdict(self), indent=2, default=str)
 
     @classmethod
-    def from_json(cls, text: str) -> "FeatureContract":
+    def from_json(cls, text: str) -> FeatureContract:
         """Parses a contract written by :meth:`to_json`."""
         data = json.loads(text)
         data["features"] = [Feature(**f) for f in data["features"]]

@@ -23,7 +23,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -223,7 +223,7 @@ class LocalRegistry(Registry):
         os.replace(staging, self.root / name / version)
         record = {"version": version, "path": f"{name}/{version}", "sha256": digest,
                   "metrics": {k: float(v) for k, v in metrics.items()}, "lineage": {**lineage, "model_sha256": digest},
-                  "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+                  "created_at": datetime.now(UTC).isoformat(timespec="seconds")}
         entry["versions"].append(record)
         return record
 

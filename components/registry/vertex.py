@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from kfp_mlops.components.core.artifacts import sha256_tree
@@ -159,7 +159,7 @@ class VertexRegistry(Registry):
             return existing
         record: dict[str, Any] = {"sha256": digest, "path": uri, "metrics": {k: float(v) for k, v in (metrics or {}).items()},
                   "lineage": {**(lineage or {}), "model_sha256": digest},
-                  "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+                  "created_at": datetime.now(UTC).isoformat(timespec="seconds")}
         model = self._aiplatform.Model.upload(
             display_name=name, artifact_uri=uri, serving_container_image_uri=self.serving_image,
             parent_model=parent, is_default_version=parent is None, version_aliases=list(aliases),

@@ -46,7 +46,7 @@ class FrameCaster(BaseEstimator, TransformerMixin):
     def __init__(self, features: list[dict] | None = None):
         self.features = features
 
-    def fit(self, frame: pd.DataFrame, y: Any = None) -> "FrameCaster":  # noqa: D102 - sklearn API
+    def fit(self, frame: pd.DataFrame, y: Any = None) -> FrameCaster:  # noqa: D102 - sklearn API
         return self
 
     def transform(self, frame: pd.DataFrame) -> pd.DataFrame:  # noqa: D102 - sklearn API
