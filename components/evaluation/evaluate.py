@@ -102,7 +102,7 @@ def no_skill_baseline(evaluation: M.Evaluation, train_labels=None) -> tuple[M.Sc
     majority = str(names[np.argmax(counts)])
     proba = None
     if scored.proba is not None:
-        found = dict(zip(names.tolist(), counts.tolist()))
+        found = dict(zip(names.tolist(), counts.tolist(), strict=True))
         prior = np.array([found.get(label, 0) + 0.5 for label in scored.labels], dtype="float64")
         proba = np.tile(prior / prior.sum(), (rows, 1))
     return (M.Scored(scored.truth, np.full(rows, majority), proba, scored.labels),

@@ -50,7 +50,7 @@ def render_markdown(model_name: str, evaluation: Evaluation, verdict: Verdict,
     if evaluation.confusion_matrix:
         lines += ["## Confusion matrix (rows: truth, columns: predicted)", ""]
         lines += _table([""] + evaluation.classes,
-                        [[cls] + [str(n) for n in row] for cls, row in zip(evaluation.classes, evaluation.confusion_matrix)])
+                        [[cls] + [str(n) for n in row] for cls, row in zip(evaluation.classes, evaluation.confusion_matrix, strict=True)])
         lines.append("")
     if slices:
         names = sorted({m for values in slices.values() for m in values if m != "rows"})

@@ -77,7 +77,7 @@ class MicroBatcher:
                         results = self._score_batch(batch)
                 except Exception as error:  # noqa: BLE001 - handed to each waiting request
                     results = [error] * len(batch)
-                for (_, future), result in zip(batch, results):
+                for (_, future), result in zip(batch, results, strict=True):
                     if future.done():
                         continue
                     if isinstance(result, Exception):

@@ -69,7 +69,7 @@ def contract_model_class() -> type:
             if len(wanted) == 1:
                 return {wanted[0]: await batchers[wanted[0]].predict(rows)}
             results = await asyncio.gather(*(batchers[name].predict(rows) for name in wanted))
-            return dict(zip(wanted, results))
+            return dict(zip(wanted, results, strict=True))
 
         def predict_now(self, payload: Any, vertex: bool = False) -> Any:
             """Parses, scores and answers one request in this thread, without batching
@@ -146,7 +146,7 @@ def contract_model_class() -> type:
             classes = list(self.contract.classes)
             if vertex:  # Vertex's PredictResponse keeps only "predictions": extras go inside each one
                 return {"predictions": [{"prediction": p, "probabilities": row, "classes": classes}
-                                        for p, row in zip(predictions, probabilities)]}
+                                        for p, row in zip(predictions, probabilities, strict=True)]}
             return {"predictions": predictions, "probabilities": probabilities, "classes": classes}
 
     return ContractModel

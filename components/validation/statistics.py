@@ -150,12 +150,12 @@ def _histograms(stats: statistics_pb2.NumericStatistics, ordered: np.ndarray, to
         counts = np.diff(np.concatenate([[0], cuts, [ordered.size]]))
     else:
         edges, counts = np.array([stats.min, stats.max]), np.array([ordered.size])
-    for low, high, count in zip(edges[:-1], edges[1:], counts):
+    for low, high, count in zip(edges[:-1], edges[1:], counts, strict=True):
         standard.buckets.add(low_value=low, high_value=high, sample_count=float(count * scale))
     quantiles = stats.histograms.add(type=statistics_pb2.Histogram.QUANTILES)
     cuts = _quantiles(ordered, np.linspace(0, 1, QUANTILE_BUCKETS + 1))
     cuts[0], cuts[-1] = stats.min, stats.max
-    for low, high in zip(cuts[:-1], cuts[1:]):
+    for low, high in zip(cuts[:-1], cuts[1:], strict=True):
         quantiles.buckets.add(low_value=low, high_value=high, sample_count=total / QUANTILE_BUCKETS)
 
 
@@ -271,7 +271,7 @@ def compute_statistics(
                 for name, kind in batches.column_types.items()
             }
         numeric = {}
-        for name, column in zip(batch.schema.names, batch.columns):
+        for name, column in zip(batch.schema.names, batch.columns, strict=True):
             if isinstance(accumulators[name], _Numeric):
                 if pa.types.is_boolean(column.type):
                     column = column.cast(pa.int8())

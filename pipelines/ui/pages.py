@@ -143,12 +143,12 @@ def run_page(run: RunRecord) -> str:
     parts.append("</table>")
     if run.log_path:
         parts.append(f"<p>Whole log: <a href='/run/{quote(run.run)}/log'>{escape(run.log_path)}</a></p>")
-    for task, name, artifact in _metrics_artifacts(run, "system.Metrics"):
+    for task, _name, artifact in _metrics_artifacts(run, "system.Metrics"):
         parts.append(f"<h2>Metrics: {escape(run.label(task))}</h2><table class='metrics'><tr><th>metric</th>"
                      "<th>value</th></tr>" + "".join(
                          f"<tr><td>{escape(k)}</td><td class='num metric' data-metric='{escape(k, quote=True)}'>"
                          f"{_value(v)}</td></tr>" for k, v in sorted(artifact.get("metadata", {}).items())) + "</table>")
-    for task, name, artifact in _metrics_artifacts(run, "system.ClassificationMetrics"):
+    for task, _name, artifact in _metrics_artifacts(run, "system.ClassificationMetrics"):
         charts = classification_charts(artifact.get("metadata", {}))
         if charts:
             parts.append(f"<h2>Classification: {escape(run.label(task))}</h2>{charts}")
