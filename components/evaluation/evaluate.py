@@ -193,8 +193,9 @@ def evaluate_model_dir(
                             "if blessed, it is registered as challenger and not promoted or deployed automatically")
         logger.info(f"{verdict.breaking}")
     if champion_error:
-        verdict.checks.append(gate.Check("champion", "", False, f"{champion_label} cannot be compared on the test rows: "
-                                         f"{champion_error}; promote by hand with 'kfp-mlops models promote'"))
+        verdict.checks.append(gate.Check(
+            "champion", "", False, f"{champion_label} cannot be compared on the test rows: "
+            f"{champion_error}; promote by hand with 'kfp-mlops models promote'"))
         verdict.blessed = False
     attributions = global_attributions(predictor, frame, label, evaluation.task)
     report = render_markdown(model_name, evaluation, verdict, rival, champion_label, slices, slice_feature,

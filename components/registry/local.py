@@ -112,7 +112,8 @@ class LocalRegistry(Registry):
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
             raise RegistryDamaged(f"registry index {self.index_path} is not valid JSON: {error}") from error
         except OSError as error:
-            raise RegistryDamaged(f"registry index {self.index_path} cannot be read: {error.strerror or error}") from error
+            raise RegistryDamaged(
+                f"registry index {self.index_path} cannot be read: {error.strerror or error}") from error
         problem = _index_problem(index)
         if problem:
             raise RegistryDamaged(f"registry index {self.index_path} is damaged: {problem}; restore it from a backup "

@@ -157,8 +157,9 @@ class VertexRegistry(Registry):
                 existing.aliases = sorted(set(existing.aliases) | set(missing))
             logger.info(f"{name} {existing.version} already holds these files (sha256 {digest[:12]})")
             return existing
-        record: dict[str, Any] = {"sha256": digest, "path": uri, "metrics": {k: float(v) for k, v in (metrics or {}).items()},
-                  "lineage": {**(lineage or {}), "model_sha256": digest},
+        record: dict[str, Any] = {"sha256": digest, "path": uri,
+                                  "metrics": {k: float(v) for k, v in (metrics or {}).items()},
+                                  "lineage": {**(lineage or {}), "model_sha256": digest},
                   "created_at": datetime.now(UTC).isoformat(timespec="seconds")}
         model = self._aiplatform.Model.upload(
             display_name=name, artifact_uri=uri, serving_container_image_uri=self.serving_image,

@@ -135,7 +135,8 @@ def contract_model_class() -> type:
                 outputs = []
                 for name, values in answers.items():
                     values = np.asarray(values)
-                    outputs.append(InferOutput(name=name, shape=list(values.shape), datatype=payloads.v2_datatype(values),
+                    outputs.append(InferOutput(name=name, shape=list(values.shape),
+                                               datatype=payloads.v2_datatype(values),
                                                data=payloads.json_values(values.reshape(-1))))
                 return InferResponse(response_id=payload.id or str(uuid.uuid4()), model_name=self.name,
                                      infer_outputs=outputs)

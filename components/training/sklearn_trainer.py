@@ -128,7 +128,8 @@ def build_pipeline(features: list[Feature], estimator: str, task: str, hyperpara
         columns = ColumnTransformer(
             [("num", "passthrough", numeric),
              ("cat", OrdinalEncoder(
-                handle_unknown="use_encoded_value", unknown_value=np.nan, max_categories=MAX_BOOSTED_CATEGORIES), categorical)],
+                handle_unknown="use_encoded_value", unknown_value=np.nan, max_categories=MAX_BOOSTED_CATEGORIES),
+              categorical)],
             verbose_feature_names_out=False,
         )
         params.setdefault("categorical_features", [False] * len(numeric) + [True] * len(categorical))
@@ -222,7 +223,8 @@ def train_sklearn_model(
         "seed": int(seed), "threads": threads,
         **sampling.as_metadata(),
         "hyperparameters": _json_safe({name: value for name, value in estimator_params(
-            _estimator_class(estimator, task), hyperparameters or {}, seed).items() if name in (hyperparameters or {})}),
+            _estimator_class(estimator, task), hyperparameters or {}, seed).items()
+            if name in (hyperparameters or {})}),
     }
     if export_onnx:
         from kfp_mlops.components.core.model_io import write_manifest
