@@ -15,6 +15,7 @@ renamed into place under the lock.
 """
 from __future__ import annotations
 
+import builtins
 import json
 import logging
 import os
@@ -278,7 +279,7 @@ class LocalRegistry(Registry):
             self._entry(index, event.model).setdefault("audit", []).append(event.to_dict())
             self._write(index)
 
-    def history(self, name: str) -> list[AuditEvent]:
+    def history(self, name: str) -> builtins.list[AuditEvent]:
         """See :meth:`Registry.history`."""
         entry = self._read()["models"].get(name) or {}
         return sort_events([AuditEvent.from_dict(item) for item in entry.get("audit", []) if isinstance(item, dict)])

@@ -18,6 +18,7 @@
 """
 from __future__ import annotations
 
+import builtins
 import json
 import logging
 from collections.abc import Sequence
@@ -225,7 +226,7 @@ class VertexRegistry(Registry):
         recorded[AUDIT_KEY] = [*recorded.get(AUDIT_KEY, []), event.to_dict()]
         model.update(description=json.dumps(recorded, sort_keys=True))
 
-    def history(self, name: str) -> list[AuditEvent]:
+    def history(self, name: str) -> builtins.list[AuditEvent]:
         """See :meth:`Registry.history`."""
         parent = self._parent(name)
         if parent is None:
