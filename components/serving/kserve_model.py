@@ -8,6 +8,7 @@ which the server answers with a 400 naming the reason.
 """
 import asyncio
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -52,11 +53,15 @@ def contract_model_class() -> type:
             self.ready = True
             self.pool: Any = None  # a process pool for big requests (see .offload), when serving for good
 
-        def _score(self, batch: list[payloads.Rows]) -> np.ndarray:
+        def _score(self, batch: Sequence[payloads.Rows]) -> np.ndarray:
             return self.predictor.predict(payloads.rows_to_frame(batch, self.contract))
 
-        def _score_proba(self, batch: list[payloads.Rows]) -> np.ndarray:
-            return self.predictor.predict_proba(payloads.rows_to_frame(batch, self.contract))
+        def _score_proba(self, batch: Sequence[payloads.Rows]) -> np.ndarray:
+            proba = self.predictor.predict_proba(payloads.rows_to_frame(batch, self.contract))
+            if proba is None:  # not reached: _check_wanted asks only classification models for probabilities
+                raise InputError(f"output {PROBABILITIES_OUTPUT!r} needs a classification model; "
+                                 f"this one does {self.contract.task}")
+            return proba
 
         def _check_wanted(self, wanted: list[str]) -> None:
             if PROBABILITIES_OUTPUT in wanted and self.contract.task != "classification":

@@ -50,6 +50,8 @@ class FrameCaster(BaseEstimator, TransformerMixin):
         return self
 
     def transform(self, frame: pd.DataFrame) -> pd.DataFrame:  # noqa: D102 - sklearn API
+        if self.features is None:  # None only as sklearn's default, before the trainer sets the contract's
+            raise ValueError("FrameCaster has no features to cast to")
         return F.cast_frame(frame, [Feature(**f) for f in self.features])
 
 
