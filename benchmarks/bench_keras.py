@@ -78,7 +78,8 @@ def main() -> None:
         inputs = {name: keras.Input(shape=(1,), dtype=preprocess.input[name].dtype, name=name) for name in x}
         whole = keras.Model(inputs, core(preprocess(inputs)))
         target = core if steps_per_execution > 1 else whole
-        target.compile(optimizer="adam", loss="sparse_categorical_crossentropy", steps_per_execution=steps_per_execution)
+        target.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                       steps_per_execution=steps_per_execution)
         return preprocess, core, whole
 
     def measure(name: str, fit) -> dict:
@@ -113,7 +114,8 @@ def main() -> None:
           f"batch {args.batch_size}, {args.epochs} epochs, TF {tf.__version__}, {os.cpu_count()} CPUs")
     print(f"{'variant':55s} {'rows/s steady':>14s} {'ratio':>7s} {'rows/s total':>13s} {'ratio':>7s}")
     for r in results:
-        print(f"{r['variant']:55s} {r['rows_per_s_steady']:14.0f} {r['rows_per_s_steady'] / base['rows_per_s_steady']:6.2f}x "
+        print(f"{r['variant']:55s} {r['rows_per_s_steady']:14.0f} "
+              f"{r['rows_per_s_steady'] / base['rows_per_s_steady']:6.2f}x "
               f"{r['rows_per_s_total']:13.0f} {r['rows_per_s_total'] / base['rows_per_s_total']:6.2f}x")
 
 

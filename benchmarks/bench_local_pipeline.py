@@ -78,8 +78,10 @@ def main() -> None:
         cached = timed_training(home)
         compile_seconds = timed_compile(Path(tmp) / "compiled")
         print(f"cold local run (use_venv=False):   {cold:7.2f} s   (target < 60 s)")
-        print(f"re-run, champion just changed:     {after_promotion:7.2f} s   (evaluation re-runs against the new champion)")
-        print(f"cached re-run:                     {cached:7.2f} s   (target < 5 s)   cold/cached = {cold / cached:.1f}x")
+        print(f"re-run, champion just changed:     {after_promotion:7.2f} s   "
+              "(evaluation re-runs against the new champion)")
+        print(f"cached re-run:                     {cached:7.2f} s   (target < 5 s)   "
+              f"cold/cached = {cold / cached:.1f}x")
         print(f"compile every pipeline, 2 targets: {compile_seconds:7.2f} s   (target < 3 s)")
         if args.skip_naive:
             print("naive use_venv=True baseline: skipped (--skip-naive)")

@@ -45,7 +45,7 @@ PLAIN_MODEL_FILE = "plain-kserve.joblib"
 ROW = {"island": "Biscoe", "bill_length_mm": 45.2, "bill_depth_mm": 14.8, "flipper_length_mm": 212.0,
        "body_mass_g": 5200.0, "sex": "female", "year": 2009}
 
-PLAIN_KSERVE = """
+PLAIN_KSERVE = f"""
 import sys, joblib, pandas as pd, kserve
 class SklearnModel(kserve.Model):
     def __init__(self, name, path):
@@ -53,15 +53,15 @@ class SklearnModel(kserve.Model):
         self.model = joblib.load(path)
         self.ready = True
     def predict(self, payload, headers=None):
-        return {"predictions": self.model.predict(pd.DataFrame(payload["instances"])).tolist()}
-kserve.ModelServer(http_port=int(sys.argv[2]), enable_grpc=False).start([SklearnModel("%s", sys.argv[1])])
-""" % NAME
+        return {{"predictions": self.model.predict(pd.DataFrame(payload["instances"])).tolist()}}
+kserve.ModelServer(http_port=int(sys.argv[2]), enable_grpc=False).start([SklearnModel("{NAME}", sys.argv[1])])
+"""
 
-OURS = """
+OURS = f"""
 import sys
 from kfp_mlops.components.serving.server import serve_forever
-serve_forever(sys.argv[1], "%s", "127.0.0.1", int(sys.argv[2]), workers=int(sys.argv[3]))
-""" % NAME
+serve_forever(sys.argv[1], "{NAME}", "127.0.0.1", int(sys.argv[2]), workers=int(sys.argv[3]))
+"""
 
 
 def build_model(model_dir: Path, estimator: str = "hist_gradient_boosting") -> None:
@@ -177,7 +177,7 @@ def measure(ports: dict[str, int], latency_requests: int, clients: int, per_clie
     latencies: dict[str, list[float]] = {label: [] for label in ports}
     loaded: dict[str, list[float]] = {label: [] for label in ports}
     served: dict[str, list[float]] = {label: [] for label in ports}
-    for label, port in ports.items():
+    for port in ports.values():
         one_client(port, 30, [], [])  # warm-up
     for _ in range(rounds):
         time_model(model_dir, latency_requests // rounds, model_latencies)

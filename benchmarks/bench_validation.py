@@ -119,8 +119,8 @@ def run_pandas(current: Path, baseline: Path) -> tuple[float, list[str]]:
             p = np.histogram(np.clip(a, edges[0], edges[-1]), edges)[0] / len(a)
             q = np.histogram(np.clip(b, edges[0], edges[-1]), edges)[0] / len(b)
             m = (p + q) / 2
-            js = 0.5 * sum(x * np.log2(x / y) for x, y in zip(p, m) if x > 0) + \
-                0.5 * sum(x * np.log2(x / y) for x, y in zip(q, m) if x > 0)
+            js = 0.5 * sum(x * np.log2(x / y) for x, y in zip(p, m, strict=True) if x > 0) + \
+                0.5 * sum(x * np.log2(x / y) for x, y in zip(q, m, strict=True) if x > 0)
             if js > 0.1:
                 drifted.append(name)
         else:

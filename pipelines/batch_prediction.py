@@ -38,7 +38,8 @@ def build_batch_prediction_pipeline(target: str = "local", training_data: bool =
     from kfp_mlops.components.validation import component as validation
     from kfp_mlops.pipelines.baseline import baseline_for, import_data
 
-    @dsl.pipeline(name=PIPELINE_NAME, description="Validate rows against the training schema and score them with the champion.")
+    @dsl.pipeline(name=PIPELINE_NAME,
+                  description="Validate rows against the training schema and score them with the champion.")
     def batch_prediction(
         data_path: str,
         registry_uri: str,

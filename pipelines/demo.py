@@ -23,7 +23,8 @@ MODEL_NAME = "penguins"
 
 
 def _post_rows(url: str, rows: list[dict]) -> list:
-    request = urllib.request.Request(url, json.dumps({"instances": rows}).encode(), {"Content-Type": "application/json"})
+    request = urllib.request.Request(url, json.dumps({"instances": rows}).encode(),
+                                     {"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())["predictions"]
 

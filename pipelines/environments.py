@@ -26,7 +26,7 @@ from __future__ import annotations
 import getpass
 import os
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -194,7 +194,7 @@ def promote_between(environments: Environments, model_name: str, version: str, t
         raise InputError(f"promotion to {to!r} requires an approval: pass --approved-by NAME (recorded with the time)")
     origin = open_registry(source.registry_uri)
     found = origin.verify(model_name, version)  # the files are what was registered
-    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    now = datetime.now(UTC).isoformat(timespec="seconds")
     record = {"from_environment": source.name, "from_registry": source.registry_uri, "from_version": found.version,
               "to_environment": target.name, "promoted_at": now,
               "approved_by": approved_by or None, "approval_reason": reason or None,

@@ -33,7 +33,8 @@ def build_monitoring_pipeline(target: str = "local", training_data: bool = False
     from kfp_mlops.components.validation import component as validation
     from kfp_mlops.pipelines.baseline import baseline_for
 
-    @dsl.pipeline(name=PIPELINE_NAME, description="Detect drift and decay of the champion, and retrain on the new data window.")
+    @dsl.pipeline(name=PIPELINE_NAME,
+                  description="Detect drift and decay of the champion, and retrain on the new data window.")
     def monitoring_pipeline(
         serving_data: str,
         registry_uri: str,
@@ -57,7 +58,8 @@ def build_monitoring_pipeline(target: str = "local", training_data: bool = False
         serving.set_caching_options(False)  # a log folder changes under the same path
         baseline, schema, label_column = baseline_for(not training_data, training_data_path, label, registry_uri,
                                                       model_name, "champion", drift_threshold)
-        current = validation.generate_statistics(dataset=serving.outputs["dataset"]).set_display_name("Serving statistics")
+        current = validation.generate_statistics(
+            dataset=serving.outputs["dataset"]).set_display_name("Serving statistics")
         check = validation.validate_data(
             statistics=current.outputs["statistics"], schema=schema,
             baseline_statistics=baseline, environment="SERVING",

@@ -268,7 +268,8 @@ def run_training(
     if tune:
         from kfp_mlops.components.training.search_space import parse_space
 
-        parse_space(parameters.get("tuning_space") or {}, trainer, parameters.get("estimator", "hist_gradient_boosting"))
+        parse_space(parameters.get("tuning_space") or {}, trainer,
+                    parameters.get("estimator", "hist_gradient_boosting"))
     pipeline = build_training_pipeline(target="local", trainer=trainer, import_schema=bool(schema_path), tune=tune)
     arguments = {
         # Empty means the bundled data, resolved inside the task: its path lies in site-packages,

@@ -85,7 +85,7 @@ def roc_svg(false_positive_rate: Sequence[float], true_positive_rate: Sequence[f
     body.append(f"<line x1='{left}' y1='{top + size}' x2='{left + size}' y2='{top}' stroke='#bbb' "
                 "stroke-dasharray='4 3'/>")
     points = " ".join(f"{left + x * size:.1f},{top + size - y * size:.1f}"
-                      for x, y in zip(false_positive_rate, true_positive_rate))
+                      for x, y in zip(false_positive_rate, true_positive_rate, strict=True))
     body.append(f"<polyline points='{points}' fill='none' stroke='{CURRENT}' stroke-width='2'/>")
     if auc is not None:
         body.append(_text(left + size - 4, top + size - 8, f"AUC {auc:.3f}", anchor="end"))

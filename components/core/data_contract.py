@@ -118,7 +118,8 @@ def check_values(frame: pd.DataFrame, path: str | os.PathLike) -> None:
             if infinite.any():
                 row = int(np.argmax(infinite))
                 raise InputError(f"column {name!r} in {path} has {int(infinite.sum())} infinite value(s) "
-                                 f"(first on data row {row + 1}: {column.iloc[row]}); use a finite number or leave it empty")
+                                 f"(first on data row {row + 1}: {column.iloc[row]}); "
+                                 "use a finite number or leave it empty")
         elif not pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
             _check_mixed(column, name, path)
 

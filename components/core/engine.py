@@ -76,7 +76,7 @@ class DuckDBEngine:
         self.duckdb = duckdb
         self.con = duckdb.connect(config={"memory_limit": memory_limit})
         self._temp = tempfile.mkdtemp(prefix="kfp-mlops-duckdb-") if temp_directory is None else None
-        self.con.execute(f"SET temp_directory = {_sql_string(temp_directory or self._temp)}")
+        self.con.execute(f"SET temp_directory = {_sql_string(temp_directory or str(self._temp))}")
         self.con.execute("SET enable_progress_bar = false")
         self.con.execute("SET preserve_insertion_order = true")
         if threads:

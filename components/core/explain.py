@@ -136,7 +136,7 @@ def row_attributions(predictor: Any, frame: pd.DataFrame, baseline: dict[str, An
     scored, _ = _output(predictor, batch, index)
     occluded = scored[count:count * (len(names) + 1)].reshape(len(names), count).T
     values = full[:, None] - occluded
-    if contract.task == "classification":
+    if contract.task == "classification" and chosen is not None:  # chosen: set for classification models
         classes = [_plain(contract.classes[i]) if contract.classes else int(i) for i in chosen]
         explained = "probability of the predicted class"
         base_proba = np.asarray(predictor.predict_proba(batch.iloc[[-1]]), dtype="float64")[0]

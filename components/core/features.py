@@ -60,7 +60,8 @@ def features_from_schema(schema: schema_pb2.Schema, label: str) -> list[Feature]
         elif feature.type == schema_pb2.FLOAT:
             features.append(Feature(feature.name, "float", "numeric"))
         else:
-            raise InputError(f"schema feature {feature.name!r} has unsupported type {feature.type} (expected INT, FLOAT or BYTES)")
+            raise InputError(f"schema feature {feature.name!r} has unsupported type {feature.type} "
+                             "(expected INT, FLOAT or BYTES)")
     if not features:
         raise InputError(f"the schema declares no feature besides the label {label!r}")
     return features
@@ -143,7 +144,8 @@ def as_days(values: pd.Series, name: str, time_format: str) -> np.ndarray:
     days, bad = to_days(values, time_format)
     if bad.any():
         raise InputError(
-            f"column {name!r} holds dates in format {time_format!r} in the schema but holds {values[bad.to_numpy()].iloc[0]!r}")
+            f"column {name!r} holds dates in format {time_format!r} in the schema "
+            f"but holds {values[bad.to_numpy()].iloc[0]!r}")
     return days
 
 
@@ -183,7 +185,8 @@ def resolve_task(task: str, labels: pd.Series, schema_type: int | None = None) -
     numeric = pd.api.types.is_numeric_dtype(labels) and not pd.api.types.is_bool_dtype(labels)
     if task == REGRESSION:
         if not numeric:
-            raise InputError(f"task 'regression' needs a numeric label; label {labels.name!r} holds {labels.dropna().iloc[0]!r}")
+            raise InputError(f"task 'regression' needs a numeric label; "
+                             f"label {labels.name!r} holds {labels.dropna().iloc[0]!r}")
         return REGRESSION
     if task == CLASSIFICATION:
         return CLASSIFICATION
@@ -206,7 +209,8 @@ def label_values(labels: pd.Series, task: str) -> np.ndarray:
         InputError: If the label has missing values.
     """
     if labels.isna().any():
-        raise InputError(f"label column {labels.name!r} has {int(labels.isna().sum())} missing value(s); drop or fill them")
+        raise InputError(f"label column {labels.name!r} has {int(labels.isna().sum())} missing value(s); "
+                         "drop or fill them")
     if task == REGRESSION:
         return labels.to_numpy(dtype="float64")
     values = labels.to_numpy()

@@ -33,7 +33,7 @@ class _StdoutHandler(logging.StreamHandler):
     """Writes to whatever ``sys.stdout`` is at the time of each record (it may be replaced, and closed,
     between two calls of the CLI in one process)."""
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> TextIO:
         return sys.stdout
 

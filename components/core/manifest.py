@@ -88,7 +88,8 @@ def signing_key() -> bytes | None:
         try:
             data = Path(key_file).read_bytes().strip()
         except OSError as error:
-            raise InputError(f"{KEY_FILE_ENV}: cannot read the signing key file {key_file}: {error.strerror}") from error
+            raise InputError(
+                f"{KEY_FILE_ENV}: cannot read the signing key file {key_file}: {error.strerror}") from error
         if not data:
             raise InputError(f"{KEY_FILE_ENV}: the signing key file {key_file} is empty")
         return data
@@ -102,7 +103,8 @@ def hash_files(model_dir: str | os.PathLike) -> dict[str, str]:
     """Relative POSIX path -> sha256 of every file in ``model_dir``, the manifest excepted."""
     root = Path(model_dir)
     return {path.relative_to(root).as_posix(): sha256_file(path)
-            for path in sorted(root.rglob("*")) if path.is_file() and path.relative_to(root).as_posix() != MANIFEST_FILE}
+            for path in sorted(root.rglob("*"))
+            if path.is_file() and path.relative_to(root).as_posix() != MANIFEST_FILE}
 
 
 def _payload(files: dict[str, str]) -> bytes:
@@ -135,7 +137,8 @@ def _read_manifest(path: Path) -> dict:
         manifest = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ChecksumError(f"{path} is damaged ({error}); refusing to load the model") from error
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict) or manifest.get("format") != FORMAT:
+    if (not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict)
+            or manifest.get("format") != FORMAT):
         raise ChecksumError(f"{path} is not a format-{FORMAT} model manifest; refusing to load the model")
     return manifest
 
@@ -171,7 +174,8 @@ def verify_model_dir(model_dir: str | os.PathLike, expected_sha256: str = "") ->
             logger.warning("%s has no %s (a model from an older trainer): accepted on the registry's sha256 only",
                            model_dir, MANIFEST_FILE)
             return Verification(str(model_dir), hash_files(root), legacy=True)
-        reason = "a signing key is set, so unsigned models are refused" if key else "there is nothing to verify it against"
+        reason = ("a signing key is set, so unsigned models are refused" if key
+                  else "there is nothing to verify it against")
         raise ChecksumError(f"{model_dir} has no {MANIFEST_FILE}: {reason}; refusing to load (retrain it)")
     manifest = _read_manifest(path)
     listed: dict[str, str] = manifest["files"]

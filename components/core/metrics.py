@@ -165,7 +165,8 @@ def truth_values(frame: pd.DataFrame, label: str, task: str) -> np.ndarray:
     return label_values(frame[label], task)
 
 
-def compute_metrics(predictor: Any, frame: pd.DataFrame, label: str, names: list[str] | None = None) -> dict[str, float]:
+def compute_metrics(predictor: Any, frame: pd.DataFrame, label: str,
+                    names: list[str] | None = None) -> dict[str, float]:
     """Metrics of a loaded model (a :class:`~kfp_mlops.components.core.model_io.Predictor`) on labelled rows.
 
     Raises:

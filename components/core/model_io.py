@@ -78,7 +78,7 @@ class FeatureContract:
         return json.dumps(asdict(self), indent=2, default=str)
 
     @classmethod
-    def from_json(cls, text: str) -> "FeatureContract":
+    def from_json(cls, text: str) -> FeatureContract:
         """Parses a contract written by :meth:`to_json`."""
         data = json.loads(text)
         data["features"] = [Feature(**f) for f in data["features"]]
@@ -176,7 +176,8 @@ class Predictor:
 
 
 def save_sklearn_model(model: Any, model_dir: str | os.PathLike, contract: FeatureContract) -> None:
-    """Writes a scikit-learn model directory: ``model.skops``, the contract, then the manifest (signed when a key is set).
+    """Writes a scikit-learn model directory: ``model.skops``, the contract, then the manifest
+    (signed when a key is set).
 
     Raises:
         ChecksumError: If the model holds a type that loading would not trust.
@@ -234,7 +235,8 @@ def _load_native(path: Path, contract: FeatureContract, verification: Verificati
                 # Trainers never write a pickle under a manifest: without a key, whoever wrote it could have
                 # rewritten the manifest too, and unpickling runs their code.
                 raise ChecksumError(f"{path / SKLEARN_FILE} is a pickle under an unsigned {MANIFEST_FILE}; refusing "
-                                    "to unpickle it (set KFP_MLOPS_SIGNING_KEY, or retrain: trainers write model.skops)")
+                                    "to unpickle it (set KFP_MLOPS_SIGNING_KEY, "
+                                    "or retrain: trainers write model.skops)")
             return Predictor(sklearn_io.loads_joblib(read_verified(path, SKLEARN_FILE, verification)), contract)
         raise InputError(f"{model_dir}: no {SKOPS_FILE} (or {SKLEARN_FILE}) for an sklearn model")
     if contract.framework == "keras":
@@ -259,8 +261,10 @@ def breaking_changes(champion: Any, challenger: Any) -> list[str]:
     changes = [f"new feature {name!r}" for name in new if name not in old]
     changes += [f"removed feature {name!r}" for name in old if name not in new]
     widening = {("int", "float")}  # a float input accepts every int the champion's callers send
-    changes += [f"feature {name!r} changed from {old[name].dtype} {old[name].kind} to {new[name].dtype} {new[name].kind}"
-                for name in new if name in old and (old[name].dtype, old[name].kind) != (new[name].dtype, new[name].kind)
+    changes += [f"feature {name!r} changed from {old[name].dtype} {old[name].kind} "
+                f"to {new[name].dtype} {new[name].kind}"
+                for name in new
+                if name in old and (old[name].dtype, old[name].kind) != (new[name].dtype, new[name].kind)
                 and not (old[name].kind == new[name].kind and (old[name].dtype, new[name].dtype) in widening)]
     if champion.label != challenger.label:
         changes.append(f"label changed from {champion.label!r} to {challenger.label!r}")

@@ -128,7 +128,7 @@ def rows_from_instances(instances: Any, contract: FeatureContract) -> Rows:
             values = instance
         else:
             raise InputError(f"instance {row} must be an object or a list, got {type(instance).__name__}")
-        for feature, value in zip(features, values):
+        for feature, value in zip(features, values, strict=True):
             columns[feature.name].append(_coerce(feature.dtype, feature.name, row, value))
     return Rows(columns, len(instances))
 

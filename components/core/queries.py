@@ -111,7 +111,7 @@ def value_counts_sql(table: str, column: str, limit: int) -> str:
             f"GROUP BY {c} ORDER BY frequency DESC, value LIMIT {int(limit)}")
 
 
-def _bigquery_rewrite(node: exp.Expression) -> exp.Expression:
+def _bigquery_rewrite(node: exp.Expr) -> exp.Expr:
     """Rewrites DuckDB's row hash and quantile functions into BigQuery's."""
     if isinstance(node, exp.Anonymous) and node.name.lower() == "hash":
         row = exp.Struct(expressions=list(node.expressions))

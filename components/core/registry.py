@@ -6,6 +6,7 @@ The backends live in :mod:`kfp_mlops.components.registry`; capabilities that con
 from __future__ import annotations
 
 import abc
+import builtins
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -135,7 +136,7 @@ class Registry(abc.ABC):
         """Appends one event to the model's audit trail."""
 
     @abc.abstractmethod
-    def history(self, name: str) -> list[AuditEvent]:
+    def history(self, name: str) -> builtins.list[AuditEvent]:
         """The model's audit trail, oldest first (empty for a model with no transitions)."""
 
     def approve(self, name: str, version: str, approved_by: str, reason: str = "", alias: str = CHAMPION,

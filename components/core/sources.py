@@ -337,6 +337,8 @@ def peek(path: str | os.PathLike | Source, rows: int = 10_000) -> Peek:
                 break
     except (pa.ArrowInvalid, OSError) as error:
         raise InputError(f"cannot read {source.uri}: {str(error).splitlines()[0]}") from None
+    if schema is None:  # resolve() never gives a Parquet source no files
+        raise InputError(f"{source.uri} is a folder with no Parquet files (*.parquet) in it")
     table = pa.Table.from_batches(batches, schema=schema).slice(0, rows)
     complete = taken < rows  # every shard was read to its end
     return Peek(source, list(schema.names), _to_pandas(table), complete)

@@ -68,12 +68,12 @@ def cgroup_cpu_limit(root: str | os.PathLike = CGROUP_ROOT,
         return min(limits)
     for folder in (root / "cpu", root / "cpu,cpuacct", root):  # v1: cfs_quota_us is -1 when unlimited
         try:
-            quota = float((folder / "cpu.cfs_quota_us").read_text().strip())
-            period = float((folder / "cpu.cfs_period_us").read_text().strip())
+            cfs_quota = float((folder / "cpu.cfs_quota_us").read_text().strip())
+            cfs_period = float((folder / "cpu.cfs_period_us").read_text().strip())
         except (OSError, ValueError):
             continue
-        if quota > 0 and period > 0:
-            return quota / period
+        if cfs_quota > 0 and cfs_period > 0:
+            return cfs_quota / cfs_period
     return None
 
 

@@ -25,7 +25,7 @@ the previous one the rest, until :func:`set_canary_traffic` promotes (100) or
 rolls back (0).
 """
 import logging
-from typing import Any, Optional
+from typing import Any
 
 from kfp_mlops.components.core.errors import InputError
 
@@ -42,7 +42,7 @@ SIGNING_KEY_MOUNT = "/var/run/secrets/kfp-mlops"
 def build_inference_service(
     name: str, namespace: str, storage_uri: str, serving_image: str = "", runtime: str = "kfp-mlops",
     framework: str = "sklearn", canary_percent: int = 100, min_replicas: int = 1, max_replicas: int = 0,
-    cpu: str = "1", memory: str = "2Gi", service_account: str = "", labels: Optional[dict[str, str]] = None,
+    cpu: str = "1", memory: str = "2Gi", service_account: str = "", labels: dict[str, str] | None = None,
     logger_url: str = "", logger_mode: str = "all",
     signing_secret: str = "",
 ) -> Any:
@@ -205,7 +205,7 @@ def set_canary_traffic(name: str, namespace: str, percent: int, api_client: Any 
 def deploy_inference_service(
     model_path: str, manifest_path: str, name: str, namespace: str, storage_uri: str, serving_image: str = "",
     runtime: str = "kfp-mlops", canary_percent: int = 100, min_replicas: int = 1, max_replicas: int = 0,
-    service_account: str = "", apply: bool = True, kubernetes_host: str = "", labels: Optional[dict[str, str]] = None,
+    service_account: str = "", apply: bool = True, kubernetes_host: str = "", labels: dict[str, str] | None = None,
     logger_url: str = "",
     signing_secret: str = "",
 ) -> str:

@@ -9,7 +9,7 @@ import logging
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from kfp_mlops.components.core.errors import InputError
 
@@ -30,7 +30,7 @@ def split_gcs_uri(uri: str) -> tuple[str, str]:
     return bucket, prefix.strip("/")
 
 
-def fetch_model_dir(uri: str, destination: Optional[str | os.PathLike] = None, client: Any = None) -> Path:
+def fetch_model_dir(uri: str, destination: str | os.PathLike | None = None, client: Any = None) -> Path:
     """Returns a local model directory for ``uri``, downloading a ``gs://`` folder first.
 
     Args:

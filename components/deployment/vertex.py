@@ -20,7 +20,7 @@ The steps, all through ``google-cloud-aiplatform``:
 import logging
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 from kfp_mlops.components.core.errors import InputError
 
@@ -142,7 +142,7 @@ def obtain_endpoint(aiplatform: Any, display_name: str, log_sampling_rate: float
     return aiplatform.Endpoint.create(display_name=display_name, sync=True, **logging_options)
 
 
-def check_health(endpoint: Any, deployed_model_id: str, instances: Optional[list], requests: int) -> list[str]:
+def check_health(endpoint: Any, deployed_model_id: str, instances: list | None, requests: int) -> list[str]:
     """Returns the health problems of the canary; an empty list means healthy."""
     problems: list[str] = []
     instances = instances or []
@@ -164,7 +164,7 @@ def deploy_with_canary(
     project: str, location: str, endpoint_name: str, model_resource_name: str = "", artifact_uri: str = "",
     serving_image: str = "", model_display_name: str = "", canary_percent: int = 10,
     machine_type: str = "n1-standard-2", min_replicas: int = 1, max_replicas: int = 1,
-    health_instances: Optional[list] = None, health_requests: int = 3, undeploy_previous: bool = True,
+    health_instances: list | None = None, health_requests: int = 3, undeploy_previous: bool = True,
     api_endpoint: str = "", credentials: Any = None, log_sampling_rate: float = 0.0, log_table: str = "",
 ) -> VertexDeployment:
     """Deploys to a Vertex AI Endpoint as a canary, then promotes it or rolls it back.

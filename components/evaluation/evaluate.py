@@ -102,7 +102,7 @@ def no_skill_baseline(evaluation: M.Evaluation, train_labels=None) -> tuple[M.Sc
     majority = str(names[np.argmax(counts)])
     proba = None
     if scored.proba is not None:
-        found = dict(zip(names.tolist(), counts.tolist()))
+        found = dict(zip(names.tolist(), counts.tolist(), strict=True))
         prior = np.array([found.get(label, 0) + 0.5 for label in scored.labels], dtype="float64")
         proba = np.tile(prior / prior.sum(), (rows, 1))
     return (M.Scored(scored.truth, np.full(rows, majority), proba, scored.labels),
@@ -193,8 +193,9 @@ def evaluate_model_dir(
                             "if blessed, it is registered as challenger and not promoted or deployed automatically")
         logger.info(f"{verdict.breaking}")
     if champion_error:
-        verdict.checks.append(gate.Check("champion", "", False, f"{champion_label} cannot be compared on the test rows: "
-                                         f"{champion_error}; promote by hand with 'kfp-mlops models promote'"))
+        verdict.checks.append(gate.Check(
+            "champion", "", False, f"{champion_label} cannot be compared on the test rows: "
+            f"{champion_error}; promote by hand with 'kfp-mlops models promote'"))
         verdict.blessed = False
     attributions = global_attributions(predictor, frame, label, evaluation.task)
     report = render_markdown(model_name, evaluation, verdict, rival, champion_label, slices, slice_feature,

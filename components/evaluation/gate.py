@@ -114,7 +114,8 @@ def check_thresholds(metrics: dict[str, float], thresholds: dict[str, float]) ->
         value = _value(metrics, metric, "thresholds")
         passed = _meets(value, float(bound), metric)
         checks.append(Check("threshold", metric, passed,
-                            f"{metric} = {value:.4f} {'meets' if passed else 'fails'} {_sign(metric)} {float(bound):g}"))
+                            f"{metric} = {value:.4f} {'meets' if passed else 'fails'} "
+                            f"{_sign(metric)} {float(bound):g}"))
     return checks
 
 
@@ -202,7 +203,8 @@ def check_slices(slices: dict[str, dict[str, float]], floors: dict[str, float], 
             metric_value = float(metrics[metric])
             passed = _meets(metric_value, float(bound), metric)
             checks.append(Check("slice", metric, passed,
-                                f"{feature}={value} ({int(metrics.get('rows', 0))} rows): {metric} = {metric_value:.4f} "
+                                f"{feature}={value} ({int(metrics.get('rows', 0))} rows): "
+                                f"{metric} = {metric_value:.4f} "
                                 f"{'meets' if passed else 'fails'} {_sign(metric)} {float(bound):g}"))
     return checks
 

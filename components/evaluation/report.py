@@ -5,7 +5,8 @@ from kfp_mlops.components.core.escaping import markdown_text as _md
 from kfp_mlops.components.evaluation.gate import Verdict
 from kfp_mlops.components.evaluation.metrics import Evaluation
 
-KIND_TITLES = {"skill": "Against a no-skill baseline", "threshold": "Absolute thresholds", "champion": "Against the champion", "slice": "Slices"}
+KIND_TITLES = {"skill": "Against a no-skill baseline", "threshold": "Absolute thresholds",
+               "champion": "Against the champion", "slice": "Slices"}
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -41,7 +42,8 @@ def render_markdown(model_name: str, evaluation: Evaluation, verdict: Verdict,
     for kind, title in KIND_TITLES.items():
         checks = [c for c in verdict.checks if c.kind == kind]
         if checks:
-            lines += [f"### {title}", ""] + [f"- {'PASS' if c.passed else 'FAIL'}: {_md(c.reason)}" for c in checks] + [""]
+            lines += ([f"### {title}", ""] + [f"- {'PASS' if c.passed else 'FAIL'}: {_md(c.reason)}" for c in checks]
+                      + [""])
     header = ["metric", "model"] + ([champion_label or "champion"] if champion else [])
     rows = [[name, f"{value:.4f}"] + ([f"{champion.metrics[name]:.4f}"] if champion and name in champion.metrics
                                       else ["-"] if champion else [])
@@ -50,7 +52,8 @@ def render_markdown(model_name: str, evaluation: Evaluation, verdict: Verdict,
     if evaluation.confusion_matrix:
         lines += ["## Confusion matrix (rows: truth, columns: predicted)", ""]
         lines += _table([""] + evaluation.classes,
-                        [[cls] + [str(n) for n in row] for cls, row in zip(evaluation.classes, evaluation.confusion_matrix)])
+                        [[cls] + [str(n) for n in row]
+                         for cls, row in zip(evaluation.classes, evaluation.confusion_matrix, strict=True)])
         lines.append("")
     if slices:
         names = sorted({m for values in slices.values() for m in values if m != "rows"})

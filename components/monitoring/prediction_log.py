@@ -66,7 +66,7 @@ class PredictionLogger:
         request_id = uuid.uuid4().hex
         kept = [
             ServedRow(now, request_id, self.model, model_version, dict(row), prediction)
-            for row, prediction in zip(rows, predictions)
+            for row, prediction in zip(rows, predictions, strict=True)
             if self.sample_rate >= 1.0 or self._random.random() < self.sample_rate
         ]
         if not kept:

@@ -43,10 +43,12 @@ class RetrainingDecision:
     def to_markdown(self) -> str:
         """The decision as a Markdown report."""
         lines = [f"# Monitoring: {'RETRAIN' if self.retrain else 'no retraining needed'}", ""]
-        lines += [f"- {markdown_text(reason)}" for reason in self.reasons] or ["- no drift above the schema's thresholds, no decay"]
+        lines += ([f"- {markdown_text(reason)}" for reason in self.reasons]
+                  or ["- no drift above the schema's thresholds, no decay"])
         if self.drifted_features:
             lines += ["", "| feature | drift distance |", "|---|---|"]
-            lines += [f"| {markdown_text(name)} | {value:.4f} |" for name, value in sorted(self.drifted_features.items())]
+            lines += [f"| {markdown_text(name)} | {value:.4f} |"
+                      for name, value in sorted(self.drifted_features.items())]
         if self.data_issues:
             lines += ["", "## Data issues (reported, not a reason to retrain)", ""]
             lines += [f"- {markdown_text(issue)}" for issue in self.data_issues]

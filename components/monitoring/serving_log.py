@@ -28,7 +28,7 @@ import os
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Iterable, Mapping
 
 import pandas as pd
@@ -93,7 +93,7 @@ def filesystem_of(root: str | os.PathLike) -> tuple[Any, str]:
 
 def partition_dir(ts: float) -> str:
     """The ``date=.../hour=...`` folder of a UNIX time, in UTC."""
-    moment = datetime.fromtimestamp(ts, tz=timezone.utc)
+    moment = datetime.fromtimestamp(ts, tz=UTC)
     return f"date={moment:%Y-%m-%d}/hour={moment:%H}"
 
 

@@ -51,7 +51,8 @@ def predict_batch(
     predictor = load_model(model_dir)
     output = Path(output_path)
     output.parent.mkdir(parents=True, exist_ok=True)
-    total, counts = 0, {}
+    total = 0
+    counts: dict[str, int] = {}
     for number, chunk in enumerate(iter_frames(data_path, chunk_rows)):
         scored = chunk.copy()
         scored[PREDICTION_COLUMN] = predictor.predict(chunk)

@@ -15,6 +15,7 @@ renamed into place under the lock.
 """
 from __future__ import annotations
 
+import builtins
 import json
 import logging
 import os
@@ -23,7 +24,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -112,7 +113,8 @@ class LocalRegistry(Registry):
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
             raise RegistryDamaged(f"registry index {self.index_path} is not valid JSON: {error}") from error
         except OSError as error:
-            raise RegistryDamaged(f"registry index {self.index_path} cannot be read: {error.strerror or error}") from error
+            raise RegistryDamaged(
+                f"registry index {self.index_path} cannot be read: {error.strerror or error}") from error
         problem = _index_problem(index)
         if problem:
             raise RegistryDamaged(f"registry index {self.index_path} is damaged: {problem}; restore it from a backup "
@@ -223,7 +225,7 @@ class LocalRegistry(Registry):
         os.replace(staging, self.root / name / version)
         record = {"version": version, "path": f"{name}/{version}", "sha256": digest,
                   "metrics": {k: float(v) for k, v in metrics.items()}, "lineage": {**lineage, "model_sha256": digest},
-                  "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+                  "created_at": datetime.now(UTC).isoformat(timespec="seconds")}
         entry["versions"].append(record)
         return record
 
@@ -277,7 +279,7 @@ class LocalRegistry(Registry):
             self._entry(index, event.model).setdefault("audit", []).append(event.to_dict())
             self._write(index)
 
-    def history(self, name: str) -> list[AuditEvent]:
+    def history(self, name: str) -> builtins.list[AuditEvent]:
         """See :meth:`Registry.history`."""
         entry = self._read()["models"].get(name) or {}
         return sort_events([AuditEvent.from_dict(item) for item in entry.get("audit", []) if isinstance(item, dict)])

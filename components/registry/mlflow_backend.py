@@ -25,6 +25,7 @@ just before the alias moves, which narrows the race to that moment (as on Vertex
 """
 from __future__ import annotations
 
+import builtins
 import json
 import logging
 import os
@@ -195,7 +196,7 @@ class MlflowRegistry(Registry):
         return run
 
     def register(self, model_dir: str, name: str, metrics: dict[str, float] | None = None,
-                 lineage: dict[str, Any] | None = None, aliases: tuple[str, ...] | list[str] = (CHALLENGER,)
+                 lineage: dict[str, Any] | None = None, aliases: tuple[str, ...] | builtins.list[str] = (CHALLENGER,)
                  ) -> ModelVersion:
         """See :meth:`Registry.register`."""
         from kfp_mlops.components.core.model_io import load_contract, verify_model_dir
@@ -230,7 +231,7 @@ class MlflowRegistry(Registry):
         logger.info("%s %s registered in MLflow (%s, run %s)", name, version, self.tracking_uri, run.info.run_id)
         return self.get(name, version)
 
-    def _history(self, name: str) -> list[str]:
+    def _history(self, name: str) -> builtins.list[str]:
         return json.loads((self._require(name).tags or {}).get(HISTORY_TAG) or "[]")
 
     def _point(self, name: str, alias: str, version: str) -> None:
@@ -273,7 +274,7 @@ class MlflowRegistry(Registry):
         key = f"{AUDIT_TAG}{re.sub(r'[^0-9]', '', event.at)}.{uuid.uuid4().hex[:8]}"
         self.client.set_registered_model_tag(event.model, key, json.dumps(event.to_dict(), sort_keys=True))
 
-    def history(self, name: str) -> list[AuditEvent]:
+    def history(self, name: str) -> builtins.list[AuditEvent]:
         """See :meth:`Registry.history`."""
         model = self._model(name)
         tags = (model.tags or {}) if model is not None else {}

@@ -18,10 +18,11 @@
 """
 from __future__ import annotations
 
+import builtins
 import json
 import logging
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from kfp_mlops.components.core.artifacts import sha256_tree
@@ -157,9 +158,10 @@ class VertexRegistry(Registry):
                 existing.aliases = sorted(set(existing.aliases) | set(missing))
             logger.info(f"{name} {existing.version} already holds these files (sha256 {digest[:12]})")
             return existing
-        record: dict[str, Any] = {"sha256": digest, "path": uri, "metrics": {k: float(v) for k, v in (metrics or {}).items()},
-                  "lineage": {**(lineage or {}), "model_sha256": digest},
-                  "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        record: dict[str, Any] = {"sha256": digest, "path": uri,
+                                  "metrics": {k: float(v) for k, v in (metrics or {}).items()},
+                                  "lineage": {**(lineage or {}), "model_sha256": digest},
+                  "created_at": datetime.now(UTC).isoformat(timespec="seconds")}
         model = self._aiplatform.Model.upload(
             display_name=name, artifact_uri=uri, serving_container_image_uri=self.serving_image,
             parent_model=parent, is_default_version=parent is None, version_aliases=list(aliases),
@@ -224,7 +226,7 @@ class VertexRegistry(Registry):
         recorded[AUDIT_KEY] = [*recorded.get(AUDIT_KEY, []), event.to_dict()]
         model.update(description=json.dumps(recorded, sort_keys=True))
 
-    def history(self, name: str) -> list[AuditEvent]:
+    def history(self, name: str) -> builtins.list[AuditEvent]:
         """See :meth:`Registry.history`."""
         parent = self._parent(name)
         if parent is None:

@@ -56,7 +56,8 @@ class MicroBatcher:
         return await future
 
     def _take_batch(self) -> list[tuple[Rows, asyncio.Future]]:
-        batch, total = [], 0
+        batch: list[tuple[Rows, asyncio.Future]] = []
+        total = 0
         while self._pending and (not batch or total + self._pending[0][0].count <= self.max_batch_rows):
             item = self._pending.pop(0)
             batch.append(item)
@@ -77,7 +78,7 @@ class MicroBatcher:
                         results = self._score_batch(batch)
                 except Exception as error:  # noqa: BLE001 - handed to each waiting request
                     results = [error] * len(batch)
-                for (_, future), result in zip(batch, results):
+                for (_, future), result in zip(batch, results, strict=True):
                     if future.done():
                         continue
                     if isinstance(result, Exception):

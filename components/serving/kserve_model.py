@@ -8,6 +8,7 @@ which the server answers with a 400 naming the reason.
 """
 import asyncio
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -52,11 +53,15 @@ def contract_model_class() -> type:
             self.ready = True
             self.pool: Any = None  # a process pool for big requests (see .offload), when serving for good
 
-        def _score(self, batch: list[payloads.Rows]) -> np.ndarray:
+        def _score(self, batch: Sequence[payloads.Rows]) -> np.ndarray:
             return self.predictor.predict(payloads.rows_to_frame(batch, self.contract))
 
-        def _score_proba(self, batch: list[payloads.Rows]) -> np.ndarray:
-            return self.predictor.predict_proba(payloads.rows_to_frame(batch, self.contract))
+        def _score_proba(self, batch: Sequence[payloads.Rows]) -> np.ndarray:
+            proba = self.predictor.predict_proba(payloads.rows_to_frame(batch, self.contract))
+            if proba is None:  # not reached: _check_wanted asks only classification models for probabilities
+                raise InputError(f"output {PROBABILITIES_OUTPUT!r} needs a classification model; "
+                                 f"this one does {self.contract.task}")
+            return proba
 
         def _check_wanted(self, wanted: list[str]) -> None:
             if PROBABILITIES_OUTPUT in wanted and self.contract.task != "classification":
@@ -69,7 +74,7 @@ def contract_model_class() -> type:
             if len(wanted) == 1:
                 return {wanted[0]: await batchers[wanted[0]].predict(rows)}
             results = await asyncio.gather(*(batchers[name].predict(rows) for name in wanted))
-            return dict(zip(wanted, results))
+            return dict(zip(wanted, results, strict=True))
 
         def predict_now(self, payload: Any, vertex: bool = False) -> Any:
             """Parses, scores and answers one request in this thread, without batching
@@ -135,7 +140,8 @@ def contract_model_class() -> type:
                 outputs = []
                 for name, values in answers.items():
                     values = np.asarray(values)
-                    outputs.append(InferOutput(name=name, shape=list(values.shape), datatype=payloads.v2_datatype(values),
+                    outputs.append(InferOutput(name=name, shape=list(values.shape),
+                                               datatype=payloads.v2_datatype(values),
                                                data=payloads.json_values(values.reshape(-1))))
                 return InferResponse(response_id=payload.id or str(uuid.uuid4()), model_name=self.name,
                                      infer_outputs=outputs)
@@ -146,7 +152,7 @@ def contract_model_class() -> type:
             classes = list(self.contract.classes)
             if vertex:  # Vertex's PredictResponse keeps only "predictions": extras go inside each one
                 return {"predictions": [{"prediction": p, "probabilities": row, "classes": classes}
-                                        for p, row in zip(predictions, probabilities)]}
+                                        for p, row in zip(predictions, probabilities, strict=True)]}
             return {"predictions": predictions, "probabilities": probabilities, "classes": classes}
 
     return ContractModel

@@ -82,15 +82,16 @@ def build_app(model: Any, dataplane: Any, repository_extension: Any, max_body_by
         app.add_exception_handler(getattr(errors, error_type, None) or NotImplementedError,
                                   _error_handler(status))
     # kserve's own decoding (e.g. V2 binary bodies) raises these on malformed requests: a 400, not a 500.
-    for error_type in (KeyError, ValueError, TypeError, IndexError, UnicodeDecodeError):
-        app.add_exception_handler(error_type, _error_handler(400, "malformed request: "))
+    for malformed in (KeyError, ValueError, TypeError, IndexError, UnicodeDecodeError):
+        app.add_exception_handler(malformed, _error_handler(400, "malformed request: "))
     app.add_exception_handler(Exception, errors.generic_exception_handler)  # anything else is a bug: 500
 
     async def validation_handler(_: Request, error: RequestValidationError) -> Any:
         reasons = "; ".join(f"{'.'.join(map(str, e.get('loc', ())))}: {e.get('msg', '')}" for e in error.errors())
         return _json({"error": f"malformed request: {reasons}"}, 400)
 
-    app.add_exception_handler(RequestValidationError, validation_handler)
+    # Starlette types every handler as taking any Exception; this one is registered for RequestValidationError only.
+    app.add_exception_handler(RequestValidationError, validation_handler)  # type: ignore[arg-type]
 
     async def vertex_health() -> Any:
         return _json({"name": model.name, "ready": bool(model.ready)}, 200 if model.ready else 503)

@@ -3,11 +3,14 @@
 Thin wrappers: each imports the library inside its body, maps artifacts to
 paths, calls one library function and writes the outputs.
 """
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from kfp.dsl import Artifact, Dataset, Input, Markdown, Metrics, Model, Output
 
 from kfp_mlops.components.images import component
+
+# The `-> NamedTuple("Name", field=type, ...)` return annotations below are how KFP declares several outputs;
+# mypy does not accept a call as a type, hence the `type: ignore[valid-type]` on those lines.
 
 
 @component("core")
@@ -105,7 +108,7 @@ def train_keras(
     """
     from kfp_mlops.components.training.keras_trainer import train_keras_model
 
-    chosen = {"epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate,
+    chosen: dict[str, Any] = {"epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate,
               "hidden_units": hidden_units} | dict(hyperparameters)
     chosen["hidden_units"] = str(chosen["hidden_units"])
     for name in ("epochs", "batch_size"):
@@ -136,7 +139,7 @@ def tune_hyperparameters(
     estimator: str = "hist_gradient_boosting",
     seed: int = 42,
     timeout_seconds: float = 0.0,
-) -> NamedTuple("TuningOutputs", estimator=str, hyperparameters=dict, summary=dict):
+) -> NamedTuple("TuningOutputs", estimator=str, hyperparameters=dict, summary=dict):  # type: ignore[valid-type]
     """Searches hyperparameters with Optuna (TPE, seeded; median pruning; parallel sklearn trials).
 
     Trial 0 is the trainer's defaults; each trial fits on ``train`` and is scored on ``eval``.
@@ -174,8 +177,8 @@ def tune_hyperparameters(
         metrics.log_metric(name, value)
     print(f"[tuning] best trial {result.best_trial}: {result.metric}={result.best_score:.4f} "
           f"(defaults: {result.default_score}) {result.hyperparameters}", flush=True)
-    outputs = namedtuple("TuningOutputs", ["estimator", "hyperparameters", "summary"])
-    return outputs(result.estimator, result.hyperparameters, result.summary())
+    TuningOutputs = namedtuple("TuningOutputs", ["estimator", "hyperparameters", "summary"])
+    return TuningOutputs(result.estimator, result.hyperparameters, result.summary())
 
 
 @component("core")
@@ -191,7 +194,7 @@ def prepare_vertex_tuning(
     estimator: str = "hist_gradient_boosting",
     seed: int = 42,
     machine_type: str = "n1-standard-4",
-) -> NamedTuple("VertexTuningSpec", worker_pool_specs=list, study_spec_metrics=list, study_spec_parameters=list,
+) -> NamedTuple("VertexTuningSpec", worker_pool_specs=list, study_spec_metrics=list, study_spec_parameters=list,  # type: ignore[valid-type]
                 metric=str):
     """Builds a Vertex AI hyperparameter tuning job's trial spec and study from the search space.
 
@@ -233,11 +236,11 @@ def prepare_vertex_tuning(
     name, greater = metric_for(metric, data.task)
     args = trial_args(trainer, gcs_fuse_path(train.uri), gcs_fuse_path(eval.uri), gcs_fuse_path(schema.uri), label,
                       name, estimator, space, seed, data.task)
-    outputs = namedtuple("VertexTuningSpec", ["worker_pool_specs", "study_spec_metrics", "study_spec_parameters",
-                                              "metric"])
-    return outputs(vertex_worker_pool_specs(trial_image, args, machine_type),
-                   [{"metric_id": name, "goal": "MAXIMIZE" if greater else "MINIMIZE"}],
-                   vertex_study_parameters(dimensions), name)
+    VertexTuningSpec = namedtuple("VertexTuningSpec", ["worker_pool_specs", "study_spec_metrics",
+                                                       "study_spec_parameters", "metric"])
+    return VertexTuningSpec(vertex_worker_pool_specs(trial_image, args, machine_type),
+                            [{"metric_id": name, "goal": "MAXIMIZE" if greater else "MINIMIZE"}],
+                            vertex_study_parameters(dimensions), name)
 
 
 @component("core")
@@ -255,7 +258,7 @@ def collect_vertex_tuning(
     estimator: str = "hist_gradient_boosting",
     seed: int = 42,
     parallel_trials: int = 2,
-) -> NamedTuple("TuningOutputs", estimator=str, hyperparameters=dict, summary=dict):
+) -> NamedTuple("TuningOutputs", estimator=str, hyperparameters=dict, summary=dict):  # type: ignore[valid-type]
     """Reads a finished Vertex AI hyperparameter tuning job: the best trial and every trial's score.
 
     Args:
@@ -289,8 +292,8 @@ def collect_vertex_tuning(
                                 estimator, data.task, name, greater, seed, parallel_trials)
     for key, value in write_outputs(result, report.path, metrics.path, trials.path).items():
         metrics.log_metric(key, value)
-    outputs = namedtuple("TuningOutputs", ["estimator", "hyperparameters", "summary"])
-    return outputs(result.estimator, result.hyperparameters, result.summary())
+    TuningOutputs = namedtuple("TuningOutputs", ["estimator", "hyperparameters", "summary"])
+    return TuningOutputs(result.estimator, result.hyperparameters, result.summary())
 
 
 @component("core")
@@ -314,7 +317,7 @@ def tune_katib(
     seed: int = 42,
     algorithm: str = "tpe",
     timeout_seconds: float = 86400.0,
-) -> NamedTuple("TuningOutputs", estimator=str, hyperparameters=dict, summary=dict):
+) -> NamedTuple("TuningOutputs", estimator=str, hyperparameters=dict, summary=dict):  # type: ignore[valid-type]
     """Runs the search as a Katib Experiment (TPE, median-stop early stopping) and reads its trials.
 
     Args:
@@ -371,5 +374,5 @@ def tune_katib(
     result = result_from_trials(found, dimensions, trainer, estimator, data.task, name, greater, seed, parallel_trials)
     for key, value in write_outputs(result, report.path, metrics.path, trials.path).items():
         metrics.log_metric(key, value)
-    outputs = namedtuple("TuningOutputs", ["estimator", "hyperparameters", "summary"])
-    return outputs(result.estimator, result.hyperparameters, result.summary())
+    TuningOutputs = namedtuple("TuningOutputs", ["estimator", "hyperparameters", "summary"])
+    return TuningOutputs(result.estimator, result.hyperparameters, result.summary())

@@ -233,7 +233,8 @@ def train_keras_model(
     from kfp_mlops.components.training.devices import configure_devices, reset_precision
 
     if epochs < 1 or batch_size < 1 or learning_rate <= 0:
-        raise InputError(f"epochs and batch_size must be >= 1 and learning_rate > 0; got {epochs}, {batch_size}, {learning_rate}")
+        raise InputError(f"epochs and batch_size must be >= 1 and learning_rate > 0; "
+                         f"got {epochs}, {batch_size}, {learning_rate}")
     hidden = parse_hidden_units(hidden_units)
     schema = read_schema(schema_path)
     features = F.features_from_schema(schema, label)
@@ -246,11 +247,13 @@ def train_keras_model(
     if task == F.CLASSIFICATION:
         classes = np.unique(y_train).tolist()
         if len(classes) < 2:
-            raise InputError(f"label column {label!r} in {train_path} has a single class; classification needs two or more")
+            raise InputError(f"label column {label!r} in {train_path} has a single class; "
+                             "classification needs two or more")
         index = {value: position for position, value in enumerate(classes)}
         unknown = sorted({str(v) for v in y_eval if v not in index})
         if unknown:
-            raise InputError(f"{eval_path}: label {label!r} has class(es) not in the training rows: {', '.join(unknown)}")
+            raise InputError(f"{eval_path}: label {label!r} has class(es) not in the training rows: "
+                             f"{', '.join(unknown)}")
         y_train = np.array([index[v] for v in y_train], dtype="int32")
         y_eval = np.array([index[v] for v in y_eval], dtype="int32")
     else:

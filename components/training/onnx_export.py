@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -132,7 +133,7 @@ def compare(native: Any, exported: Any, frame: pd.DataFrame, task: str) -> tuple
     return mismatches, float(np.max(difference, initial=0.0)), close
 
 
-def export_onnx(native: Any, model_dir: str | Path, eval_frame: pd.DataFrame, seed: int = 42,
+def export_onnx(native: Any, model_dir: str | os.PathLike, eval_frame: pd.DataFrame, seed: int = 42,
                 rows_name: str = "eval rows") -> OnnxCheck:
     """Exports ``native`` (a :class:`~.model_io.Predictor`) to ONNX and checks it on the eval rows.
 

@@ -17,6 +17,8 @@ native path.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 ML_DOMAIN = "ai.onnx.ml"
@@ -61,14 +63,17 @@ def tree_ensemble_attributes(predictors: list[list], n_targets: int, columns: np
 
     category_values = category_values or {}
 
-    nodes = {key: [] for key in ("featureids", "splits", "modes", "truenodeids", "trueleafs", "falsenodeids",
-                                 "falseleafs", "missing_value_tracks_true")}
+    nodes: dict[str, list[float]] = {key: [] for key in ("featureids", "splits", "modes", "truenodeids", "trueleafs",
+                                                         "falsenodeids", "falseleafs", "missing_value_tracks_true")}
     members: list[float] = []
-    leaf_targets, leaf_weights, roots = [], [], []
+    leaf_targets: list[int] = []
+    leaf_weights: list[float] = []
+    roots: list[int] = []
     for per_iteration in predictors:
         for target, predictor in enumerate(per_iteration):
             tree, bitsets = predictor.nodes, predictor.raw_left_cat_bitsets
-            node_ids, leaf_ids = {}, {}
+            node_ids: dict[int, int] = {}
+            leaf_ids: dict[int, int] = {}
             for index, node in enumerate(tree):  # ids first: children may come after their parent
                 if node["is_leaf"]:
                     leaf_ids[index] = len(leaf_targets)
@@ -108,7 +113,8 @@ def tree_ensemble_attributes(predictors: list[list], n_targets: int, columns: np
                 nodes["falsenodeids"].append(leaf_ids[right] if right in leaf_ids else node_ids[right])
                 nodes["falseleafs"].append(int(right in leaf_ids))
                 nodes["missing_value_tracks_true"].append(int(node["missing_go_to_left"]))
-    attributes = {f"nodes_{key}": value for key, value in nodes.items() if key not in ("splits", "modes")}
+    attributes: dict[str, Any] = {f"nodes_{key}": value for key, value in nodes.items()
+                                  if key not in ("splits", "modes")}
     attributes["nodes_splits"] = numpy_helper.from_array(np.asarray(nodes["splits"], np.float32))
     attributes["nodes_modes"] = numpy_helper.from_array(np.asarray(nodes["modes"], np.uint8))
     if members:

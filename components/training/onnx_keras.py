@@ -33,7 +33,8 @@ def convert(model: Any, features: list, task: str, opset: int = 17) -> tuple[Any
 
     preprocess, core = model.get_layer("preprocess"), model.get_layer("core")
     safe = layer_names([f.name for f in features])
-    nodes, inits, inputs, encoded = [], [], [], []
+    nodes: list[Any] = []
+    inits, inputs, encoded = [], [], []
 
     def const(name: str, value: np.ndarray) -> str:
         inits.append(numpy_helper.from_array(np.asarray(value), name))

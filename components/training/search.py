@@ -270,6 +270,8 @@ def tune(
         reason = next((t.note for t in trials if t.note), "no trial finished")
         raise InputError(f"tuning failed: no trial completed; first failure: {reason}")
     best = study.best_trial
+    if best.value is None:  # not reached: the best trial is a complete one, and those have a value
+        raise InputError("tuning failed: the best trial has no value")
     chosen, params = split_trial(best.params, trainer, estimator, data.task)
     default = records.get(0)
     return TuningResult(trainer, metric, greater, chosen, params, best.number, float(best.value),

@@ -106,7 +106,7 @@ def keras_trial(data: TrialData, hyperparameters: dict, metric: str, seed: int,
 
     class Report(keras.callbacks.Callback):
         def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-            if track is None or track not in (logs or {}):
+            if track is None or logs is None or track not in logs:
                 return
             report(transform(float(logs[track])), epoch)
             if should_prune():

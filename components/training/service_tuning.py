@@ -26,6 +26,7 @@ def vertex_study_parameters(dimensions: list[Dimension]) -> list[dict[str, Any]]
     """The study's ``parameters`` (Vertex AI ``StudySpec.ParameterSpec``, REST JSON) for a space."""
     specs = []
     for d in dimensions:
+        spec: dict[str, Any]
         if d.choices is not None:
             numbers = all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in d.choices)
             spec = ({"discrete_value_spec": {"values": sorted(float(c) for c in d.choices)}} if numbers
@@ -61,7 +62,9 @@ def vertex_trials(gcp_resources: str) -> list[dict[str, Any]]:
         raise InputError(f"gcp_resources names no HyperparameterTuningJob: {gcp_resources[:200]}")
     name = "projects/" + uri.split("/projects/", 1)[1]
     job = aiplatform.HyperparameterTuningJob.get(resource_name=name, location=name.split("/")[3])
-    return [json_format.MessageToDict(trial._pb, preserving_proto_field_name=True) for trial in job.trials]
+    # aiplatform annotates the inherited .get() as returning its private base class, which has no .trials
+    trials = job.trials  # type: ignore[attr-defined]
+    return [json_format.MessageToDict(trial._pb, preserving_proto_field_name=True) for trial in trials]
 
 
 def result_from_trials(trials: list[dict[str, Any]], dimensions: list[Dimension], trainer: str, estimator: str,
@@ -93,10 +96,10 @@ def result_from_trials(trials: list[dict[str, Any]], dimensions: list[Dimension]
         else:
             kind = "pruned" if state in ("STOPPED", "EARLYSTOPPED", "EARLY_STOPPED") else "failed"
             records.append(TrialRecord(index, kind, None, values, 0.0, note=state.lower() or "no measurement"))
-    complete = [r for r in records if r.state == "complete"]
+    complete = [(r.score, r) for r in records if r.state == "complete" and r.score is not None]
     if not complete:
         raise InputError(f"tuning failed: none of {len(records)} trial(s) reported {metric}")
-    best = (max if greater else min)(complete, key=lambda r: r.score)
+    best_score, best = (max if greater else min)(complete, key=lambda scored: scored[0])
     chosen, params = split_trial(best.params, trainer, estimator, task)
-    return TuningResult(trainer, metric, greater, chosen, params, best.number, float(best.score), None, records,
+    return TuningResult(trainer, metric, greater, chosen, params, best.number, float(best_score), None, records,
                         0.0, parallel, seed)

@@ -46,10 +46,12 @@ class FrameCaster(BaseEstimator, TransformerMixin):
     def __init__(self, features: list[dict] | None = None):
         self.features = features
 
-    def fit(self, frame: pd.DataFrame, y: Any = None) -> "FrameCaster":  # noqa: D102 - sklearn API
+    def fit(self, frame: pd.DataFrame, y: Any = None) -> FrameCaster:  # noqa: D102 - sklearn API
         return self
 
     def transform(self, frame: pd.DataFrame) -> pd.DataFrame:  # noqa: D102 - sklearn API
+        if self.features is None:  # None only as sklearn's default, before the trainer sets the contract's
+            raise ValueError("FrameCaster has no features to cast to")
         return F.cast_frame(frame, [Feature(**f) for f in self.features])
 
 
@@ -128,7 +130,8 @@ def build_pipeline(features: list[Feature], estimator: str, task: str, hyperpara
         columns = ColumnTransformer(
             [("num", "passthrough", numeric),
              ("cat", OrdinalEncoder(
-                handle_unknown="use_encoded_value", unknown_value=np.nan, max_categories=MAX_BOOSTED_CATEGORIES), categorical)],
+                handle_unknown="use_encoded_value", unknown_value=np.nan, max_categories=MAX_BOOSTED_CATEGORIES),
+              categorical)],
             verbose_feature_names_out=False,
         )
         params.setdefault("categorical_features", [False] * len(numeric) + [True] * len(categorical))
@@ -222,7 +225,8 @@ def train_sklearn_model(
         "seed": int(seed), "threads": threads,
         **sampling.as_metadata(),
         "hyperparameters": _json_safe({name: value for name, value in estimator_params(
-            _estimator_class(estimator, task), hyperparameters or {}, seed).items() if name in (hyperparameters or {})}),
+            _estimator_class(estimator, task), hyperparameters or {}, seed).items()
+            if name in (hyperparameters or {})}),
     }
     if export_onnx:
         from kfp_mlops.components.core.model_io import write_manifest

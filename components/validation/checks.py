@@ -9,7 +9,8 @@ Detected, each as a TFX ``AnomalyInfo.Type``:
 | unexpected column | SCHEMA_NEW_COLUMN |
 | column with no values at all | FEATURE_TYPE_NO_VALUES |
 | more missing values than the schema allows | FEATURE_TYPE_LOW_FRACTION_PRESENT |
-| type mismatch | INT_TYPE_NOT_INT_STRING, FLOAT_TYPE_STRING_NOT_FLOAT, STRING_TYPE_NOW_INT/FLOAT, UNEXPECTED_DATA_TYPE |
+| type mismatch | INT_TYPE_NOT_INT_STRING, FLOAT_TYPE_STRING_NOT_FLOAT |
+| type mismatch | STRING_TYPE_NOW_INT/FLOAT, UNEXPECTED_DATA_TYPE |
 | new category values | ENUM_TYPE_UNEXPECTED_STRING_VALUES |
 | out-of-range values | INT_TYPE_SMALL_INT/BIG_INT, FLOAT_TYPE_SMALL_FLOAT/BIG_FLOAT |
 | drift, skew | COMPARATOR_JENSEN_SHANNON_DIVERGENCE_HIGH, COMPARATOR_L_INFTY_HIGH |

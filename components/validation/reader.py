@@ -19,7 +19,7 @@ import queue
 import re
 import threading
 from pathlib import Path
-from typing import Iterator
+from typing import Generator, Iterator
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -153,7 +153,7 @@ class CsvBatches:
         """Column names in file order."""
         return list(self.column_types)
 
-    def _blocks(self) -> Iterator[bytes]:
+    def _blocks(self) -> Generator[bytes, None, None]:
         """Yields the file's rows in blocks of about ``block_size`` bytes; sets the header first."""
         carry, header = b"", None
         with pa.input_stream(str(self.path)) as stream:
@@ -223,9 +223,10 @@ class CsvBatches:
     def _needs_quoted_newlines(self, error: Exception) -> bool:
         """True (and switches the parser) when a field count error comes from a quoted newline."""
         message = str(error)
-        if self.quoted_newlines or "columns, got" not in message:
+        counts = re.search(r"Expected (\d+)", message)
+        if self.quoted_newlines or "columns, got" not in message or counts is None:
             return False
-        expected = int(re.search(r"Expected (\d+)", message).group(1))
+        expected = int(counts.group(1))
         if _ragged_line(self.path, expected)[0]:
             return False  # a truly ragged row
         self.quoted_newlines = True
@@ -234,8 +235,9 @@ class CsvBatches:
     def _explain(self, error: Exception) -> InputError:
         """Turns a pyarrow parse error into an InputError that names the line or column."""
         message = str(error)
-        if "Expected" in message and "columns, got" in message:
-            expected = int(re.search(r"Expected (\d+)", message).group(1))
+        counts = re.search(r"Expected (\d+)", message)
+        if counts is not None and "columns, got" in message:
+            expected = int(counts.group(1))
             line, found = _ragged_line(self.path, expected)
             where = f"line {line} has {found} fields" if line else message
             return InputError(

@@ -87,6 +87,7 @@ class _Strings:
         self.count = self.missing = self.length = 0
         self.max_tracked = max_tracked
         self.pruned = False
+        self.distinct: int | None = None  # the exact distinct count, where a table query gave it
 
     def add(self, column: pa.Array | pa.ChunkedArray) -> None:
         self.missing += column.null_count
@@ -150,12 +151,12 @@ def _histograms(stats: statistics_pb2.NumericStatistics, ordered: np.ndarray, to
         counts = np.diff(np.concatenate([[0], cuts, [ordered.size]]))
     else:
         edges, counts = np.array([stats.min, stats.max]), np.array([ordered.size])
-    for low, high, count in zip(edges[:-1], edges[1:], counts):
+    for low, high, count in zip(edges[:-1], edges[1:], counts, strict=True):
         standard.buckets.add(low_value=low, high_value=high, sample_count=float(count * scale))
     quantiles = stats.histograms.add(type=statistics_pb2.Histogram.QUANTILES)
     cuts = _quantiles(ordered, np.linspace(0, 1, QUANTILE_BUCKETS + 1))
     cuts[0], cuts[-1] = stats.min, stats.max
-    for low, high in zip(cuts[:-1], cuts[1:]):
+    for low, high in zip(cuts[:-1], cuts[1:], strict=True):
         quantiles.buckets.add(low_value=low, high_value=high, sample_count=total / QUANTILE_BUCKETS)
 
 
@@ -260,7 +261,8 @@ def compute_statistics(
 
         return table_statistics(data_path, max_tracked_values=max_tracked_values)
     batches = CsvBatches(data_path, block_size=block_size)
-    rows, accumulators, sample = 0, {}, _RowSample(sample_size)
+    rows, sample = 0, _RowSample(sample_size)
+    accumulators: dict[str, _Strings | _Numeric] = {}
     started = time.monotonic()
     next_report = started + PROGRESS_SECONDS
     for restart, batch in batches.read():
@@ -270,14 +272,15 @@ def compute_statistics(
                 name: _Strings(max_tracked_values) if pa.types.is_string(kind) else _Numeric()
                 for name, kind in batches.column_types.items()
             }
-        numeric = {}
-        for name, column in zip(batch.schema.names, batch.columns):
-            if isinstance(accumulators[name], _Numeric):
+        numeric: dict[str, np.ndarray] = {}
+        for name, column in zip(batch.schema.names, batch.columns, strict=True):
+            accumulator = accumulators[name]
+            if isinstance(accumulator, _Numeric):
                 if pa.types.is_boolean(column.type):
                     column = column.cast(pa.int8())
-                numeric[name] = accumulators[name].add(column)
+                numeric[name] = accumulator.add(column)
             else:
-                accumulators[name].add(column)
+                accumulator.add(column)
         sample.add(numeric, batch.num_rows)
         rows += batch.num_rows
         if time.monotonic() >= next_report:  # long reads say how far they are
@@ -290,12 +293,12 @@ def compute_statistics(
     for name, kind in batches.column_types.items():
         feature = dataset.features.add()
         feature.path.step.append(name)
-        acc = accumulators.get(name)
+        acc = accumulators.get(name)  # a _Strings for a string column, else a _Numeric; None when no rows
         if pa.types.is_string(kind):
             feature.type = FeatureType.STRING
-            _string_feature(feature, acc or _Strings(max_tracked_values))
+            _string_feature(feature, acc if isinstance(acc, _Strings) else _Strings(max_tracked_values))
         else:
-            acc = acc or _Numeric()
+            acc = acc if isinstance(acc, _Numeric) else _Numeric()
             floating = pa.types.is_floating(kind) and not (acc.integral and acc.present)
             feature.type = FeatureType.FLOAT if floating else FeatureType.INT
             _numeric_feature(feature, acc, sample.values.get(name, np.empty(0)))

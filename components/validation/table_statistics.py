@@ -57,8 +57,10 @@ def _numeric(feature, values: list, rows: int, kind: str, ordered: np.ndarray | 
         _histograms(num, ordered, ordered.size)
         feature.custom_stats.add(name=QUANTILES_STAT, str="exact")
         return
-    cuts = np.asarray(cuts, dtype=np.float64)
-    num.median = float(cuts[len(cuts) // 2])
+    if cuts is None or counts is None:  # not reached: callers pass either the sorted values or both of these
+        raise ValueError("numeric statistics need the sorted values, or the quantile cuts and histogram counts")
+    quantile_cuts = np.asarray(cuts, dtype=np.float64)
+    num.median = float(quantile_cuts[len(quantile_cuts) // 2])
     standard = num.histograms.add(type=statistics_pb2.Histogram.STANDARD)
     if high > low:
         edges = np.linspace(low, high, Q.STANDARD_BUCKETS + 1)
@@ -67,8 +69,8 @@ def _numeric(feature, values: list, rows: int, kind: str, ordered: np.ndarray | 
     else:
         standard.buckets.add(low_value=low, high_value=high, sample_count=float(finite))
     quantiles = num.histograms.add(type=statistics_pb2.Histogram.QUANTILES)
-    cuts[0], cuts[-1] = low, high
-    for start, end in zip(cuts[:-1], cuts[1:], strict=True):
+    quantile_cuts[0], quantile_cuts[-1] = low, high
+    for start, end in zip(quantile_cuts[:-1], quantile_cuts[1:], strict=True):
         quantiles.buckets.add(low_value=start, high_value=end, sample_count=finite / QUANTILE_BUCKETS)
     feature.custom_stats.add(name=QUANTILES_STAT, str="t-digest")
 

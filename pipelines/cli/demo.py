@@ -17,7 +17,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("story", choices=("level2",))
     parser.add_argument("--workdir", default="",
                         help="folder for data, runs and registry; it is kept, so the paths the demo prints stay valid "
-                        "(default: a new folder demo-level2-TIME under $KFP_MLOPS_HOME, itself ./.kfp-mlops by default)")
+                        "(default: a new folder demo-level2-TIME under $KFP_MLOPS_HOME, "
+                        "itself ./.kfp-mlops by default)")
     parser.set_defaults(func=handle)
 
 

@@ -62,7 +62,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                          help="serving log (the endpoint's prediction log or the KServe sink's output: a folder, "
                               "gs:// or s3://), a Vertex request-response logging table (bq://P.D.T), or a CSV")
     monitor.add_argument("--training-data", default="",
-                         help="a training CSV as drift baseline (default: the one the champion carries in the registry)")
+                         help="a training CSV as drift baseline "
+                              "(default: the one the champion carries in the registry)")
     monitor.add_argument("--model-name", required=True)
     monitor.add_argument("--label", default="", help="label column (default: the champion's own)")
     monitor.add_argument("--new-data", default="", help="newly labelled CSV: decay check and retraining window")
@@ -171,7 +172,8 @@ def _training_summary(run: Any, outcome: Any) -> None:
         print(f"Not registered: {outcome.verdict or 'the model did not pass the gate'} (see the report).")
         return
     print(f"Registered: {outcome.model_name} {outcome.version}"
-          + (" (champion)" if outcome.promoted else " (challenger: infra validation failed)") + f" in {outcome.registry}")
+          + (" (champion)" if outcome.promoted else " (challenger: infra validation failed)")
+          + f" in {outcome.registry}")
 
 
 def _tuning_summary(run: Any) -> None:

@@ -1,4 +1,5 @@
-"""``kfp-mlops submit`` and ``kfp-mlops upload``: send pipelines to Vertex AI or Kubeflow, templates to Artifact Registry."""
+"""``kfp-mlops submit`` and ``kfp-mlops upload``: send pipelines to Vertex AI or Kubeflow,
+templates to Artifact Registry."""
 from __future__ import annotations
 
 import argparse

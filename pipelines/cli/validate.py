@@ -64,5 +64,6 @@ def handle(args: argparse.Namespace) -> int:
         return 0
     failing = sorted({c["column"] for c in found.columns if c["problems"]})
     print(f"\nvalidation FAILED: {plural(len(found.result.anomalies), 'anomaly', 'anomalies')}"
-          + (f" in {'column' if len(failing) == 1 else 'columns'} {', '.join(failing)}" if failing else ""), file=sys.stderr)
+          + (f" in {'column' if len(failing) == 1 else 'columns'} {', '.join(failing)}" if failing else ""),
+          file=sys.stderr)
     return 1

@@ -88,7 +88,7 @@ def _local_message(result: dict[str, Any]) -> tuple[bool, str]:
 
 
 def _record(change: Change, result: dict[str, Any], succeeded: bool, extra: dict[str, Any] | None = None):
-    deployment = change.deployment
+    deployment = change.desired
 
     def update(record: dict[str, Any]) -> None:
         record.update(model=deployment.model, place=deployment.place, target=deployment.target)
@@ -110,10 +110,10 @@ def _apply_local(plan: Plan, changes: list[Change], log: Any) -> list[Outcome]:
     registry = local_registry(plan.project)
     requests = []
     for change in changes:
-        note = tuning_note(change.deployment)
+        note = tuning_note(change.desired)
         if note:
             log(f"  note: {change.key}: {note}")
-        requests.append({"model": change.deployment.model, "settings": change.deployment.settings,
+        requests.append({"model": change.desired.model, "settings": change.desired.settings,
                          "registry": registry, "log_dir": str(home_dir() / "logs"),
                          "train": change.action in (CREATE, UPDATE)})
     for change in changes:
@@ -166,10 +166,10 @@ def apply_plan(plan: Plan, submit_options: dict[str, Any] | None = None, log: An
         log("No changes: the applied state matches the project file.")
         return []
     outcomes = []
-    local = [c for c in pending if c.action != REMOVE and c.deployment.target == LOCAL]
+    local = [c for c in pending if c.action != REMOVE and c.desired.target == LOCAL]
     if local:
         outcomes += _apply_local(plan, local, log)
-    for change in (c for c in pending if c.action != REMOVE and c.deployment.target != LOCAL):
+    for change in (c for c in pending if c.action != REMOVE and c.desired.target != LOCAL):
         outcome = apply_remote(change, submit_options or {})
         plan.state.update(change.key, _record(change, outcome.result, outcome.succeeded, outcome.result.get("state")))
         outcomes.append(outcome)

@@ -34,6 +34,17 @@ class Change:
     deployment: Deployment | None = None
     applied: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def desired(self) -> Deployment:
+        """The desired deployment of a change that is not a ``remove``.
+
+        Raises:
+            ValueError: For a ``remove`` (it has none).
+        """
+        if self.deployment is None:
+            raise ValueError(f"{self.key}: a {self.action} change has no desired deployment")
+        return self.deployment
+
     def describe(self) -> str:
         """One line: ``~ penguins@local  update  trainer.estimator: ...``."""
         details = "; ".join(self.details)

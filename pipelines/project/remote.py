@@ -39,7 +39,7 @@ def _submit(pipeline: str, change: Change, parameters: dict[str, Any], options: 
             compiled: dict[str, Any], schedule: str | None = None) -> Any:
     from kfp_mlops.pipelines.targets import compiled_target
 
-    deployment = change.deployment
+    deployment = change.desired
     image = tuple(sorted((k, options[k]) for k in COMPILE_KEYS if options.get(k)))
     package = _package(pipeline, deployment.target, tuple(sorted(compiled.items())), image)
     submit_options = {k: v for k, v in options.items() if k not in COMPILE_KEYS}
@@ -59,7 +59,7 @@ def apply_remote(change: Change, extra_options: dict[str, Any]) -> Outcome:
     ``vertex`` and ``kfp`` keys, which apply to that target only.
     Failures are reported in the outcome (one line), never raised.
     """
-    deployment = change.deployment
+    deployment = change.desired
     environment = deployment.environment
     per_target = {k: v for k, v in extra_options.items() if k in TARGETS and isinstance(v, dict)}
     options = {**environment.submit_options(), **{k: v for k, v in extra_options.items() if k not in per_target},

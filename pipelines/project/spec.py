@@ -190,13 +190,14 @@ def load_project(path: str | Path) -> Project:
         places = settings.pop("targets", None)
         names = settings.pop("environments", None) or []
         places = places if places is not None else ([] if names else [LOCAL])
-        if names and environments is None:
-            raise InputError(f"{where}.environments: set environments_file at the top of the project file")
         for place in places:
             deployments.append(Deployment(entry["name"], place, LOCAL, settings))
-        for name in names:
-            environment = environments.get(name)
-            deployments.append(Deployment(entry["name"], name, environment.target, settings, environment))
+        if names:
+            if environments is None:
+                raise InputError(f"{where}.environments: set environments_file at the top of the project file")
+            for name in names:
+                environment = environments.get(name)
+                deployments.append(Deployment(entry["name"], name, environment.target, settings, environment))
     registry = data.get("registry", "")
     if registry and "://" not in registry:
         registry = str((folder / registry).resolve())

@@ -8,7 +8,7 @@ verdict from the state of ``apply``, or from a newer local monitoring run
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from kfp_mlops.pipelines.project.apply import local_registry
@@ -44,7 +44,7 @@ def next_run(cron: str, now: datetime) -> datetime:
 
     from croniter import croniter
 
-    zone = UTC
+    zone: tzinfo = UTC
     if cron.startswith(("TZ=", "CRON_TZ=")):
         prefix, cron = cron.split(" ", 1)
         zone = ZoneInfo(prefix.split("=", 1)[1])

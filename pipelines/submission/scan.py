@@ -17,7 +17,8 @@ def main(argv: list[str] | None = None) -> int:
     import sys
 
     paths = argv if argv is not None else sys.argv[1:]
-    files = [f for p in map(Path, paths) for f in (sorted([*p.glob("*.yaml"), *p.glob("*.json")]) if p.is_dir() else [p])]
+    files = [f for p in map(Path, paths)
+             for f in (sorted([*p.glob("*.yaml"), *p.glob("*.json")]) if p.is_dir() else [p])]
     if not files:
         print("no compiled files to scan", file=sys.stderr)
         return 2

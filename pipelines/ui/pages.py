@@ -118,7 +118,8 @@ def classification_charts(metadata: dict[str, Any]) -> str:
     points = metadata.get("confidenceMetrics")
     if points:
         ordered = sorted(points, key=lambda p: (p.get("falsePositiveRate", 0), p.get("recall", 0)))
-        charts.append(f"<figure class='roc'>{roc_svg([p.get('falsePositiveRate', 0) for p in ordered], [p.get('recall', 0) for p in ordered])}"
+        roc = roc_svg([p.get('falsePositiveRate', 0) for p in ordered], [p.get('recall', 0) for p in ordered])
+        charts.append(f"<figure class='roc'>{roc}"
                       "<figcaption>ROC curve</figcaption></figure>")
     return f"<div class='charts'>{''.join(charts)}</div>" if charts else ""
 
@@ -143,12 +144,13 @@ def run_page(run: RunRecord) -> str:
     parts.append("</table>")
     if run.log_path:
         parts.append(f"<p>Whole log: <a href='/run/{quote(run.run)}/log'>{escape(run.log_path)}</a></p>")
-    for task, name, artifact in _metrics_artifacts(run, "system.Metrics"):
+    for task, _name, artifact in _metrics_artifacts(run, "system.Metrics"):
         parts.append(f"<h2>Metrics: {escape(run.label(task))}</h2><table class='metrics'><tr><th>metric</th>"
                      "<th>value</th></tr>" + "".join(
                          f"<tr><td>{escape(k)}</td><td class='num metric' data-metric='{escape(k, quote=True)}'>"
-                         f"{_value(v)}</td></tr>" for k, v in sorted(artifact.get("metadata", {}).items())) + "</table>")
-    for task, name, artifact in _metrics_artifacts(run, "system.ClassificationMetrics"):
+                         f"{_value(v)}</td></tr>" for k, v in sorted(artifact.get("metadata", {}).items()))
+                     + "</table>")
+    for task, _name, artifact in _metrics_artifacts(run, "system.ClassificationMetrics"):
         charts = classification_charts(artifact.get("metadata", {}))
         if charts:
             parts.append(f"<h2>Classification: {escape(run.label(task))}</h2>{charts}")
@@ -204,7 +206,8 @@ def compare_runs_page(a: RunRecord, b: RunRecord, names: list[str]) -> str:
     charts = [classification_charts(art.get("metadata", {})) for run in (a, b)
               for _, _, art in _metrics_artifacts(run, "system.ClassificationMetrics")[:1]]
     if any(charts):
-        parts.append("<h2>Classification</h2><div class='side'>" + "".join(f"<div>{c}</div>" for c in charts) + "</div>")
+        parts.append("<h2>Classification</h2><div class='side'>" + "".join(f"<div>{c}</div>" for c in charts)
+                     + "</div>")
     tasks = [s["task"] for s in a.steps] + [s["task"] for s in b.steps if not a.step(s["task"])]
     parts.append("<h2>Steps</h2><table><tr><th>step</th><th>A</th><th>B</th></tr>")
     for task in tasks:

@@ -78,7 +78,7 @@ def test_digest_file_lines_and_json(tmp_path):
         f"us-docker.pkg.dev/p/r/kfp-mlops-{family}@{digest}\n" for family, digest in DIGESTS.items()))
     assert read_digest_file(lines) == DIGESTS
     as_json = tmp_path / "digests.json"
-    as_json.write_text('{"core": "%s"}' % DIGESTS["core"])
+    as_json.write_text(f'{{"core": "{DIGESTS["core"]}"}}')
     assert read_digest_file(as_json) == {"core": DIGESTS["core"]}
 
 

@@ -7,7 +7,7 @@ google-cloud-bigquery client against a loopback BigQuery API.
 import json
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
@@ -34,7 +34,7 @@ def _event(kind, event_id, data, endpoint="default"):
     """An event with the attributes KServe's payload logger sets."""
     return CloudEvent({
         "type": kind, "source": "http://localhost:9081/", "id": event_id, "specversion": "1.0",
-        "time": datetime.now(timezone.utc).isoformat(), "datacontenttype": "application/json",
+        "time": datetime.now(UTC).isoformat(), "datacontenttype": "application/json",
         "inferenceservicename": "penguins", "namespace": "ml", "component": "predictor", "endpoint": endpoint,
     }, data)
 
