@@ -294,3 +294,25 @@ def check_file(path: str | os.PathLike) -> Path:
         raise InputError(f"{path} is not a CSV file: it holds binary data")
     return path
 
+
+def check_csv_text(path: str | os.PathLike) -> tuple[Path, str, list[str]]:
+    """The byte-level checks of a local CSV, before any parser sees it: the file itself, binary bytes
+    anywhere, a UTF-8 head, and the header's names (duplicates and blanks, before a parser renames them).
+
+    Returns:
+        The checked path, the file's sha256 (from the same scan) and the header's column names.
+
+    Raises:
+        InputError: For a missing, unreadable, empty or binary file, a head that is not UTF-8, or a bad header.
+    """
+    path = check_file(path)  # missing, unreadable, a directory, empty or binary at the start
+    sha256 = scan_file(path)  # binary bytes anywhere
+    with open(path, "rb") as handle:
+        head = handle.read(_SNIFF_BYTES)
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as error:
+        if error.start < len(head) - 4:  # not just a multi-byte char cut at the sniff boundary
+            raise InputError(
+                f"{path} is not UTF-8 text (bad byte at offset {error.start}); re-save it as UTF-8 CSV") from None
+    return path, sha256, parse_header(path, head)

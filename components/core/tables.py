@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from kfp_mlops.components.core.data_contract import check_file, check_values, parse_header, scan_file
+from kfp_mlops.components.core.data_contract import check_csv_text, check_values
 from kfp_mlops.components.core.errors import InputError
 
 logger = logging.getLogger(__name__)
-_SNIFF_BYTES = 64 * 1024
 
 
 def bundled_dataset_path() -> str:
@@ -58,18 +57,7 @@ def read_checked(path: str | os.PathLike) -> tuple[pd.DataFrame, str]:
         frame, digest = read_frame(str(path))
         check_values(frame, path)
         return frame, digest
-    path = check_file(path)  # missing, unreadable, a directory, empty or binary at the start
-    sha256 = scan_file(path)  # binary bytes anywhere
-    with open(path, "rb") as handle:
-        head = handle.read(_SNIFF_BYTES)
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as error:
-        if error.start < len(head) - 4:  # not just a multi-byte char cut at the sniff boundary
-            raise InputError(
-                f"{path} is not UTF-8 text (bad byte at offset {error.start}); re-save it as UTF-8 CSV"
-            ) from None
-    parse_header(path, head)  # duplicate names, before pandas renames them
+    path, sha256, _ = check_csv_text(path)
     try:
         frame = pd.read_csv(path)
     except pd.errors.EmptyDataError:

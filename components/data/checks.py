@@ -8,11 +8,9 @@ split), so no table is ever loaded into pandas to be checked.
 from __future__ import annotations
 
 from kfp_mlops.components.core import queries as Q
-from kfp_mlops.components.core.data_contract import MIN_NUMERIC_SHARE, check_rows, parse_header, scan_file
+from kfp_mlops.components.core.data_contract import MIN_NUMERIC_SHARE, check_csv_text, check_rows
 from kfp_mlops.components.core.errors import InputError
 from kfp_mlops.components.core.sources import Source
-
-_SNIFF_BYTES = 64 * 1024
 
 
 def check_text_file(source: Source) -> str:
@@ -22,19 +20,7 @@ def check_text_file(source: Source) -> str:
         InputError: For binary bytes anywhere, a head that is not UTF-8, duplicate
             or blank column names, or fewer than two columns.
     """
-    from kfp_mlops.components.core.data_contract import check_file
-
-    path = check_file(source.files[0])  # missing, a directory, empty or binary at the start
-    sha256 = scan_file(path)  # binary bytes anywhere
-    with open(path, "rb") as handle:
-        head = handle.read(_SNIFF_BYTES)
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as error:
-        if error.start < len(head) - 4:  # not just a multi-byte char cut at the sniff boundary
-            raise InputError(
-                f"{path} is not UTF-8 text (bad byte at offset {error.start}); re-save it as UTF-8 CSV") from None
-    names = parse_header(path, head)  # duplicate names, before the engine renames them
+    path, sha256, names = check_csv_text(source.files[0])
     if len(names) < 2:
         raise InputError(f"{path} does not look like a CSV with features and a label: "
                          f"found {len(names)} column ({', '.join(names)})")
