@@ -11,32 +11,23 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
+from tests.support.loopback import LoopbackServer
 
-class FakeGcs:
+
+class FakeGcs(LoopbackServer):
     """Serves ``root`` on 127.0.0.1; use as a context manager; ``.env`` points the clients at it."""
 
     def __init__(self, root: Path):
         self.root = Path(root)
         self.requests: list[str] = []
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        super().__init__()
         # gcsfs probes a bucket for hierarchical namespaces over gRPC first; the JSON API is all there is here
         self.env = {"STORAGE_EMULATOR_HOST": self.url, "FSSPEC_GS_TOKEN": "anon", "GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT": "false",
                     "GOOGLE_CLOUD_PROJECT": "test-project"}
-        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
     def _metadata(self, bucket: str, name: str) -> dict:
         path = self.root / bucket / name

@@ -12,12 +12,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 
-class LoopbackJsonServer:
-    """A threaded loopback server; ``.url`` is its base URL. Use it as a context manager."""
+class LoopbackServer:
+    """A threaded HTTP server on 127.0.0.1 serving ``self._handler()``; ``.url`` is its base URL.
+    Use it as a context manager."""
 
     def __init__(self) -> None:
-        self.requests: list[tuple[str, str, dict]] = []
-        self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -29,6 +28,18 @@ class LoopbackJsonServer:
     def __exit__(self, *exc) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        raise NotImplementedError
+
+
+class LoopbackJsonServer(LoopbackServer):
+    """A loopback server of a JSON API: subclasses implement :meth:`route`."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, str, dict]] = []
+        self._lock = threading.Lock()
+        super().__init__()
 
     def calls(self, method: str, pattern: str) -> list[dict]:
         """Bodies of the recorded requests whose method and path match."""
