@@ -28,6 +28,7 @@ import logging
 from typing import Any
 
 from kfp_mlops.components.core.errors import InputError
+from kfp_mlops.components.core.kubernetes import kubernetes_api_client
 
 logger = logging.getLogger(__name__)
 
@@ -154,19 +155,6 @@ def to_yaml(inference_service: Any) -> str:
     return yaml.safe_dump(to_dict(inference_service), sort_keys=False)
 
 
-def kubernetes_api_client(host: str = "") -> Any:
-    """Returns a kubernetes ApiClient: for ``host`` when given, else in-cluster, else ``~/.kube/config``."""
-    from kubernetes import client, config
-
-    if host:
-        configuration = client.Configuration()
-        configuration.host = host
-        return client.ApiClient(configuration)
-    try:
-        config.load_incluster_config()
-    except config.ConfigException:
-        config.load_kube_config()
-    return client.ApiClient()
 
 
 def apply_inference_service(inference_service: Any, api_client: Any = None) -> str:

@@ -349,12 +349,8 @@ def tune_katib(
 
     import yaml
 
-    from kfp_mlops.components.training.katib import (
-        experiment_manifest,
-        experiment_name,
-        kubernetes_api_client,
-        run_experiment,
-    )
+    from kfp_mlops.components.core.kubernetes import kubernetes_api_client
+    from kfp_mlops.components.training.katib import experiment_manifest, experiment_name, run_experiment
     from kfp_mlops.components.training.search import metric_for, write_outputs
     from kfp_mlops.components.training.search_space import parse_space
     from kfp_mlops.components.training.search_trials import load_trial_data

@@ -128,18 +128,3 @@ def _trial(index: int, item: dict[str, Any]) -> dict[str, Any]:
                            for p in item.get("spec", {}).get("parameterAssignments", [])],
             "final_measurement": {"metrics": [{"metric_id": m["name"], "value": m.get("latest", m.get("max"))}
                                               for m in metrics]}}
-
-
-def kubernetes_api_client(host: str = "") -> Any:
-    """A kubernetes ApiClient: for ``host`` when given, else in-cluster, else ``~/.kube/config``."""
-    from kubernetes import client, config
-
-    if host:
-        configuration = client.Configuration()
-        configuration.host = host
-        return client.ApiClient(configuration)
-    try:
-        config.load_incluster_config()
-    except config.ConfigException:
-        config.load_kube_config()
-    return client.ApiClient()

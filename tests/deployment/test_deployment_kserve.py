@@ -9,10 +9,10 @@ import pytest
 import yaml
 
 from kfp_mlops.components.core.errors import InputError
+from kfp_mlops.components.core.kubernetes import kubernetes_api_client
 from kfp_mlops.components.deployment.kserve_manifest import (
     apply_inference_service,
     build_inference_service,
-    kubernetes_api_client,
     set_canary_traffic,
     to_dict,
     to_yaml,

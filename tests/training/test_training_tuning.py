@@ -140,7 +140,8 @@ def test_katib_experiment_is_created_watched_and_read_through_the_kubernetes_api
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    from kfp_mlops.components.training.katib import experiment_manifest, kubernetes_api_client, run_experiment
+    from kfp_mlops.components.core.kubernetes import kubernetes_api_client
+    from kfp_mlops.components.training.katib import experiment_manifest, run_experiment
 
     seen: list[tuple[str, str]] = []
     polls = {"count": 0}
