@@ -64,8 +64,9 @@ champion = current_champion.python_func(registry_uri=registry, model_name=name)
 metrics = art(dsl.Metrics, "metrics")
 assert evaluate_model.python_func(model=model, test=test, train=train, label=label, metrics=metrics,
                                   classification_metrics=art(dsl.ClassificationMetrics, "cm"),
-                                  report=art(dsl.Markdown, "report.md"), registry_uri=registry, model_name=name,
-                                  champion=champion)
+                                  report=art(dsl.Markdown, "report.md"),
+                                  feature_attributions=art(dsl.Metrics, "attributions"),
+                                  registry_uri=registry, model_name=name, champion=champion)
 version = register_model.python_func(model=model, metrics=metrics, registry_uri=registry, model_name=name,
                                      dataset=train, schema=schema, statistics=stats, pipeline_run_id="bench")
 assert infra_validate.python_func(model=model, examples=evaluation, label=label, report=art(dsl.Artifact, "infra"))

@@ -23,11 +23,12 @@ import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from kfp_mlops.components.core.errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 CHUNK_BYTES = 1 << 20
 SAMPLE_BYTES = 1 << 20  # what the pre-flight reads at most
@@ -111,6 +112,8 @@ def check_values(frame: pd.DataFrame, path: str | os.PathLike) -> None:
     Raises:
         InputError: Naming the file, the column, and an example value or row.
     """
+    import numpy as np
+    import pandas as pd
     for name in frame.columns:
         column = frame[name]
         if pd.api.types.is_float_dtype(column):
@@ -125,6 +128,8 @@ def check_values(frame: pd.DataFrame, path: str | os.PathLike) -> None:
 
 
 def _check_mixed(column: pd.Series, name: str, path: str | os.PathLike) -> None:
+    import numpy as np
+    import pandas as pd
     texts = column[column.map(lambda v: isinstance(v, str))]
     if texts.empty:
         return
@@ -173,6 +178,7 @@ def preflight(path: str | os.PathLike, label: str = "", sample_bytes: int = SAMP
         InputError: For a missing, unreadable, empty or binary file, a bad
             header, a missing label column, or bad values in the sample.
     """
+    import pandas as pd
     if _is_bigquery(str(path)):  # bq:// or a query: its schema and a free sample
         from kfp_mlops.components.core.bigquery import preflight as bigquery_preflight
 

@@ -14,12 +14,16 @@ from the data:
 """
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
+
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 from kfp_mlops.components.core.errors import InputError
 from kfp_mlops.components.core.model_io import Feature
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
 
 CLASSIFICATION, REGRESSION = "classification", "regression"
 TASKS = ("auto", CLASSIFICATION, REGRESSION)
@@ -84,6 +88,8 @@ def as_category(values: pd.Series, dtype: str) -> np.ndarray:
     Integer categories are written without a decimal part whatever the column
     arrived as (``3``, ``3.0`` and ``"3"`` all become ``"3"``).
     """
+    import numpy as np
+    import pandas as pd
     if dtype == "int":
         numbers = pd.to_numeric(values, errors="coerce")
         out = np.array([None if pd.isna(v) else str(int(v)) for v in numbers], dtype=object)
@@ -97,6 +103,7 @@ def as_number(values: pd.Series, name: str) -> np.ndarray:
     Raises:
         InputError: If a value is not a number, naming the column and the value.
     """
+    import pandas as pd
     numbers = pd.to_numeric(values, errors="coerce")
     bad = numbers.isna() & values.notna()
     if bad.any():
@@ -113,6 +120,8 @@ def as_bool(values: pd.Series, name: str) -> np.ndarray:
     Raises:
         InputError: If a value is not a boolean, naming the column and the value.
     """
+    import numpy as np
+    import pandas as pd
     if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
         numbers = values.to_numpy(dtype="float64", na_value=np.nan)
         bad = ~np.isnan(numbers) & (numbers != 0) & (numbers != 1)
@@ -162,6 +171,7 @@ def cast_column(column: pd.Series, feature: Feature) -> np.ndarray:
 
 def cast_frame(frame: pd.DataFrame, features: list[Feature]) -> pd.DataFrame:
     """Returns the feature columns of ``frame`` cast to the model's types."""
+    import pandas as pd
     data = {feature.name: cast_column(frame[feature.name], feature) for feature in features}
     return pd.DataFrame(data, index=frame.index)
 
@@ -180,6 +190,8 @@ def resolve_task(task: str, labels: pd.Series, schema_type: int | None = None) -
     Raises:
         InputError: For an unknown task, or regression on a non-numeric label.
     """
+    import numpy as np
+    import pandas as pd
     if task not in TASKS:
         raise InputError(f"unknown task {task!r}; expected one of: {', '.join(TASKS)}")
     numeric = pd.api.types.is_numeric_dtype(labels) and not pd.api.types.is_bool_dtype(labels)
@@ -208,6 +220,7 @@ def label_values(labels: pd.Series, task: str) -> np.ndarray:
     Raises:
         InputError: If the label has missing values.
     """
+    import numpy as np
     if labels.isna().any():
         raise InputError(f"label column {labels.name!r} has {int(labels.isna().sum())} missing value(s); "
                          "drop or fill them")

@@ -14,12 +14,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from kfp_mlops.components.core.errors import InputError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
 
 CLASSIFICATION, REGRESSION = "classification", "regression"
 PROBA_CLIP = 1e-15
@@ -79,6 +80,7 @@ def metric(name: str, task: str = "") -> Metric:
 
 
 def _compute(name: str, truth: np.ndarray, predicted: np.ndarray, proba: Any, labels: list[str]) -> float:
+    import numpy as np
     from sklearn import metrics as m
 
     functions: dict[str, Callable[[], Any]] = {
@@ -113,6 +115,7 @@ def applicable(task: str, truth: np.ndarray, proba: np.ndarray | None, labels: l
 
 def usable_proba(proba: np.ndarray | None, labels: list[str], truth: np.ndarray) -> np.ndarray | None:
     """``proba`` as floats when its columns match ``labels`` and the truth holds no unseen class."""
+    import numpy as np
     if proba is None or len(labels) != np.shape(proba)[1] or set(truth.tolist()) - set(labels):
         return None
     return np.asarray(proba, dtype="float64")
@@ -137,6 +140,7 @@ def score(task: str, truth: Any, predicted: Any, proba: np.ndarray | None = None
         InputError: For an unknown metric, one for another task, or a probability metric
             without usable probabilities.
     """
+    import numpy as np
     if task == CLASSIFICATION:
         truth, predicted = np.asarray(truth).astype(str), np.asarray(predicted).astype(str)
         labels = [str(c) for c in labels] if labels else sorted(set(truth.tolist()) | set(predicted.tolist()))

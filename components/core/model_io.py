@@ -22,10 +22,7 @@ import logging
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from kfp_mlops.components.core.errors import ChecksumError, InputError
 from kfp_mlops.components.core.manifest import (
@@ -35,6 +32,10 @@ from kfp_mlops.components.core.manifest import (
     verify_model_dir,
     write_manifest,
 )
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
 
 logger = logging.getLogger(__name__)
 
@@ -150,6 +151,7 @@ class Predictor:
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray | None:
         """Class probabilities, shape (rows, classes), or None for regression."""
+        import numpy as np
         if self.contract.task != "classification":
             return None
         if self.runtime == "onnx":
@@ -164,6 +166,7 @@ class Predictor:
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         """Predicted labels (classification) or values (regression)."""
+        import numpy as np
         if self.runtime == "onnx":
             self.contract.require_columns(frame)
             return self.model.predict(frame, self.contract)

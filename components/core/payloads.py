@@ -26,13 +26,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from kfp_mlops.components.core.errors import InputError
 from kfp_mlops.components.core.model_io import FeatureContract
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
 
 MAX_ROWS = 100_000
 NUMERIC_DTYPES = ("float", "int", "bool")
@@ -147,6 +148,7 @@ def rows_from_body(body: Any, contract: FeatureContract) -> Rows:
 
 
 def _flatten(data: Any) -> list[Any]:
+    import numpy as np
     if isinstance(data, np.ndarray):
         return data.reshape(-1).tolist()
     if not isinstance(data, (list, tuple)):
@@ -218,6 +220,8 @@ def rows_from_v2_inputs(inputs: Sequence[Any], contract: FeatureContract) -> Row
 
 def rows_to_frame(batch: Sequence[Rows], contract: FeatureContract) -> pd.DataFrame:
     """Joins the rows of one or more requests into one DataFrame in feature order."""
+    import numpy as np
+    import pandas as pd
     data = {}
     for feature in contract.features:
         values = batch[0].columns[feature.name] if len(batch) == 1 else [
@@ -230,6 +234,7 @@ def rows_to_frame(batch: Sequence[Rows], contract: FeatureContract) -> pd.DataFr
 
 def frame_records(frame: pd.DataFrame, columns: Sequence[str]) -> list[dict[str, Any]]:
     """Returns rows of ``frame`` as JSON-ready objects, NaN as None (for clients)."""
+    import pandas as pd
     subset = frame[list(columns)].astype(object)
     return subset.where(pd.notna(subset), None).to_dict(orient="records")
 
@@ -264,10 +269,12 @@ def requested_outputs(requested: Any, known: Sequence[str]) -> list[str]:
 
 def json_values(values: np.ndarray) -> list[Any]:
     """Returns predictions as plain JSON values (numpy scalars unwrapped)."""
+    import numpy as np
     return np.asarray(values).tolist()
 
 
 def v2_datatype(values: np.ndarray) -> str:
     """Returns the V2 datatype of a prediction array."""
+    import numpy as np
     kind = np.asarray(values).dtype.kind
     return {"b": "BOOL", "i": "INT64", "u": "INT64", "f": "FP64"}.get(kind, "BYTES")

@@ -20,12 +20,13 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING
 
 from kfp_mlops.components.core.errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
 
 logger = logging.getLogger(__name__)
 
@@ -156,6 +157,7 @@ def parquet_dataset(source: Source):
     Raises:
         InputError: If a shard is not a Parquet file, or the shards' schemas disagree.
     """
+    import pyarrow as pa
     import pyarrow.dataset as ds
 
     fs, files = None, list(source.files)
@@ -202,6 +204,8 @@ def read_table(path: str | os.PathLike, columns: list[str] | None = None) -> pd.
     Raises:
         InputError: For a missing, empty or unreadable source, or bad values (see :mod:`.contract`).
     """
+    import pandas as pd
+    import pyarrow as pa
     source = resolve(path)
     if source.kind == "csv" and not source.remote:
         from kfp_mlops.components.core.tables import read_csv
@@ -228,6 +232,8 @@ def iter_frames(path: str | os.PathLike, chunk_rows: int = 100_000):
     Raises:
         InputError: For a missing, empty or unreadable source.
     """
+    import pandas as pd
+    import pyarrow as pa
     source = resolve(path)
     if source.kind == "csv":
         if not source.remote:
@@ -318,6 +324,8 @@ def peek(path: str | os.PathLike | Source, rows: int = 10_000) -> Peek:
     Raises:
         InputError: If the source is missing, not Parquet, or unreadable.
     """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
     source = path if isinstance(path, Source) else resolve(path)
     if source.kind != "parquet":
         raise InputError(f"{source.uri} is not Parquet")
@@ -384,6 +392,8 @@ def preflight_table(source: Source, label: str = "", rows: int = 10_000):
 
 def write_parquet(frame: pd.DataFrame, path: str | os.PathLike) -> None:
     """Writes a DataFrame as one Parquet file (``path`` may be a folder: ``part-0.parquet`` in it)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
     target = Path(path)
     if not str(target).endswith(PARQUET_SUFFIXES):
         target.mkdir(parents=True, exist_ok=True)

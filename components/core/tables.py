@@ -8,11 +8,13 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from kfp_mlops.components.core.data_contract import check_csv_text, check_values
 from kfp_mlops.components.core.errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +53,8 @@ def read_checked(path: str | os.PathLike) -> tuple[pd.DataFrame, str]:
     A BigQuery source (``bq://project.dataset.table`` or a query) is read through the
     client (:func:`.bigquery.read_frame`); its digest is the SHA-256 of the rows read.
     """
+    import pandas as pd
+
     from kfp_mlops.components.core.bigquery import is_bigquery, read_frame
 
     if is_bigquery(str(path)):
@@ -118,6 +122,7 @@ def read_examples(examples_path: str | os.PathLike, label: str, max_examples: in
     Raises:
         InputError: If the file is missing, empty, or ``max_examples`` < 1.
     """
+    import pandas as pd
     path = Path(examples_path)
     if not path.exists():
         raise InputError(f"examples file not found: {path}")

@@ -9,10 +9,12 @@ number of days since 1970-01-01 (a float: datetimes keep their time of day).
 """
 from __future__ import annotations
 
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
 
 # Tried in this order; the first one that parses every value wins (so day-first
 # dates are read as such only when month-first ones cannot be).
@@ -31,10 +33,11 @@ TIME_FORMATS = (
 )
 # Custom statistic names: the detected format, and the histogram of days since the epoch.
 FORMAT_STAT, DAYS_STAT = "time_format", "days_since_epoch"
-_EPOCH = pd.Timestamp("1970-01-01")
+_EPOCH = "1970-01-01"
 
 
 def _parse(values: pd.Series, time_format: str) -> pd.Series:
+    import pandas as pd
     return pd.to_datetime(values, format=time_format, errors="coerce")
 
 
@@ -44,6 +47,7 @@ def detect_format(values: Iterable[str]) -> str | None:
     Args:
         values: Distinct non-missing values of a string column.
     """
+    import pandas as pd
     strings = pd.Series([str(v).strip() for v in values], dtype=object)
     if strings.empty or not strings.str.match(r"^\d").all():
         return None
@@ -64,9 +68,11 @@ def to_days(values: pd.Series, time_format: str) -> tuple[np.ndarray, pd.Series]
         The days as float64 (NaN where missing or unparsable), and a boolean
         mask of the values present that did not parse.
     """
+    import numpy as np
+    import pandas as pd
     strings = values.astype(object).where(values.notna(), None)
     strings = strings.map(lambda v: v if v is None else str(v).strip())
     parsed = _parse(strings, time_format)
     bad = parsed.isna() & strings.notna() & (strings != "")
-    days = ((parsed - _EPOCH) / pd.Timedelta(days=1)).to_numpy(dtype="float64", na_value=np.nan)
+    days = ((parsed - pd.Timestamp(_EPOCH)) / pd.Timedelta(days=1)).to_numpy(dtype="float64", na_value=np.nan)
     return days, bad

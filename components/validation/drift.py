@@ -22,11 +22,15 @@ that floor. At 100k rows and more the floor is far below any usual threshold.
 """
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
+
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
 from kfp_mlops.components.core.timestamps import DAYS_STAT
 from kfp_mlops.components.validation.statistics import SAMPLE_SIZE, common_stats
+
+if TYPE_CHECKING:
+    import numpy as np
 
 MIN_BINS, MAX_BINS = 5, 30
 
@@ -49,6 +53,7 @@ def _histogram(feature: statistics_pb2.FeatureNameStatistics) -> statistics_pb2.
 
 def _cdf(histogram: statistics_pb2.Histogram, points: np.ndarray) -> np.ndarray:
     """Share of the histogram's mass at or below each point (uniform within a bucket)."""
+    import numpy as np
     low = np.array([b.low_value for b in histogram.buckets])
     high = np.array([b.high_value for b in histogram.buckets])
     count = np.array([b.sample_count for b in histogram.buckets])
@@ -66,6 +71,7 @@ def _cdf(histogram: statistics_pb2.Histogram, points: np.ndarray) -> np.ndarray:
 
 def _quantile(histogram: statistics_pb2.Histogram, shares: np.ndarray) -> np.ndarray:
     """Inverse of :func:`_cdf` at the given shares (points where the CDF reaches them)."""
+    import numpy as np
     edges = np.unique(np.concatenate([[b.low_value, b.high_value] for b in histogram.buckets]))
     cdf = _cdf(histogram, edges)
     return np.interp(shares, cdf, edges)
@@ -73,6 +79,7 @@ def _quantile(histogram: statistics_pb2.Histogram, shares: np.ndarray) -> np.nda
 
 def js_divergence(p: np.ndarray, q: np.ndarray) -> float:
     """Jensen-Shannon divergence (log base 2, in [0, 1]) of two mass vectors."""
+    import numpy as np
     p = p / p.sum() if p.sum() > 0 else p
     q = q / q.sum() if q.sum() > 0 else q
     m = (p + q) / 2
@@ -85,11 +92,13 @@ def js_divergence(p: np.ndarray, q: np.ndarray) -> float:
 
 
 def _bins(n_baseline: int, n_current: int) -> int:
+    import numpy as np
     return int(np.clip(np.sqrt(max(min(n_baseline, n_current), 1)), MIN_BINS, MAX_BINS))
 
 
 def js_noise_floor(n_baseline: int, n_current: int) -> float:
     """Jensen-Shannon divergence that two samples of one distribution stay below (about 3 sigma)."""
+    import numpy as np
     n_baseline, n_current = min(n_baseline, SAMPLE_SIZE), min(n_current, SAMPLE_SIZE)
     if not n_baseline or not n_current:
         return 0.0
@@ -99,6 +108,7 @@ def js_noise_floor(n_baseline: int, n_current: int) -> float:
 
 def linf_noise_floor(frequency: float, n_baseline: int, n_current: int) -> float:
     """Gap in one value's frequency that two samples of one distribution stay below (3 sigma)."""
+    import numpy as np
     if not n_baseline or not n_current:
         return 0.0
     return 3 * float(np.sqrt(frequency * (1 - frequency) * (1 / n_baseline + 1 / n_current)))
@@ -112,6 +122,7 @@ def numeric_divergence(
     Returns:
         The divergence in [0, 1], or None when either side has no histogram.
     """
+    import numpy as np
     base, cur = _histogram(baseline), _histogram(current)
     if base is None or cur is None:
         return None

@@ -20,15 +20,16 @@ import logging
 import os
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
 from kfp_mlops.components.core.errors import InputError
 from kfp_mlops.components.validation.reader import BLOCK_SIZE, CsvBatches
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ class _Numeric:
     """Exact moments and extremes of one numeric column, merged batch by batch."""
 
     def __init__(self) -> None:
+        import numpy as np
         self.count = self.present = self.missing = self.zeros = 0  # count: finite values
         self.mean = self.m2 = 0.0
         self.min, self.max = np.inf, -np.inf
@@ -55,6 +57,7 @@ class _Numeric:
         self.sample: list[np.ndarray] = []
 
     def add(self, column: pa.Array | pa.ChunkedArray) -> np.ndarray:
+        import numpy as np
         values = np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)
         self.missing += column.null_count
         self.present += len(column) - column.null_count
@@ -83,6 +86,8 @@ class _Strings:
     """Exact value counts (bounded) and lengths of one string column."""
 
     def __init__(self, max_tracked: int) -> None:
+        import numpy as np
+        import pandas as pd
         self.counts = pd.Series(dtype=np.int64)
         self.count = self.missing = self.length = 0
         self.max_tracked = max_tracked
@@ -90,6 +95,9 @@ class _Strings:
         self.distinct: int | None = None  # the exact distinct count, where a table query gave it
 
     def add(self, column: pa.Array | pa.ChunkedArray) -> None:
+        import numpy as np
+        import pandas as pd
+        import pyarrow.compute as pc
         self.missing += column.null_count
         valid = len(column) - column.null_count
         if not valid:
@@ -110,6 +118,7 @@ class _RowSample:
     """A uniform sample of rows (bottom-k of random keys), shared by all numeric columns."""
 
     def __init__(self, size: int, seed: int = 0) -> None:
+        import numpy as np
         self.size = size
         self.rng = np.random.default_rng(seed)
         self.keys = np.empty(0)
@@ -117,6 +126,7 @@ class _RowSample:
         self.threshold = 1.0
 
     def add(self, columns: dict[str, np.ndarray], rows: int) -> None:
+        import numpy as np
         keys = self.rng.random(rows)
         chosen = np.flatnonzero(keys < self.threshold)
         self.keys = np.concatenate([self.keys, keys[chosen]])
@@ -127,6 +137,7 @@ class _RowSample:
 
     def prune(self) -> None:
         """Keeps the ``size`` rows with the smallest keys: a uniform sample of all rows seen."""
+        import numpy as np
         if self.keys.size <= self.size:
             return
         keep = np.argpartition(self.keys, self.size)[: self.size]
@@ -137,12 +148,14 @@ class _RowSample:
 
 def _quantiles(ordered: np.ndarray, shares: np.ndarray) -> np.ndarray:
     """Linear-interpolated quantiles of an already sorted array (no re-sorting)."""
+    import numpy as np
     positions = shares * (ordered.size - 1)
     return np.interp(positions, np.arange(ordered.size), ordered)
 
 
 def _histograms(stats: statistics_pb2.NumericStatistics, ordered: np.ndarray, total: int) -> None:
     """Adds TFDV's STANDARD (equal width) and QUANTILES (equal mass) histograms from a sorted sample."""
+    import numpy as np
     scale = total / ordered.size
     standard = stats.histograms.add(type=statistics_pb2.Histogram.STANDARD)
     if stats.max > stats.min:
@@ -169,6 +182,7 @@ def _common(stats: statistics_pb2.CommonStatistics, present: int, missing: int) 
 
 
 def _numeric_feature(feature, acc: _Numeric, sample: np.ndarray) -> None:
+    import numpy as np
     num = feature.num_stats
     _common(num.common_stats, acc.present, acc.missing)
     if acc.count:
@@ -183,6 +197,9 @@ def _numeric_feature(feature, acc: _Numeric, sample: np.ndarray) -> None:
 
 def _time_stats(feature, acc: _Strings) -> None:
     """Marks a column of dates: its format, and a histogram of days since the epoch (for drift)."""
+    import numpy as np
+    import pandas as pd
+
     from kfp_mlops.components.core.timestamps import DAYS_STAT, FORMAT_STAT, detect_format, to_days
 
     if acc.pruned or acc.counts.empty:
@@ -256,6 +273,8 @@ def compute_statistics(
     Raises:
         InputError: If the file is not a readable CSV (see :class:`.reader.CsvBatches`).
     """
+    import numpy as np
+    import pyarrow as pa
     if _is_table(data_path):
         from kfp_mlops.components.validation.table_statistics import table_statistics
 

@@ -15,9 +15,8 @@ DuckDB queries (:mod:`kfp_mlops.components.core.queries`) that stream the table:
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
 from kfp_mlops.components.core import queries as Q
@@ -35,6 +34,9 @@ from kfp_mlops.components.validation.statistics import (
     _Strings,
 )
 
+if TYPE_CHECKING:
+    import numpy as np
+
 EXACT_QUANTILE_ROWS = 20_000_000  # one sorted column of this many doubles: 160 MB
 QUANTILES_STAT = "quantiles"  # custom statistic: "exact" or "t-digest"
 _INTEGER = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT")
@@ -43,6 +45,7 @@ _PER_COLUMN = 8  # aggregates per column in the numeric profile, before the quan
 
 def _numeric(feature, values: list, rows: int, kind: str, ordered: np.ndarray | None,
              cuts: list | None, counts: list | None) -> None:
+    import numpy as np
     present, finite, zeros, low, high, mean, std, integral = values
     floating = not kind.startswith(_INTEGER) and kind != "BOOLEAN"
     whole = bool(integral) and finite == present and present > 0
@@ -77,12 +80,15 @@ def _numeric(feature, values: list, rows: int, kind: str, ordered: np.ndarray | 
 
 def _sorted_column(engine: DuckDBEngine, table: str, name: str) -> np.ndarray:
     """Every finite value of one numeric column, sorted (the only column in memory)."""
+    import numpy as np
     value = f"CAST({Q.quote(name)} AS DOUBLE)"
     column = engine.arrow(f"SELECT {value} FROM {table} WHERE isfinite({value})").column(0)
     return np.sort(np.asarray(column.to_numpy(), dtype=np.float64))
 
 
 def _strings(engine: DuckDBEngine, table: str, name: str, values: list, max_tracked: int) -> _Strings:
+    import numpy as np
+    import pandas as pd
     present, distinct, length = values
     acc = _Strings(max_tracked)
     acc.count, acc.length = int(present), int(length or 0)
