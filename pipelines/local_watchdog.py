@@ -6,6 +6,10 @@ keeps running. :func:`task_guard` starts each task in its own process group and
 hands that group to a small watchdog process. The watchdog reads the group ids
 from a pipe; when the pipe closes, because the driver finished or died, it ends
 every group still listed (SIGTERM, then SIGKILL after a grace period).
+
+Tasks whose command is kfp's usual script are forked from a per-run zygote
+(:mod:`kfp_mlops.pipelines.task_fork`) once it has loaded the heavy imports;
+a forked task is also a group of its own under the same watchdog.
 """
 from __future__ import annotations
 
@@ -16,6 +20,9 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
+
+from kfp_mlops.pipelines.task_fork import TaskForker
 
 GRACE_SECONDS = 3.0
 
@@ -89,18 +96,19 @@ TASK_ENTRY = ("-m kfp.dsl.executor_main", "-m kfp_mlops.pipelines.task_entry")
 
 
 def _run_task(watchdog: Watchdog, full_command: list[str], env_vars: dict[str, str] | None = None,
-              error_file: str = "") -> int:
+              error_file: str = "", forker: TaskForker | None = None) -> int:
     """kfp.local's ``run_local_subprocess``, with the task in its own process group under the watchdog.
 
     With ``error_file``, the task runs through :mod:`kfp_mlops.pipelines.task_entry`, which writes its
-    failure there as typed JSON.
+    failure there as typed JSON. With a ready ``forker``, the task is forked from its zygote.
     """
     env = {**os.environ, **(env_vars or {})}
     if error_file:
         full_command = [part.replace(*TASK_ENTRY) for part in full_command]
         env["KFP_MLOPS_ERROR_FILE"] = error_file
-    with subprocess.Popen(full_command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          bufsize=1, env=env, start_new_session=True) as process:
+    forked = forker.spawn(full_command, env) if forker else None
+    with forked or subprocess.Popen(full_command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                    bufsize=1, env=env, start_new_session=True) as process:
         watchdog.watch(process.pid)  # with start_new_session, the group id is the task's pid
         try:
             if process.stdout:
@@ -118,26 +126,43 @@ def _run_task(watchdog: Watchdog, full_command: list[str], env_vars: dict[str, s
             watchdog.release(process.pid)
 
 
+@dataclass
+class Guard:
+    """What :func:`task_guard` runs tasks with: the watchdog, and the zygote's forker (None when off)."""
+
+    watchdog: Watchdog
+    forker: TaskForker | None
+
+
 @contextlib.contextmanager
-def task_guard(error_dir: str | os.PathLike | None = None) -> Iterator[Watchdog]:
+def task_guard(error_dir: str | os.PathLike | None = None, fork: bool = True,
+               preload: tuple[str, ...] | None = None) -> Iterator[Guard]:
     """Runs kfp.local's subprocess tasks in their own process groups, under a watchdog.
 
     Args:
         error_dir: Where each failed task writes its typed failure (``task-N.json``); None for none.
+        fork: Start a zygote and fork tasks from it once it is ready (unless ``$KFP_MLOPS_TASK_FORK`` is 0).
+        preload: The zygote's imports; None for :data:`~kfp_mlops.pipelines.task_zygote.PRELOAD`.
     """
     from kfp.local import subprocess_task_handler
 
     watchdog = Watchdog()
+    forker = TaskForker.start(preload) if fork else None
+    if forker:
+        watchdog.watch(forker.process.pid)  # its own session: the zygote's group id is its pid
     original = subprocess_task_handler.run_local_subprocess
     count = iter(range(1, 1 << 30))
 
     def run_local_subprocess(full_command: list[str], env_vars: dict[str, str] | None = None) -> int:
         error_file = os.path.join(error_dir, f"task-{next(count)}.json") if error_dir else ""
-        return _run_task(watchdog, full_command, env_vars, error_file)
+        return _run_task(watchdog, full_command, env_vars, error_file, forker)
 
     subprocess_task_handler.run_local_subprocess = run_local_subprocess
     try:
-        yield watchdog
+        yield Guard(watchdog, forker)
     finally:
         subprocess_task_handler.run_local_subprocess = original
+        if forker:
+            forker.close()
+            watchdog.release(forker.process.pid)
         watchdog.close()
