@@ -13,11 +13,12 @@ own is unsafe): the client sends a 4-byte length with the write end of the
 task's output pipe attached (``SCM_RIGHTS``), then that many bytes of JSON
 ``{"module", "source", "args", "env", "cwd"}``; the server answers one JSON
 line ``{"pid": N}`` and, when the task ends, ``{"exit": CODE}`` (negative for a
-signal, like ``Popen.returncode``). It prints ``READY`` on stdout once kfp is
-imported, then imports the rest one module at a time whenever no request waits
-(a task forked early imports what is not loaded yet itself, as a fresh process
-would), and exits when its stdin closes (the run ended or its driver died),
-ending any task still running.
+signal, like ``Popen.returncode``). It prints ``READY`` on stdout once the
+modules before :data:`READY` in its list are imported (kfp), then imports the
+rest one module at a time whenever no request waits (a task forked early
+imports what is not loaded yet itself, as a fresh process would), and exits
+when its stdin closes (the run ended or its driver died), ending any task still
+running.
 
 Run: ``python -m kfp_mlops.pipelines.task_zygote SOCKET_PATH [MODULE,MODULE...]``.
 """
@@ -38,13 +39,14 @@ import sys
 import tempfile
 import threading
 
+READY = "READY"  # in a preload list: the modules before it are loaded before the zygote says READY
 # What tasks of the bundled pipelines import, measured with PYTHONPROFILEIMPORTTIME. Left out: tensorflow
 # (huge, and starts threads), onnxruntime (cheap to import, and its import opens a telemetry SQLite file and
 # starts a thread), kfp.dsl.executor_main and task_entry (runpy runs them as __main__ and warns when loaded).
 PRELOAD = (
     "kfp.dsl", "kfp.dsl.executor", "kfp.dsl.kfp_config", "kfp.dsl.utils", "kfp_mlops.pipelines.task_failure",
-    "kfp_mlops.components.data.fingerprint", "numpy", "pandas", "kfp_mlops.components.data.ingest", "duckdb",
-    "kfp_mlops.components.validation.validate", "kfp_mlops.components.registry.register",
+    READY, "kfp_mlops.components.data.fingerprint", "numpy", "pandas", "kfp_mlops.components.data.ingest",
+    "duckdb", "kfp_mlops.components.validation.validate", "kfp_mlops.components.registry.register",
     "kfp_mlops.components.deployment.local", "scipy.sparse", "scipy.special", "scipy.stats", "sklearn.base",
     "sklearn.ensemble", "sklearn.compose", "sklearn.metrics", "sklearn.inspection", "sklearn.impute",
     "sklearn.preprocessing", "sklearn.linear_model", "skops.io", "skl2onnx",
@@ -146,13 +148,15 @@ def serve(path: str, modules: tuple[str, ...]) -> None:
     listener.listen(16)
     os.environ["_KFP_RUNTIME"] = "true"  # kfp.dsl as tasks import it
     pending = list(modules)
-    while pending and pending[0].startswith("kfp."):  # what every task needs, before READY
-        _import(pending.pop(0))
+    while READY in pending:  # what every task needs, before READY
+        name = pending.pop(0)
+        if name != READY:
+            _import(name)
     selector = selectors.DefaultSelector()
     selector.register(listener, selectors.EVENT_READ, "accept")
     selector.register(0, selectors.EVENT_READ, "stdin")
     children: dict[int, tuple[int, socket.socket]] = {}  # pidfd -> (pid, connection)
-    print("READY", flush=True)
+    print(READY, flush=True)
     while True:
         events = selector.select(0 if pending else None)
         if not events and pending:  # idle: the next import (a task waits at most for one)

@@ -85,9 +85,12 @@ def test_killing_the_driver_ends_its_task_processes(tmp_path, signum):
         assert _wait_for(pid_file.exists, 120), "the task never started"
         task, grandchild = (int(p) for p in pid_file.read_text().split())
         assert _alive(task) and _alive(grandchild)
+        helpers = [int(p) for p in Path(f"/proc/{driver.pid}/task/{driver.pid}/children").read_text().split()]
         driver.send_signal(signum)
         driver.wait(timeout=30)
         assert _wait_for(lambda: not _alive(task) and not _alive(grandchild), 30), "task processes outlived the driver"
+        # The watchdog, the task zygote and any task started as a fresh process end too.
+        assert _wait_for(lambda: not any(_alive(pid) for pid in helpers), 30), "helpers outlived the driver"
     finally:
         if driver.poll() is None:
             driver.kill()
