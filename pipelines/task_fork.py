@@ -108,6 +108,10 @@ class TaskForker:
         if os.environ.get(FORK_ENV, "1").strip() == "0" or not hasattr(os, "pidfd_open") \
                 or not hasattr(socket, "send_fds") or sys.platform != "linux":
             return None
+        try:
+            os.close(os.pidfd_open(os.getpid()))  # Linux 5.3 or later
+        except OSError:
+            return None
         return cls(preload)
 
     def ready(self, timeout: float = 0.0) -> bool:

@@ -180,7 +180,13 @@ def serve(path: str, modules: tuple[str, ...]) -> None:
                     conn.close()
                     continue
                 _reply(conn, {"pid": pid})
-                pidfd = os.pidfd_open(pid)
+                try:
+                    pidfd = os.pidfd_open(pid)
+                except OSError as error:  # out of descriptors: wait for this one task instead
+                    logger.warning("waiting for task %d: %s", pid, error)
+                    _reply(conn, {"exit": os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])})
+                    conn.close()
+                    continue
                 children[pidfd] = (pid, conn)
                 selector.register(pidfd, selectors.EVENT_READ, "child")
             else:
