@@ -23,7 +23,7 @@ from kfp_mlops.components.core.sources import Source
 
 logger = logging.getLogger(__name__)
 
-MEMORY_LIMIT = os.environ.get("KFP_MLOPS_DUCKDB_MEMORY", "1GB")
+MEMORY_ENV, MEMORY_LIMIT = "KFP_MLOPS_DUCKDB_MEMORY", "1GB"  # read when an engine starts, never at import
 SHARD_BYTES = 256 << 20  # Parquet shard size of a split: a big split becomes a folder of shards
 ROW_GROUP_ROWS = 122_880
 # What pandas reads as missing, so a column of numbers with "NA" in it stays numeric here too.
@@ -64,15 +64,17 @@ class DuckDBEngine:
     """One DuckDB connection, bounded in memory and threads.
 
     Args:
-        memory_limit: DuckDB's ``memory_limit``; work beyond it spills to disk.
+        memory_limit: DuckDB's ``memory_limit``; work beyond it spills to disk. None: ``$KFP_MLOPS_DUCKDB_MEMORY``,
+            else 1GB.
         threads: Worker threads; None lets DuckDB use every core.
         temp_directory: Where spills go; None uses a fresh temporary folder.
     """
 
-    def __init__(self, memory_limit: str = MEMORY_LIMIT, threads: int | None = None,
+    def __init__(self, memory_limit: str | None = None, threads: int | None = None,
                  temp_directory: str | None = None):
         import duckdb
 
+        memory_limit = memory_limit or os.environ.get(MEMORY_ENV, MEMORY_LIMIT)
         self.duckdb = duckdb
         self.con = duckdb.connect(config={"memory_limit": memory_limit})
         self._temp = tempfile.mkdtemp(prefix="kfp-mlops-duckdb-") if temp_directory is None else None

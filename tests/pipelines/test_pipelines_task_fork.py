@@ -168,3 +168,11 @@ def test_a_zygote_that_dies_mid_task_fails_the_task_instead_of_hanging(tmp_path,
         assert codes == [1] and _wait_for(lambda: not _alive(task), 10)
         assert "the task zygote ended before reporting" in capfd.readouterr().out
         assert not guard.forker.ready() and guard.forker.spawn(["sh", "-ec"], {}) is None  # the rest: fresh
+
+
+def test_our_variables_are_read_when_used_so_a_forked_task_sees_its_own(monkeypatch):
+    from kfp_mlops.components.core.engine import DuckDBEngine  # already imported, as in the zygote
+
+    monkeypatch.setenv("KFP_MLOPS_DUCKDB_MEMORY", "256MB")
+    with DuckDBEngine() as engine:
+        assert engine.con.execute("SELECT current_setting('memory_limit')").fetchone()[0] == "244.1 MiB"
