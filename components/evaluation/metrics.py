@@ -3,11 +3,8 @@ confusion matrix, ROC and PR curves, and per-slice metrics.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from dataclasses import dataclass, field
-from typing import Any
-
+from typing import TYPE_CHECKING, Any
 
 from kfp_mlops.components.core.errors import InputError
 from kfp_mlops.components.core.metrics import CLASSIFICATION, score, truth_values, usable_proba
