@@ -174,6 +174,8 @@ def bench_training(rows: int, work: Path) -> None:
     ours, done = timed(subprocess.run, command, env=env, capture_output=True, text=True)
     if done.returncode:
         print(done.stdout[-3000:], done.stderr[-3000:])
+    steps = done.stdout[done.stdout.find("Steps ("):]
+    print(steps[:steps.find("Finished in")].rstrip())  # the run's per-step timings
     print(f"cold `training` on {rows:,} rows: {ours:.1f} s; one-process pandas + sklearn script {script:.1f} s "
           f"-> {ours / script:.2f}x (target <= 1.5x)", flush=True)
 

@@ -86,15 +86,19 @@ def as_category(values: pd.Series, dtype: str) -> np.ndarray:
     """Casts a column to category strings, keeping missing values as ``None``.
 
     Integer categories are written without a decimal part whatever the column
-    arrived as (``3``, ``3.0`` and ``"3"`` all become ``"3"``).
+    arrived as (``3``, ``3.0`` and ``"3"`` all become ``"3"``). Each distinct
+    value is converted once (``pandas.factorize``), not each row.
     """
     import numpy as np
     import pandas as pd
     if dtype == "int":
-        numbers = pd.to_numeric(values, errors="coerce")
-        out = np.array([None if pd.isna(v) else str(int(v)) for v in numbers], dtype=object)
-        return out
-    return np.array([None if pd.isna(v) else str(v) for v in values], dtype=object)
+        values = pd.to_numeric(values, errors="coerce")
+    if dtype != "int" and pd.api.types.infer_dtype(values, skipna=True) in ("mixed", "mixed-integer"):
+        # factorize hashes True like 1: values of mixed types are converted one by one
+        return np.array([None if pd.isna(v) else str(v) for v in values], dtype=object)
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    text = [str(int(v)) if dtype == "int" else str(v) for v in uniques]
+    return np.array([*text, None], dtype=object)[codes]  # code -1 (missing) picks the trailing None
 
 
 def as_number(values: pd.Series, name: str) -> np.ndarray:

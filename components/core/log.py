@@ -65,6 +65,11 @@ def configure(level: int = logging.INFO, stream: TextIO | None = None) -> loggin
 
 
 def configure_task() -> None:
-    """Inside a KFP task (``$_KFP_RUNTIME`` set), logs at INFO to stdout; elsewhere does nothing."""
+    """Inside a KFP task (``$_KFP_RUNTIME`` set), logs at INFO to stdout; elsewhere does nothing.
+
+    The records stop at the library's logger: kfp's executor gives the root logger a handler
+    of its own, and a record passed on to it would print twice in the step's log.
+    """
     if os.environ.get(KFP_RUNTIME_ENV):
         configure(logging.INFO)
+        logging.getLogger(ROOT).propagate = False

@@ -20,10 +20,16 @@ logger = logging.getLogger(__name__)
 
 
 def bundled_dataset_path() -> str:
-    """Returns the path of the palmerpenguins CSV that ships in its wheel."""
-    import palmerpenguins
+    """Returns the path of the palmerpenguins CSV that ships in its wheel.
 
-    return str(Path(palmerpenguins.__file__).parent / "data" / "penguins.csv")
+    The package is located, not imported: its ``__init__`` imports pandas (0.6 s).
+    """
+    from importlib.util import find_spec
+
+    spec = find_spec("palmerpenguins")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("palmerpenguins is not installed: it ships the bundled dataset")
+    return str(Path(next(iter(spec.submodule_search_locations))) / "data" / "penguins.csv")
 
 
 BUNDLED_LABEL = "species"

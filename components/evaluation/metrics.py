@@ -4,13 +4,14 @@ confusion matrix, ROC and PR curves, and per-slice metrics.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from kfp_mlops.components.core.errors import InputError
 from kfp_mlops.components.core.metrics import CLASSIFICATION, score, truth_values, usable_proba
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
 
 MAX_CURVE_POINTS = 200
 MISSING_SLICE = "(missing)"
@@ -58,6 +59,7 @@ class Evaluation:
 
 def _thin(indices_count: int, limit: int = MAX_CURVE_POINTS) -> np.ndarray:
     """At most ``limit`` evenly spread indices of a curve, first and last kept."""
+    import numpy as np
     if indices_count <= limit:
         return np.arange(indices_count)
     return np.unique(np.linspace(0, indices_count - 1, limit).round().astype(int))
@@ -65,6 +67,7 @@ def _thin(indices_count: int, limit: int = MAX_CURVE_POINTS) -> np.ndarray:
 
 def _finite(values: np.ndarray) -> list[float]:
     # roc_curve's first threshold is +inf; JSON and KFP need finite numbers.
+    import numpy as np
     return [float(v) if np.isfinite(v) else 1.0 for v in values]
 
 
@@ -93,6 +96,7 @@ def _classification(truth: np.ndarray, predicted: np.ndarray, proba: np.ndarray 
 
 
 def _regression(truth: np.ndarray, predicted: np.ndarray) -> Evaluation:
+    import numpy as np
     predicted = predicted.astype("float64")
     return Evaluation("regression", len(truth), score("regression", truth, predicted),
                       scored=Scored(np.asarray(truth, dtype="float64"), predicted))
@@ -101,6 +105,7 @@ def _regression(truth: np.ndarray, predicted: np.ndarray) -> Evaluation:
 def score_arrays(task: str, truth: np.ndarray, predicted: np.ndarray, proba: np.ndarray | None = None,
                  classes: list[Any] | None = None) -> Evaluation:
     """Metrics of given predictions (a no-skill baseline's, for instance) on labelled rows."""
+    import numpy as np
     if task == "classification":
         return _classification(np.asarray(truth), np.asarray(predicted), proba, list(classes or []))
     return _regression(np.asarray(truth, dtype="float64"), np.asarray(predicted))
@@ -120,6 +125,7 @@ def evaluate_frame(predictor: Any, frame: pd.DataFrame, label: str) -> Evaluatio
     Raises:
         InputError: If the label or a feature column is missing, or the set is empty.
     """
+    import numpy as np
     if frame.empty:
         raise InputError("test data has no rows")
     task = predictor.contract.task

@@ -109,13 +109,17 @@ def estimator_params(cls: type, hyperparameters: dict, seed: int) -> dict:
     return params
 
 
-def build_pipeline(features: list[Feature], estimator: str, task: str, hyperparameters: dict, seed: int):
+def build_pipeline(features: list[Feature], estimator: str, task: str, hyperparameters: dict, seed: int,
+                   few_categories: bool = False):
     """Builds the unfitted raw-rows-to-prediction pipeline.
 
     - ``linear``: median imputation and scaling for numbers, one-hot categories.
     - ``random_forest``: median imputation for numbers, one-hot categories.
     - ``hist_gradient_boosting``: numbers as they are (NaN is native), ordinal
-      categories marked categorical for the booster.
+      categories marked categorical for the booster. Rare categories are grouped
+      to keep at most ``MAX_BOOSTED_CATEGORIES`` per column, unless
+      ``few_categories`` says no column has more: then the encoder skips
+      counting every value (a Python loop over the rows in scikit-learn).
     """
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
@@ -130,7 +134,8 @@ def build_pipeline(features: list[Feature], estimator: str, task: str, hyperpara
         columns = ColumnTransformer(
             [("num", "passthrough", numeric),
              ("cat", OrdinalEncoder(
-                handle_unknown="use_encoded_value", unknown_value=np.nan, max_categories=MAX_BOOSTED_CATEGORIES),
+                handle_unknown="use_encoded_value", unknown_value=np.nan,
+                max_categories=None if few_categories else MAX_BOOSTED_CATEGORIES),
               categorical)],
             verbose_feature_names_out=False,
         )
@@ -204,7 +209,9 @@ def train_sklearn_model(
     targets = F.label_values(frame[label], task)
     if task == F.CLASSIFICATION and len(np.unique(targets)) < 2:
         raise InputError(f"label column {label!r} in {train_path} has a single class; classification needs two or more")
-    model = build_pipeline(features, estimator, task, hyperparameters or {}, seed)
+    few_categories = all(frame[f.name].nunique(dropna=False) <= MAX_BOOSTED_CATEGORIES
+                         for f in features if f.kind == "categorical")
+    model = build_pipeline(features, estimator, task, hyperparameters or {}, seed, few_categories)
     with thread_budget() as threads:
         logger.info(f"{estimator} {task} on {len(frame)} rows, {len(features)} features, "
               f"{threads} thread(s)")
@@ -232,7 +239,7 @@ def train_sklearn_model(
         from kfp_mlops.components.core.model_io import write_manifest
         from kfp_mlops.components.training.onnx_export import export_onnx as export
 
-        check_rows = _read_eval(eval_path, features, label) if eval_path else sample_rows(frame, 2_000, seed)
+        check_rows = _read_eval(eval_path, features, label, seed) if eval_path else sample_rows(frame, 2_000, seed)
         rows_name = "eval rows" if eval_path else "sampled training rows (no eval split given)"
         with thread_budget(threads):  # the check scores the native model too
             metadata.update(export(Predictor(model, contract), model_dir, check_rows, seed, rows_name).summary())
@@ -245,9 +252,11 @@ def sample_rows(frame: pd.DataFrame, rows: int, seed: int) -> pd.DataFrame:
     return frame if len(frame) <= rows else frame.sample(rows, random_state=seed)
 
 
-def _read_eval(path: str | os.PathLike, features: list[Feature], label: str) -> pd.DataFrame:
-    from kfp_mlops.components.core.sources import read_table
+def _read_eval(path: str | os.PathLike, features: list[Feature], label: str, seed: int) -> pd.DataFrame:
+    """The eval rows the ONNX check scores: all of them, or a seeded sample of ``MAX_CHECK_ROWS``."""
+    from kfp_mlops.components.core.sources import sample_table
+    from kfp_mlops.components.training.onnx_export import MAX_CHECK_ROWS
 
-    frame = read_table(path)
+    frame, _ = sample_table(path, max_rows=MAX_CHECK_ROWS, seed=seed)
     F.check_columns(frame, features, label, str(path))
     return frame

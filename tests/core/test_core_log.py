@@ -35,3 +35,12 @@ def test_the_cli_handler_follows_stdout_even_after_a_test_stream(capsys):
     log.configure()  # what the CLI does: back to the current stdout
     logging.getLogger("kfp_mlops.components.registry.local").info("v3 is now champion")
     assert capsys.readouterr().out == "[registry] v3 is now champion\n"
+
+
+def test_a_task_line_prints_once_beside_the_executors_root_handler():
+    code = ("import logging, sys; logging.basicConfig(stream=sys.stdout, format='[KFP Executor] %(message)s', "
+            "level=logging.INFO); import kfp_mlops.components; "
+            "logging.getLogger('kfp_mlops.components.data.ingest').info('split 3 ways')")
+    done = subprocess.run([sys.executable, "-c", code], env={"_KFP_RUNTIME": "true", "PATH": ""},
+                          capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines() == ["[data] split 3 ways"]

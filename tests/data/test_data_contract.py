@@ -53,6 +53,19 @@ def test_numeric_column_holding_text_gives_the_share_and_an_example(tmp_path):
     assert "33%" in message and "'unknown'" in message
 
 
+def test_the_table_reader_names_the_first_text_row_of_a_numeric_looking_column(tmp_path):
+    frame = _frame(300).astype({"x": object})
+    frame.loc[[41, 100, 250], "x"] = ["unknown", "unknown", "missing"]
+    frame.loc[frame.index % 2 == 0, "x"] = frame.loc[frame.index % 2 == 0, "x"].map(lambda v: f" {v} ")
+    path = tmp_path / "mixed.csv"
+    frame.to_csv(path, index=False)
+    with pytest.raises(InputError) as error:
+        read_csv(path)
+    message = _one_line(error)  # counted on distinct values, weighted by their rows: 3 of 300 rows
+    assert "column 'x'" in message and "1% of its values are text" in message
+    assert "'unknown' on data row 42" in message
+
+
 def test_a_text_column_with_a_few_numbers_stays_categorical(tmp_path):
     frame = _frame(100)
     frame["code"] = ["A1", "B2", "C3", "42"] * 25

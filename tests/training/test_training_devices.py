@@ -1,6 +1,7 @@
 """GPU handling, exercised on CPU: strategy choice, memory growth, mixed precision and the CPU fallback."""
 from __future__ import annotations
 
+import logging
 from types import SimpleNamespace
 
 import pytest
@@ -66,11 +67,12 @@ def test_several_gpus_mirror_with_memory_growth_and_mixed_precision():
     assert plan.to_dict()["gpus"] == ["/physical_device:GPU:0", "/physical_device:GPU:1"]
 
 
-def test_one_gpu_uses_one_device_strategy_even_when_growth_cannot_be_set(capsys):
+def test_one_gpu_uses_one_device_strategy_even_when_growth_cannot_be_set(caplog):
+    caplog.set_level(logging.INFO, logger="kfp_mlops")  # the log line, whatever handlers earlier tests installed
     tf, keras = FakeTF(gpu_count=1, growth_error=True), FakeKeras()
     strategy, plan = configure_devices(tf=tf, keras=keras)
     assert (strategy.kind, strategy.devices) == ("one_device", "/gpu:0")
-    assert "memory growth not set" in capsys.readouterr().out
+    assert "memory growth not set" in caplog.text
     assert keras.policies == ["mixed_float16"]
 
 

@@ -160,3 +160,23 @@ def test_trainers_read_the_schema_the_validation_step_infers(penguins, tmp_path)
     assert result.contract.classes == ["Adelie", "Chinstrap", "Gentoo"]
     predictions = load_model(tmp_path / "model").predict(evaluation)
     assert np.mean(predictions == evaluation["species"].to_numpy()) > 0.9
+
+
+def test_boosted_trees_group_rare_categories_only_when_a_column_has_too_many(tmp_path):
+    rng = np.random.default_rng(3)
+    rows = 3000
+    frame = pd.DataFrame({"x": rng.normal(size=rows), "few": rng.choice(["a", "b", "c"], rows),
+                          "many": [f"id{i}" for i in rng.integers(0, 400, rows)]})
+    frame["label"] = np.where(frame["x"] + (frame["few"] == "a") > 0.5, "yes", "no")
+    types = {"x": "FLOAT", "few": "BYTES", "many": "BYTES", "label": "BYTES"}
+    for columns, expected in ((["x", "few", "label"], None), (["x", "few", "many", "label"], 250)):
+        frame[columns].to_csv(tmp_path / "train.csv", index=False)
+        schema = write_schema(tmp_path / "schema.pbtxt", {c: types[c] for c in columns})
+        model_dir = tmp_path / f"model-{len(columns)}"
+        train_sklearn_model(tmp_path / "train.csv", schema, model_dir, "label", export_onnx=False)
+        encoder = load_model(model_dir).model.steps[1][1].named_transformers_["cat"]
+        assert encoder.max_categories == expected  # no per-row counting unless a column needs grouping
+        codes = encoder.transform(frame[[c for c in columns if c in ("few", "many")]].to_numpy(dtype=object))
+        assert np.nanmax(codes) < 250  # what the booster can take, grouped or not
+        predicted = load_model(model_dir).predict(frame.head(500))
+        assert np.mean(np.asarray(predicted) == frame["label"].head(500).to_numpy()) > 0.9
