@@ -101,6 +101,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"target budget loaded never > 2x unloaded: {'met' if worst <= 2 else 'NOT met'} "
           f"(median {typical:.2f}x, worst {worst:.2f}x); budget vs default under load: "
           f"{median(w for w, _ in loaded['default']) / median(w for w, _ in loaded['budget']):.2f}x faster")
+    share = min(1.0, (os.cpu_count() or 1) / (args.busy + 1))  # of a core, for one thread, when the scheduler is fair
+    floor = median(cpu for _, cpu in loaded["budget"]) / share / base
+    print(f"floor for any thread setting: the loaded fit's CPU seconds at a fair {share:.2f} of a core = "
+          f"{floor:.2f}x the unloaded time")
     print("CPU s loaded ~ unloaded means no work is wasted on waiting threads: the rest of the loaded time is "
           f"the scheduler's share ({os.cpu_count()} cores, {args.busy} busy processes and the fit)")
     return 0

@@ -153,16 +153,18 @@ class TaskForker:
         return ForkedTask(pid, open(read_end, encoding="utf-8", errors="replace"), conn, replies)  # noqa: SIM115
 
     def close(self) -> None:
-        """Ends the zygote (closing its stdin; killed after a grace period) and removes its socket."""
+        """Ends the zygote and removes its socket.
+
+        The run's tasks have ended by now (each one's group is killed when its runner
+        returns), so the zygote has nothing left to do: it is killed at once rather than
+        left to finish an import in progress before it reads its closed stdin.
+        """
         with contextlib.suppress(OSError):
             if self.process.stdin:
                 self.process.stdin.close()
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)  # its own session: only the zygote, not the tasks
+        self.process.wait()
         if self.process.stdout:
             self.process.stdout.close()
         shutil.rmtree(self._folder, ignore_errors=True)
