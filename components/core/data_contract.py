@@ -131,7 +131,10 @@ def _check_mixed(column: pd.Series, name: str, path: str | os.PathLike) -> None:
     """Checks a text column on its distinct values, weighted by their counts (hashing is C; rows are not looped)."""
     import numpy as np
     import pandas as pd
-    counts = column.value_counts(dropna=True, sort=False)
+    try:
+        counts = column.value_counts(dropna=True, sort=False)
+    except TypeError:  # unhashable cells (a Parquet list column): only its text cells matter here
+        counts = column[column.map(lambda v: isinstance(v, str))].value_counts(sort=False)
     counts = counts[[isinstance(v, str) for v in counts.index]]
     if counts.empty:
         return

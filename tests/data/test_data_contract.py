@@ -66,6 +66,13 @@ def test_the_table_reader_names_the_first_text_row_of_a_numeric_looking_column(t
     assert "'unknown' on data row 42" in message
 
 
+def test_the_text_check_passes_list_cells_and_still_reads_the_text_among_them():
+    contract.check_values(pd.DataFrame({"tags": [np.array([1, 2]), np.array([3])], "y": ["a", "b"]}), "t.parquet")
+    with pytest.raises(InputError) as error:
+        contract.check_values(pd.DataFrame({"x": [[1], "1", "2", "3", "zz"]}), "t.parquet")
+    assert "'zz' on data row 5" in _one_line(error)
+
+
 def test_a_text_column_with_a_few_numbers_stays_categorical(tmp_path):
     frame = _frame(100)
     frame["code"] = ["A1", "B2", "C3", "42"] * 25
