@@ -22,7 +22,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from kfp_mlops.pipelines.task_fork import TaskForker
+from kfp_mlops.pipelines.task_fork import LIGHT_TASKS, TaskForker
 
 GRACE_SECONDS = 3.0
 
@@ -147,9 +147,8 @@ def task_guard(error_dir: str | os.PathLike | None = None, fork: bool = True,
     from kfp.local import subprocess_task_handler
 
     watchdog = Watchdog()
-    forker = TaskForker.start(preload) if fork else None
-    if forker:
-        watchdog.watch(forker.process.pid)  # its own session: the zygote's group id is its pid
+    # the zygote is its own session: its group id is its pid, watched from its launch
+    forker = TaskForker.start(preload, LIGHT_TASKS, on_launch=watchdog.watch) if fork else None
     original = subprocess_task_handler.run_local_subprocess
     count = iter(range(1, 1 << 30))
 
@@ -164,5 +163,6 @@ def task_guard(error_dir: str | os.PathLike | None = None, fork: bool = True,
         subprocess_task_handler.run_local_subprocess = original
         if forker:
             forker.close()
-            watchdog.release(forker.process.pid)
+            if forker.process is not None:
+                watchdog.release(forker.process.pid)
         watchdog.close()

@@ -12,7 +12,8 @@ starts a fresh process, as before):
   (read when used, never at import), so a preloaded module never holds a value
   that the task's environment would change;
 - the zygote has finished its imports (checked without waiting: the first
-  tasks run as fresh processes while it loads).
+  tasks run as fresh processes while it loads). It starts with the first task
+  that is not light (:data:`LIGHT_TASKS`).
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Callable
 from typing import IO
 
 FORK_ENV = "KFP_MLOPS_TASK_FORK"
@@ -38,6 +40,12 @@ SCRIPT = ('program_path=$(mktemp -d)\n\nprintf "%s" "$0" > "$program_path/epheme
           '_KFP_RUNTIME=true {python} -m {module}                         --component_module_path'
           '                         "$program_path/ephemeral_component.py"                         "$@"\n')
 MODULES = ("kfp.dsl.executor_main", "kfp_mlops.pipelines.task_entry")
+# Components whose start-up imports nothing heavy (tests/architecture/test_architecture_task_imports.py
+# checks it): a run of these alone, such as a cached re-run, starts no zygote.
+LIGHT_TASKS = frozenset({
+    "fingerprint_data", "current_champion", "register_model", "promote_model", "fetch_baseline", "deploy_local",
+    "deploy_vertex_endpoint", "deploy_kserve", "fetch_model", "trigger_retraining",
+})
 logger = logging.getLogger(__name__)
 
 
@@ -54,6 +62,11 @@ def parse_command(full_command: list[str]) -> tuple[str, str, list[str]] | None:
 def _same_environment(task: dict[str, str], zygote: dict[str, str]) -> bool:
     differ = {key for key in task.keys() | zygote.keys() if task.get(key) != zygote.get(key)}
     return all(key.startswith(OWN_PREFIX) for key in differ)
+
+
+def _function(args: list[str]) -> str:
+    """The component function an executor command runs (``--function_to_execute NAME``)."""
+    return next((args[i + 1] for i, arg in enumerate(args[:-1]) if arg == "--function_to_execute"), "")
 
 
 class ForkedTask:
@@ -88,23 +101,41 @@ class ForkedTask:
 
 
 class TaskForker:
-    """One zygote for one run; tasks are forked from it once it is ready."""
+    """One zygote for one run; tasks are forked from it once it is ready.
 
-    def __init__(self, preload: tuple[str, ...] | None = None):
+    The zygote starts with the first task that is not in ``light`` (tasks whose
+    start-up imports nothing heavy: they cost a fresh interpreter about 0.1 s), so
+    a run of light tasks only, such as a cached re-run, never pays for its preload.
+    """
+
+    def __init__(self, preload: tuple[str, ...] | None = None, light: frozenset[str] = frozenset(),
+                 on_launch: Callable[[int], None] | None = None):
         self._folder = tempfile.mkdtemp(prefix="kfp-mlops-zygote-")  # mode 0700: only this user connects
         self.path = os.path.join(self._folder, "socket")
         self.environment = dict(os.environ)
+        self.light = light
         self._ready = False
         self._lock = threading.Lock()  # kfp.local runs a ParallelFor's tasks on threads
-        command = [sys.executable, "-m", ZYGOTE_MODULE, self.path]
+        self._command = [sys.executable, "-m", ZYGOTE_MODULE, self.path]
         if preload is not None:
-            command.append(",".join(preload))
-        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        start_new_session=True, env=self.environment)
+            self._command.append(",".join(preload))
+        self._on_launch = on_launch
+        self.process: subprocess.Popen | None = None
+
+    def launch(self) -> None:
+        """Starts the zygote, once (its imports then run beside the tasks)."""
+        with self._lock:
+            if self.process is None:
+                self.process = subprocess.Popen(self._command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                                start_new_session=True, env=self.environment)
+                if self._on_launch:
+                    self._on_launch(self.process.pid)
 
     @classmethod
-    def start(cls, preload: tuple[str, ...] | None = None) -> TaskForker | None:
-        """A forker with its zygote starting; None when forking is off or the platform cannot."""
+    def start(cls, preload: tuple[str, ...] | None = None, light: frozenset[str] = frozenset(),
+              on_launch: Callable[[int], None] | None = None) -> TaskForker | None:
+        """A forker whose zygote starts with the first task not in ``light``; None when forking is
+        off or the platform cannot."""
         if os.environ.get(FORK_ENV, "1").strip() == "0" or not hasattr(os, "pidfd_open") \
                 or not hasattr(socket, "send_fds") or sys.platform != "linux":
             return None
@@ -112,10 +143,12 @@ class TaskForker:
             os.close(os.pidfd_open(os.getpid()))  # Linux 5.3 or later
         except OSError:
             return None
-        return cls(preload)
+        return cls(preload, light, on_launch)
 
     def ready(self, timeout: float = 0.0) -> bool:
-        """Whether the zygote has finished its imports (waits at most ``timeout`` seconds)."""
+        """Whether the zygote has started and finished its imports (waits at most ``timeout`` seconds)."""
+        if self.process is None:
+            return False
         stdout = self.process.stdout
         with self._lock:
             if not self._ready and stdout and not stdout.closed \
@@ -128,7 +161,13 @@ class TaskForker:
     def spawn(self, full_command: list[str], env: dict[str, str]) -> ForkedTask | None:
         """Forks the task when it may be (see the module's docstring); None to run it as a fresh process."""
         parsed = parse_command(full_command)
-        if parsed is None or not _same_environment(env, self.environment) or not self.ready():
+        if parsed is None or not _same_environment(env, self.environment):
+            return None
+        if self.process is None:
+            if _function(parsed[2]) in self.light:
+                return None  # a light task: a fresh interpreter is as quick, and the zygote may never be needed
+            self.launch()
+        if not self.ready():
             return None
         module, source, args = parsed
         request = json.dumps({"module": module, "source": source, "args": args, "env": env,
@@ -159,12 +198,13 @@ class TaskForker:
         returns), so the zygote has nothing left to do: it is killed at once rather than
         left to finish an import in progress before it reads its closed stdin.
         """
-        with contextlib.suppress(OSError):
-            if self.process.stdin:
-                self.process.stdin.close()
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.process.pid, signal.SIGKILL)  # its own session: only the zygote, not the tasks
-        self.process.wait()
-        if self.process.stdout:
-            self.process.stdout.close()
+        if self.process is not None:
+            with contextlib.suppress(OSError):
+                if self.process.stdin:
+                    self.process.stdin.close()
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.process.pid, signal.SIGKILL)  # its own session: only the zygote, not the tasks
+            self.process.wait()
+            if self.process.stdout:
+                self.process.stdout.close()
         shutil.rmtree(self._folder, ignore_errors=True)

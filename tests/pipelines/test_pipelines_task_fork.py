@@ -3,6 +3,7 @@ import contextlib
 import json
 import os
 import signal
+import sys
 import threading
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from kfp.local import subprocess_task_handler
 
 from kfp_mlops.pipelines.local_watchdog import Watchdog, _run_task, task_guard
 from kfp_mlops.pipelines.task_failure import TaskFailure
-from kfp_mlops.pipelines.task_fork import FORK_ENV, TaskForker, parse_command
+from kfp_mlops.pipelines.task_fork import FORK_ENV, LIGHT_TASKS, SCRIPT, TaskForker, parse_command
 from tests.pipelines.test_pipelines_local_progress import _alive, _wait_for
 
 PRELOAD = ("kfp.dsl", "numpy", "READY")  # small, so the zygote is ready at once
@@ -54,7 +55,9 @@ def _guarded(tmp_path: Path, fork: bool = True):
     errors = tmp_path / f"errors-{len(list(tmp_path.glob('errors-*')))}"
     errors.mkdir()
     with task_guard(errors, fork=fork, preload=PRELOAD) as guard:
-        assert guard.forker is None or guard.forker.ready(timeout=60)
+        if guard.forker is not None:
+            guard.forker.launch()  # as the first task that is not light would
+            assert guard.forker.ready(timeout=60)
         patched = subprocess_task_handler.run_local_subprocess
 
         def recorded(full_command, env_vars=None):
@@ -115,6 +118,7 @@ def test_a_command_other_than_kfps_script_runs_as_a_fresh_process(tmp_path, capf
     assert parse_command(["sh", "-ec", "echo hi", "source"]) is None
     watchdog, forker = Watchdog(), TaskForker(PRELOAD)
     try:
+        forker.launch()
         assert forker.ready(timeout=60)
         assert _run_task(watchdog, ["sh", "-c", "echo parent $PPID; exit 4"], forker=forker) == 4
     finally:
@@ -176,3 +180,29 @@ def test_our_variables_are_read_when_used_so_a_forked_task_sees_its_own(monkeypa
     monkeypatch.setenv("KFP_MLOPS_DUCKDB_MEMORY", "256MB")
     with DuckDBEngine() as engine:
         assert engine.con.execute("SELECT current_setting('memory_limit')").fetchone()[0] == "244.1 MiB"
+
+
+def test_light_tasks_run_fresh_and_the_zygote_starts_with_the_first_other_task():
+    script = SCRIPT.format(python=sys.executable, module="kfp.dsl.executor_main")
+
+    def command(function: str) -> list[str]:
+        return ["sh", "-ec", script, "def f(): pass", "--executor_input", "{}", "--function_to_execute", function]
+
+    launched: list[int] = []
+    forker = TaskForker(PRELOAD, light=frozenset({"fingerprint_data"}), on_launch=launched.append)
+    try:
+        assert forker.spawn(command("fingerprint_data"), dict(os.environ)) is None  # fresh, and no zygote
+        assert forker.process is None and launched == []
+        assert forker.spawn(command("train_sklearn"), dict(os.environ)) is None  # starts it; not ready yet
+        assert forker.process is not None and launched == [forker.process.pid]
+        assert forker.ready(timeout=60)
+    finally:
+        forker.close()
+    assert not _alive(launched[0])
+
+
+def test_light_tasks_are_the_ones_whose_start_up_is_light():
+    from tests.architecture.test_architecture_task_imports import ALLOWED
+
+    light = {component.split(".")[1] for component, allowed in ALLOWED.items() if not allowed}
+    assert LIGHT_TASKS <= light, f"not checked as light: {sorted(LIGHT_TASKS - light)}"
