@@ -1,10 +1,6 @@
 """The KServe InferenceService manifest, and applying it with the kubernetes client against a loopback API server."""
 from __future__ import annotations
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 import yaml
 
@@ -17,54 +13,28 @@ from kfp_mlops.components.deployment.kserve_manifest import (
     to_dict,
     to_yaml,
 )
+from tests.support.loopback import LoopbackJsonServer
 
 COLLECTION = "/apis/serving.kserve.io/v1beta1/namespaces/models/inferenceservices"
 
 
-class FakeKubernetes:
-    """Stores InferenceServices by name and records every request (method, path, content type, body)."""
+class FakeKubernetes(LoopbackJsonServer):
+    """Stores InferenceServices by name; every request (method, path, body, content type) is recorded."""
 
     def __init__(self):
         self.objects: dict[str, dict] = {}
-        self.requests: list[tuple[str, str, str, dict]] = []
-        fake = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def _serve(self, method):
-                length = int(self.headers.get("Content-Length") or 0)
-                body = json.loads(self.rfile.read(length)) if length else {}
-                fake.requests.append((method, self.path, self.headers.get("Content-Type", ""), body))
-                name = self.path.rsplit("/", 1)[-1]
-                status, answer = 404, {"kind": "Status", "code": 404, "reason": "NotFound"}
-                if method == "POST" and self.path == COLLECTION:
-                    fake.objects[body["metadata"]["name"]] = body
-                    status, answer = 201, body
-                elif self.path.startswith(COLLECTION + "/") and name in fake.objects:
-                    if method == "PATCH":
-                        fake.objects[name] = merge(fake.objects[name], body)
-                    status, answer = 200, fake.objects[name]
-                data = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_GET(self):  # noqa: N802
-                self._serve("GET")
-
-            def do_POST(self):  # noqa: N802
-                self._serve("POST")
-
-            def do_PATCH(self):  # noqa: N802
-                self._serve("PATCH")
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    def route(self, method: str, path: str, query: dict, body: dict) -> tuple[int, dict]:
+        name = path.rsplit("/", 1)[-1]
+        if method == "POST" and path == COLLECTION:
+            self.objects[body["metadata"]["name"]] = body
+            return 201, body
+        if path.startswith(COLLECTION + "/") and name in self.objects:
+            if method == "PATCH":
+                self.objects[name] = merge(self.objects[name], body)
+            return 200, self.objects[name]
+        return 404, {"kind": "Status", "code": 404, "reason": "NotFound"}
 
 
 def merge(old: dict, patch: dict) -> dict:
@@ -82,10 +52,8 @@ def merge(old: dict, patch: dict) -> dict:
 
 @pytest.fixture(scope="module")
 def kube():
-    fake = FakeKubernetes()
-    yield fake
-    fake.server.shutdown()
-    fake.server.server_close()
+    with FakeKubernetes() as fake:
+        yield fake
 
 
 def test_custom_runtime_manifest_serves_the_model_directory_with_our_image():
@@ -133,14 +101,14 @@ def test_apply_creates_then_patches_then_promotes(kube):
     client = kubernetes_api_client(kube.url)
     first = build_inference_service("penguins", "models", "gs://b/v1", serving_image="img:1")
     assert apply_inference_service(first, client) == "created"
-    method, path, _, body = kube.requests[-1]
+    method, path, body = kube.requests[-1]
     assert (method, path) == ("POST", COLLECTION)
     assert body == to_dict(first)
     second = build_inference_service("penguins", "models", "gs://b/v2", serving_image="img:2", canary_percent=10)
     assert apply_inference_service(second, client) == "patched"
-    method, path, content_type, body = kube.requests[-1]
+    method, path, body = kube.requests[-1]
     assert (method, path) == ("PATCH", COLLECTION + "/penguins")
-    assert content_type == "application/merge-patch+json"
+    assert kube.content_types[-1] == "application/merge-patch+json"
     assert body["spec"]["predictor"]["canaryTrafficPercent"] == 10
     stored = kube.objects["penguins"]["spec"]["predictor"]
     assert stored["containers"][0]["env"][0]["value"] == "gs://b/v2" and stored["canaryTrafficPercent"] == 10
@@ -150,7 +118,7 @@ def test_apply_creates_then_patches_then_promotes(kube):
     set_canary_traffic("penguins", "models", 0, client)
     assert kube.objects["penguins"]["spec"]["predictor"]["canaryTrafficPercent"] == 0
     set_canary_traffic("penguins", "models", 100, client)
-    assert kube.requests[-1][3] == {"spec": {"predictor": {"canaryTrafficPercent": 100}}}
+    assert kube.requests[-1][2] == {"spec": {"predictor": {"canaryTrafficPercent": 100}}}
     assert kube.objects["penguins"]["spec"]["predictor"]["canaryTrafficPercent"] == 100
 
 
@@ -171,5 +139,5 @@ def test_the_deploy_step_applies_a_payload_logger_pointing_at_the_sink(kube, pen
     outcome = deploy_inference_service(str(penguin_model_dir), str(tmp_path / "isvc.yaml"), "logged", "models",
                                        "gs://b/v1", serving_image="img", kubernetes_host=kube.url, logger_url=sink)
     assert outcome == "created"
-    assert kube.requests[-1][3]["spec"]["predictor"]["logger"] == {"mode": "all", "url": sink}
+    assert kube.requests[-1][2]["spec"]["predictor"]["logger"] == {"mode": "all", "url": sink}
     assert kube.objects["logged"]["spec"]["predictor"]["logger"]["url"] == sink

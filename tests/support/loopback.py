@@ -1,7 +1,8 @@
 """A JSON HTTP server on 127.0.0.1 for tests that run real client libraries against a stand-in API.
 
 Subclasses implement ``route(method, path, query, body) -> (status, answer)``;
-every request is recorded in ``requests`` before it is routed.
+every request is recorded in ``requests`` (and its Content-Type in ``content_types``)
+before it is routed.
 """
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ class LoopbackJsonServer(LoopbackServer):
 
     def __init__(self) -> None:
         self.requests: list[tuple[str, str, dict]] = []
+        self.content_types: list[str] = []  # one per request, in the order of ``requests``
         self._lock = threading.Lock()
         super().__init__()
 
@@ -45,10 +47,11 @@ class LoopbackJsonServer(LoopbackServer):
         """Bodies of the recorded requests whose method and path match."""
         return [body for m, path, body in self.requests if m == method and re.search(pattern, path)]
 
-    def handle(self, method: str, path: str, query: dict, body: dict) -> tuple[int, dict]:
+    def handle(self, method: str, path: str, query: dict, body: dict, content_type: str = "") -> tuple[int, dict]:
         """Records the request and routes it, one request at a time."""
         with self._lock:
             self.requests.append((method, path, body))
+            self.content_types.append(content_type)
             return self.route(method, path, query, body)
 
     def route(self, method: str, path: str, query: dict, body: dict) -> tuple[int, dict]:
@@ -63,7 +66,8 @@ class LoopbackJsonServer(LoopbackServer):
                 url = urlparse(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
-                status, answer = fake.handle(method, url.path, parse_qs(url.query), json.loads(raw) if raw else {})
+                status, answer = fake.handle(method, url.path, parse_qs(url.query), json.loads(raw) if raw else {},
+                                             self.headers.get("Content-Type", ""))
                 data = json.dumps(answer).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
