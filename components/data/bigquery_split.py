@@ -55,6 +55,11 @@ class BigQuerySplit:
     uris: dict[str, str]
     job_ids: dict[str, str] = field(default_factory=dict)
 
+    def metadata(self, split: str) -> dict:
+        """One split's Dataset metadata: label, rows, source, format, shards and its export job."""
+        return {"label": self.label, "rows": self.rows[split], "source": self.source, "format": "parquet",
+                "shards": self.uris[split], "bigquery_job_id": self.job_ids[split]}
+
 
 def table_uri(metadata: dict) -> str:
     """``bq://project.dataset.table`` from a ``google.BQTable`` artifact's metadata.

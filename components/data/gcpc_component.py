@@ -61,11 +61,7 @@ def split_bigquery(
                                eval_fraction=eval_fraction, test_fraction=test_fraction, project=project,
                                location=location)
     for name, artifact in outputs.items():
-        artifact.metadata.update({
-            "label": result.label, "rows": result.rows[name], "source": result.source, "format": "parquet",
-            "shards": result.uris[name], "bigquery_job_id": result.job_ids[name],
-            "source_fingerprint": data_fingerprint,
-        })
+        artifact.metadata.update({**result.metadata(name), "source_fingerprint": data_fingerprint})
     return result.label
 
 
@@ -105,10 +101,7 @@ def split_bigquery_table(
                                eval_fraction=eval_fraction, test_fraction=test_fraction, project=project,
                                location=location)
     for name, artifact in outputs.items():
-        artifact.metadata.update({
-            "label": result.label, "rows": result.rows[name], "source": result.source, "format": "parquet",
-            "shards": result.uris[name], "bigquery_job_id": result.job_ids[name],
-        })
+        artifact.metadata.update(result.metadata(name))
     return result.label
 
 
