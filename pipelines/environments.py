@@ -30,9 +30,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from kfp_mlops.components.core.errors import InputError
+from kfp_mlops.pipelines.yaml_files import read_yaml_file
 
 ENV_FILE_VARIABLE = "KFP_MLOPS_ENVIRONMENTS"
 DEFAULT_FILE = "environments.yaml"
@@ -118,13 +117,7 @@ def load_environments(path: str = "") -> Environments:
     from kfp_mlops.pipelines.targets import compiled_targets
 
     file = environments_file(path)
-    try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"environments file not found: {file} (pass --environments or set "
-                         f"${ENV_FILE_VARIABLE})") from None
-    except (OSError, yaml.YAMLError) as error:
-        raise InputError(f"{file}: not a readable YAML file ({str(error).splitlines()[0]})") from None
+    data = read_yaml_file(file, "environments file", f" (pass --environments or set ${ENV_FILE_VARIABLE})")
     if not isinstance(data, dict) or not isinstance(data.get("environments"), dict) or not data["environments"]:
         raise InputError(f"{file}: expected a mapping with 'environments: {{NAME: {{...}}}}'")
     environments = {}

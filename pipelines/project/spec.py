@@ -14,9 +14,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from kfp_mlops.components.core.errors import InputError
+from kfp_mlops.pipelines.yaml_files import read_yaml_file
 
 SCHEMA_FILE = Path(__file__).with_name("schema.json")
 LOCAL = "local"
@@ -155,12 +154,7 @@ def load_project(path: str | Path) -> Project:
     from kfp_mlops.pipelines.datasets import BUNDLED
 
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"project file not found: {path}") from None
-    except (OSError, yaml.YAMLError) as error:
-        raise InputError(f"{path}: not a readable YAML file ({str(error).splitlines()[0]})") from None
+    data = read_yaml_file(path, "project file")
     validate(data, path)
     folder = path.parent.resolve()
     environments = None

@@ -129,3 +129,13 @@ def test_bundled_sklearn_datasets_resolve_by_name_with_their_label(tmp_path):
     again = argparse.Namespace(data="breast_cancer", label="")
     resolve_dataset_names(again)
     assert again.data == args.data
+
+
+def test_a_missing_or_broken_project_file_is_one_line_naming_it(tmp_path):
+    with pytest.raises(InputError, match=r"^project file not found: .*nope\.yaml$"):
+        load_project(tmp_path / "nope.yaml")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("models: [\n")
+    with pytest.raises(InputError) as error:
+        load_project(broken)
+    assert str(error.value).startswith(f"{broken}: not a readable YAML file (") and "\n" not in str(error.value)
